@@ -1,0 +1,28 @@
+using System.CommandLine;
+using AuditGateway.Audit;
+
+namespace AuditGateway.Hosting;
+
+/// <summary>The auditgw command line. Usage errors print one line and exit with code 2.</summary>
+internal static class CommandLine
+{
+    public const int UsageError = 2;
+
+    public static async Task<int> RunAsync(string[] args)
+    {
+        var root = new RootCommand("AuditGateway: an auditing Kubernetes ingress controller.");
+        foreach (var command in AuditCommands.Create())
+        {
+            root.Subcommands.Add(command);
+        }
+
+        var parse = root.Parse(args);
+        if (parse.Errors.Count > 0)
+        {
+            await Console.Error.WriteLineAsync($"auditgw: {parse.Errors[0].Message}");
+            return UsageError;
+        }
+
+        return await parse.InvokeAsync();
+    }
+}

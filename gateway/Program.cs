@@ -1,0 +1,3 @@
+using AuditGateway.Hosting;
+
+return await CommandLine.RunAsync(args);
