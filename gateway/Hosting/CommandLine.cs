@@ -11,6 +11,8 @@ internal static class CommandLine
     public static async Task<int> RunAsync(string[] args)
     {
         var root = new RootCommand("AuditGateway: an auditing Kubernetes ingress controller.");
+        root.Subcommands.Add(RunCommand.Create());
+        root.Subcommands.Add(Demo.DemoCommand.Create());
         foreach (var command in AuditCommands.Create())
         {
             root.Subcommands.Add(command);

@@ -1,0 +1,100 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using System.Text.Json.Serialization;
+using AuditGateway.Sources;
+
+namespace AuditGateway.Hosting;
+
+/// <summary>
+/// The YAML configuration file (PRODUCT.md §5). The <c>run</c> options may also be set at its
+/// top level (<c>manifests</c>, <c>http</c>, …; the admin listener is <c>admin.listen</c>).
+/// Unknown keys are errors: a typo must not silently change behaviour.
+/// </summary>
+internal sealed record ConfigFile
+{
+    public string? Manifests { get; init; }
+
+    public string? Kubeconfig { get; init; }
+
+    public string? Data { get; init; }
+
+    public string? Http { get; init; }
+
+    public string? Https { get; init; }
+
+    public string? IngressClass { get; init; }
+
+    public string? ControllerName { get; init; }
+
+    public bool? WatchIngressWithoutClass { get; init; }
+
+    public AdminSection? Admin { get; init; }
+
+    public JsonElement? Identity { get; init; }
+
+    public JsonElement? Policy { get; init; }
+
+    public JsonElement? Audit { get; init; }
+
+    public JsonElement? Redis { get; init; }
+
+    public JsonElement? Telemetry { get; init; }
+
+    public static ConfigFile Load(string path)
+    {
+        string text;
+        try
+        {
+            text = File.ReadAllText(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new OptionException($"--config '{path}': cannot read: {e.Message}");
+        }
+
+        JsonNode? root;
+        try
+        {
+            var documents = YamlDocuments.Parse(text);
+            root = documents.Count == 0 ? null : documents[0].Root;
+        }
+        catch (YamlSyntaxException e)
+        {
+            throw new OptionException($"--config {path}:{e.Line}:{e.Column}: YAML syntax error: {e.Message}");
+        }
+
+        if (root is null)
+        {
+            return new ConfigFile();
+        }
+
+        try
+        {
+            return root.Deserialize(ConfigFileJsonContext.Default.ConfigFile) ?? new ConfigFile();
+        }
+        catch (JsonException e)
+        {
+            var field = e.Path?.TrimStart('$', '.') ?? "";
+            var reason = e.Message.Contains("could not be mapped", StringComparison.Ordinal) ? "unknown key" : "invalid value";
+            throw new OptionException($"--config {path}: {reason} at '{field}': {e.Message.Split(" Path:")[0]}");
+        }
+    }
+}
+
+internal sealed record AdminSection
+{
+    /// <summary>The admin listener, HOST:PORT.</summary>
+    public string? Listen { get; init; }
+
+    public JsonElement? Tokens { get; init; }
+
+    public string? AuditorRole { get; init; }
+
+    public string? OperatorRole { get; init; }
+}
+
+[JsonSourceGenerationOptions(
+    PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase,
+    UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow)]
+[JsonSerializable(typeof(ConfigFile))]
+internal sealed partial class ConfigFileJsonContext : JsonSerializerContext;

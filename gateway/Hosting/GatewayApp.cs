@@ -1,0 +1,173 @@
+using System.Net;
+using System.Security.Authentication;
+using AuditGateway.Admin;
+using AuditGateway.Proxy;
+using AuditGateway.Routing;
+using AuditGateway.Sources;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace AuditGateway.Hosting;
+
+/// <summary>
+/// One running gateway: the HTTP, HTTPS and admin listeners, the config source feeding the
+/// pipeline, and the route table in force. Start-up reads the config source once before any
+/// listener opens, so bad input stops start-up and the first request is already routed.
+/// </summary>
+internal sealed partial class GatewayApp : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+    private readonly CancellationTokenSource _stopping;
+    private readonly Task _sourceTask;
+
+    private GatewayApp(WebApplication app, CancellationTokenSource stopping, Task sourceTask)
+    {
+        _app = app;
+        _stopping = stopping;
+        _sourceTask = sourceTask;
+    }
+
+    public IServiceProvider Services => _app.Services;
+
+    public ListenerPorts Ports => _app.Services.GetRequiredService<ListenerPorts>();
+
+    public RoutingState Routing => _app.Services.GetRequiredService<RoutingState>();
+
+    /// <summary>
+    /// Starts the gateway. Throws <see cref="OptionException"/> or <see cref="ManifestException"/>
+    /// for bad input, before anything listens.
+    /// </summary>
+    public static async Task<GatewayApp> StartAsync(GatewayOptions options, Action<IServiceCollection>? configure = null, CancellationToken cancellationToken = default)
+    {
+        if (options.Manifests is null)
+        {
+            throw new OptionException(options.Kubeconfig is null
+                ? "--manifests: required (cluster mode with --kubeconfig is not available yet)"
+                : $"--kubeconfig '{options.Kubeconfig}': cluster mode is not available yet; use --manifests DIR");
+        }
+
+        if (!IPAddress.IsLoopback(options.Admin.Address))
+        {
+            throw new OptionException($"--admin '{options.Admin}': the admin API must listen on a loopback address until admin tokens are configured");
+        }
+
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.Logging.AddSimpleConsole(o =>
+        {
+            o.SingleLine = true;
+            o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ ";
+            o.UseUtcTimestamp = true;
+        });
+        builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
+        builder.Logging.AddFilter("Yarp", LogLevel.Warning);
+
+        var services = builder.Services;
+        services.AddSingleton(TimeProvider.System);
+        services.AddSingleton(options);
+        services.AddSingleton(new ClassOptions
+        {
+            ClassName = options.IngressClass,
+            ControllerName = options.ControllerName,
+            WatchIngressWithoutClass = options.WatchIngressWithoutClass,
+        });
+        services.AddSingleton<RoutingState>();
+        services.AddSingleton<ListenerPorts>();
+        services.AddSingleton<CertificateStore>();
+        services.AddSingleton<IRouteTableObserver>(sp => sp.GetRequiredService<CertificateStore>());
+        services.AddSingleton<ConfigPipeline>();
+        services.AddSingleton(sp => new ManifestDirectorySource(
+            options.Manifests, sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<ManifestDirectorySource>>()));
+        services.AddSingleton<ProxyMiddleware>();
+        services.AddHttpForwarder();
+        services.AddSingleton(new HttpMessageInvoker(new SocketsHttpHandler
+        {
+            UseProxy = false,
+            AllowAutoRedirect = false,
+            AutomaticDecompression = DecompressionMethods.None,
+            UseCookies = false,
+            EnableMultipleHttp2Connections = true,
+            ConnectTimeout = TimeSpan.FromSeconds(5),
+            PooledConnectionIdleTimeout = TimeSpan.FromSeconds(60),
+            // Like ingress-nginx (proxy_ssl_verify off): HTTPS backends usually present cluster-internal certificates.
+#pragma warning disable CA5359
+            SslOptions = { RemoteCertificateValidationCallback = static (_, _, _, _) => true },
+#pragma warning restore CA5359
+        }));
+        configure?.Invoke(services);
+
+        var listeners = new List<(ListenOptions Options, Action<ListenerPorts, int> Record)>();
+        builder.WebHost.ConfigureKestrel((context, kestrel) =>
+        {
+            kestrel.AddServerHeader = false;
+            var certificates = kestrel.ApplicationServices.GetRequiredService<CertificateStore>();
+            kestrel.Listen(options.Http, l => listeners.Add((l, static (p, port) => p.Http = port)));
+            kestrel.Listen(options.Https, l =>
+            {
+                l.Protocols = HttpProtocols.Http1AndHttp2;
+                l.UseHttps(new Microsoft.AspNetCore.Server.Kestrel.Https.HttpsConnectionAdapterOptions
+                {
+                    SslProtocols = SslProtocols.Tls12 | SslProtocols.Tls13,
+                    ServerCertificateSelector = (_, name) => certificates.Select(name),
+                });
+                listeners.Add((l, static (p, port) => p.Https = port));
+            });
+            kestrel.Listen(options.Admin, l => listeners.Add((l, static (p, port) => p.Admin = port)));
+        });
+
+        var app = builder.Build();
+        var source = app.Services.GetRequiredService<ManifestDirectorySource>();
+        var initial = source.LoadInitial();
+        var pipeline = app.Services.GetRequiredService<ConfigPipeline>();
+        await pipeline.ApplyAsync(initial, new ChangeContext("file", Environment.UserName), cancellationToken);
+
+        var ports = app.Services.GetRequiredService<ListenerPorts>();
+        app.MapWhen(
+            context => context.Connection.LocalPort == ports.Admin,
+            admin => admin.UseLoopbackOnly().UseRouting().UseEndpoints(AdminEndpoints.Map));
+        var proxy = app.Services.GetRequiredService<ProxyMiddleware>();
+        app.Run(proxy.InvokeAsync);
+
+        try
+        {
+            await app.StartAsync(cancellationToken);
+        }
+        catch (IOException e)
+        {
+            await app.DisposeAsync();
+            throw new OptionException($"cannot listen: {e.Message} (check --http, --https and --admin)");
+        }
+
+        foreach (var (listen, record) in listeners)
+        {
+            record(ports, ((IPEndPoint)listen.EndPoint).Port);
+        }
+
+        var stopping = new CancellationTokenSource();
+        var sourceTask = Task.Run(() => source.RunAsync(pipeline, stopping.Token), CancellationToken.None);
+        return new GatewayApp(app, stopping, sourceTask);
+    }
+
+    public Task WaitForShutdownAsync(CancellationToken cancellationToken) => _app.WaitForShutdownAsync(cancellationToken);
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stopping.CancelAsync();
+        try
+        {
+            await _sourceTask;
+        }
+        catch (OperationCanceledException)
+        {
+        }
+
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+        _stopping.Dispose();
+    }
+}

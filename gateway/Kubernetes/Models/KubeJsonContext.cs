@@ -1,0 +1,14 @@
+using System.Text.Json.Serialization;
+
+namespace AuditGateway.Kubernetes.Models;
+
+[JsonSourceGenerationOptions(
+    PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase,
+    DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+    NumberHandling = JsonNumberHandling.AllowReadingFromString)]
+[JsonSerializable(typeof(Ingress))]
+[JsonSerializable(typeof(IngressClass))]
+[JsonSerializable(typeof(Service))]
+[JsonSerializable(typeof(EndpointSlice))]
+[JsonSerializable(typeof(Secret))]
+internal sealed partial class KubeJsonContext : JsonSerializerContext;

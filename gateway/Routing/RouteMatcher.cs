@@ -1,0 +1,140 @@
+namespace AuditGateway.Routing;
+
+/// <summary>
+/// Finds the route for a host and path with Ingress v1 semantics. Hosts are tried most
+/// specific first (exact, then the one-label wildcard, then rules without a host); within
+/// a host the longest matching path wins and, at equal length, <c>Exact</c> beats <c>Prefix</c>.
+/// A host whose rules match no path falls through to the less specific hosts, then to the
+/// default backend. Lookups are dictionary probes: one per path element.
+/// </summary>
+internal sealed class RouteMatcher
+{
+    public static readonly RouteMatcher Empty = new([], null);
+
+    private readonly Dictionary<string, PathTable> _exactHosts = new(StringComparer.OrdinalIgnoreCase);
+    private readonly Dictionary<string, PathTable> _wildcardHosts = new(StringComparer.OrdinalIgnoreCase);
+    private readonly Dictionary<string, PathTable>.AlternateLookup<ReadOnlySpan<char>> _exactLookup;
+    private readonly Dictionary<string, PathTable>.AlternateLookup<ReadOnlySpan<char>> _wildcardLookup;
+    private readonly PathTable? _anyHost;
+    private readonly IngressRoute? _defaultBackend;
+
+    /// <param name="routes">Routes in precedence order for equal keys (the first wins).</param>
+    public RouteMatcher(IEnumerable<IngressRoute> routes, IngressRoute? defaultBackend)
+    {
+        _defaultBackend = defaultBackend;
+        PathTable? anyHost = null;
+        foreach (var route in routes)
+        {
+            PathTable table;
+            if (route.Host is null)
+            {
+                table = anyHost ??= new PathTable();
+            }
+            else if (route.Host.StartsWith("*.", StringComparison.Ordinal))
+            {
+                table = GetOrAdd(_wildcardHosts, route.Host[2..]);
+            }
+            else
+            {
+                table = GetOrAdd(_exactHosts, route.Host);
+            }
+
+            table.Add(route);
+        }
+
+        _anyHost = anyHost;
+        _exactLookup = _exactHosts.GetAlternateLookup<ReadOnlySpan<char>>();
+        _wildcardLookup = _wildcardHosts.GetAlternateLookup<ReadOnlySpan<char>>();
+    }
+
+    /// <summary>The route for the request, the default backend, or null for "no route".</summary>
+    /// <param name="host">The host without port.</param>
+    /// <param name="path">The request path (decoded, as the server gives it).</param>
+    public IngressRoute? Match(ReadOnlySpan<char> host, string path)
+    {
+        if (host.Length > 0 && host[^1] == '.')
+        {
+            host = host[..^1];
+        }
+
+        if (_exactLookup.TryGetValue(host, out var exact) && exact.Match(path) is { } byExact)
+        {
+            return byExact;
+        }
+
+        var dot = host.IndexOf('.');
+        if (dot > 0 && _wildcardLookup.TryGetValue(host[(dot + 1)..], out var wildcard) && wildcard.Match(path) is { } byWildcard)
+        {
+            return byWildcard;
+        }
+
+        return _anyHost?.Match(path) ?? _defaultBackend;
+    }
+
+    private static PathTable GetOrAdd(Dictionary<string, PathTable> tables, string key)
+    {
+        if (!tables.TryGetValue(key, out var table))
+        {
+            tables[key] = table = new PathTable();
+        }
+
+        return table;
+    }
+
+    /// <summary>The paths of one host.</summary>
+    private sealed class PathTable
+    {
+        private readonly Dictionary<string, IngressRoute> _exact = new(StringComparer.Ordinal);
+
+        /// <summary>Keyed by the prefix without trailing slashes; <c>/</c> is the empty key.</summary>
+        private readonly Dictionary<string, IngressRoute> _prefix = new(StringComparer.Ordinal);
+
+        private readonly Dictionary<string, IngressRoute>.AlternateLookup<ReadOnlySpan<char>> _prefixLookup;
+
+        public PathTable() => _prefixLookup = _prefix.GetAlternateLookup<ReadOnlySpan<char>>();
+
+        public void Add(IngressRoute route)
+        {
+            var path = route.Path!;
+            if (route.PathType == "Exact")
+            {
+                _exact.TryAdd(path, route);
+            }
+            else
+            {
+                _prefix.TryAdd(path.TrimEnd('/'), route);
+            }
+        }
+
+        public IngressRoute? Match(string path)
+        {
+            // An Exact hit is as long as the request path itself, so nothing can be longer.
+            if (_exact.Count > 0 && _exact.TryGetValue(path, out var exact))
+            {
+                return exact;
+            }
+
+            if (_prefix.Count == 0)
+            {
+                return null;
+            }
+
+            var candidate = path.AsSpan().TrimEnd('/');
+            while (true)
+            {
+                if (_prefixLookup.TryGetValue(candidate, out var route))
+                {
+                    return route;
+                }
+
+                if (candidate.Length == 0)
+                {
+                    return null;
+                }
+
+                var slash = candidate.LastIndexOf('/');
+                candidate = slash < 0 ? [] : candidate[..slash];
+            }
+        }
+    }
+}

@@ -1,0 +1,28 @@
+namespace AuditGateway.Routing;
+
+/// <summary>The per-Ingress policy read from annotations (PRODUCT.md §4). Null members are unset.</summary>
+internal sealed record RoutePolicy
+{
+    public IReadOnlyList<string>? AllowSourceRange { get; init; }
+
+    public IReadOnlyList<string>? DenySourceRange { get; init; }
+
+    /// <summary><c>jwt</c> or <c>none</c>; unset means the configured default.</summary>
+    public string? Auth { get; init; }
+
+    public IReadOnlyList<ClaimRequirement>? RequireClaims { get; init; }
+
+    public IReadOnlyList<string>? AllowedMethods { get; init; }
+
+    public RateLimit? RateLimit { get; init; }
+
+    /// <summary><c>enforce</c> or <c>report-only</c>.</summary>
+    public string? PolicyMode { get; init; }
+
+    public IReadOnlyList<string>? RedactQuery { get; init; }
+}
+
+internal sealed record ClaimRequirement(string Claim, string Value);
+
+/// <summary>A token bucket: <c>Requests</c> per <c>PeriodSeconds</c>, counted per client or identity.</summary>
+internal sealed record RateLimit(int Requests, int PeriodSeconds, string By);

@@ -1,0 +1,129 @@
+using AuditGateway.Kubernetes.Models;
+using AuditGateway.Routing;
+using Microsoft.Extensions.Logging;
+
+namespace AuditGateway.Sources;
+
+/// <summary>
+/// Where every config source delivers: keeps the current objects, translates them into a
+/// route table, lets the recorders make the change durable first, then swaps it in.
+/// One reconcile at a time.
+/// </summary>
+internal sealed partial class ConfigPipeline(
+    RoutingState state,
+    ClassOptions classes,
+    IEnumerable<IRouteTableObserver> observers,
+    ILogger<ConfigPipeline> logger) : IConfigSink, IDisposable
+{
+    private readonly SemaphoreSlim _gate = new(1, 1);
+    private readonly Dictionary<ObjectKey, KubeResource> _objects = [];
+    private readonly IRouteTableObserver[] _observers = [.. observers];
+    private IReadOnlyDictionary<ObjectKey, Ingress> _accepted = new Dictionary<ObjectKey, Ingress>();
+    private Dictionary<string, IngressReport> _reports = new(StringComparer.Ordinal);
+
+    public async Task ApplyAsync(IReadOnlyList<ResourceChange> changes, ChangeContext context, CancellationToken cancellationToken)
+    {
+        await _gate.WaitAsync(cancellationToken);
+        try
+        {
+            foreach (var change in changes)
+            {
+                if (change.New is null)
+                {
+                    _objects.Remove(change.Key);
+                }
+                else
+                {
+                    _objects[change.Key] = change.New;
+                }
+            }
+
+            var result = IngressTranslator.Translate(new TranslationInput
+            {
+                Objects = _objects,
+                LastAccepted = _accepted,
+                Classes = classes,
+            });
+            LogReports(result.Table);
+
+            var before = state.Current;
+            var after = result.Table;
+            if (after.Revision != before.Revision)
+            {
+                var update = new RouteTableUpdate(before, after, RouteTableDiff.Compute(before, after), changes, context);
+                foreach (var observer in _observers)
+                {
+                    await observer.BeforeSwapAsync(update, cancellationToken);
+                }
+
+                state.Swap(after);
+                LogSwapped(logger, before.Revision, after.Revision, update.Effect.Added.Count, update.Effect.Removed.Count, update.Effect.Changed.Count, context.Via);
+            }
+
+            _accepted = result.Accepted;
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    public void MarkSynced() => state.MarkSynced();
+
+    public void Dispose() => _gate.Dispose();
+
+    /// <summary>Logs refusals and warnings when they change, naming the Ingress and the field.</summary>
+    private void LogReports(RouteTable table)
+    {
+        var reports = table.Ingresses.ToDictionary(r => r.Ingress, StringComparer.Ordinal);
+        foreach (var (name, report) in reports)
+        {
+            if (_reports.TryGetValue(name, out var previous)
+                && previous.Status == report.Status
+                && previous.Errors.SequenceEqual(report.Errors)
+                && previous.Warnings.SequenceEqual(report.Warnings))
+            {
+                continue;
+            }
+
+            if (report.Errors.Count > 0)
+            {
+                var serving = report.Status == "refused" ? "not served" : "its previous valid version keeps serving";
+                LogRefused(logger, name, string.Join("; ", report.Errors), serving);
+            }
+
+            foreach (var warning in report.Warnings)
+            {
+                LogWarning(logger, name, warning);
+            }
+        }
+
+        _reports = reports;
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Route table {Before} -> {After}: {Added} added, {Removed} removed, {Changed} changed (via {Via})")]
+    private static partial void LogSwapped(ILogger logger, string before, string after, int added, int removed, int changed, string via);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Ingress {Ingress} refused: {Errors}; {Serving}")]
+    private static partial void LogRefused(ILogger logger, string ingress, string errors, string serving);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Ingress {Ingress}: {Warning}")]
+    private static partial void LogWarning(ILogger logger, string ingress, string warning);
+}
+
+/// <summary>A table about to be swapped in, with what caused it and what it changes.</summary>
+internal sealed record RouteTableUpdate(
+    RouteTable Before,
+    RouteTable After,
+    RouteTableDiff Effect,
+    IReadOnlyList<ResourceChange> Changes,
+    ChangeContext Context);
+
+/// <summary>
+/// Runs before a new table is swapped in, in registration order: the audit log makes the
+/// change durable here (write-ahead); the certificate store loads new certificates.
+/// </summary>
+internal interface IRouteTableObserver
+{
+    ValueTask BeforeSwapAsync(RouteTableUpdate update, CancellationToken cancellationToken);
+}
