@@ -20,12 +20,12 @@ internal static class AdminEndpoints
             var state = context.RequestServices.GetRequiredService<RoutingState>();
             var ready = new Readiness(state.Synced, state.Synced, state.Current.Revision);
             context.Response.StatusCode = ready.Ready ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable;
-            return WriteJson(context, ready, AdminJsonContext.Default.Readiness);
+            return WriteJson(context, ready, AdminJsonContext.Readable.Readiness);
         });
         endpoints.MapGet("/api/routes", static context =>
         {
             var table = context.RequestServices.GetRequiredService<RoutingState>().Current;
-            return WriteJson(context, table, AdminJsonContext.Default.RouteTable);
+            return WriteJson(context, table, AdminJsonContext.Readable.RouteTable);
         });
     }
 
@@ -50,10 +50,16 @@ internal static class AdminEndpoints
 
 internal sealed record Readiness(bool Ready, bool ConfigSynced, string Revision);
 
-[JsonSourceGenerationOptions(
-    PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase,
-    DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
-    WriteIndented = true)]
+/// <summary>Indented JSON for people, with only the escaping JSON requires (no <c>\u0027</c> for quotes).</summary>
 [JsonSerializable(typeof(RouteTable))]
 [JsonSerializable(typeof(Readiness))]
-internal sealed partial class AdminJsonContext : JsonSerializerContext;
+internal sealed partial class AdminJsonContext : JsonSerializerContext
+{
+    public static AdminJsonContext Readable { get; } = new(new JsonSerializerOptions
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+        WriteIndented = true,
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+    });
+}

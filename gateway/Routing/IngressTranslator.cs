@@ -288,7 +288,7 @@ internal static class IngressTranslator
         var ns = candidate.Key.Namespace;
         var serviceName = backend.Name!;
         var portText = backend.Port!.Number?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? backend.Port.Name!;
-        var result = new RouteBackend { Service = serviceName, Port = portText };
+        var result = new RouteBackend { Service = serviceName, Port = portText, Protocol = candidate.Annotations.BackendProtocol ?? "http" };
         var qualified = $"{ns}/{serviceName}";
         if (!index.Services.TryGetValue((ns, serviceName), out var service))
         {
@@ -299,9 +299,11 @@ internal static class IngressTranslator
         var servicePort = backend.Port.Number is { } number
             ? ports.FirstOrDefault(p => p.Port == number)
             : ports.FirstOrDefault(p => p.Name == backend.Port.Name);
-        var protocol = candidate.Annotations.BackendProtocol
-            ?? (string.Equals(servicePort?.AppProtocol, "https", StringComparison.OrdinalIgnoreCase) || servicePort?.Name == "https" ? "https" : "http");
-        result = result with { Protocol = protocol };
+        if (candidate.Annotations.BackendProtocol is null
+            && (string.Equals(servicePort?.AppProtocol, "https", StringComparison.OrdinalIgnoreCase) || servicePort?.Name == "https"))
+        {
+            result = result with { Protocol = "https" };
+        }
 
         if (service.Spec?.Type == "ExternalName")
         {
