@@ -40,6 +40,13 @@ internal static class YamlDocuments
 
             parser.Consume<StreamEnd>();
         }
+        catch (InvalidOperationException e)
+        {
+            // YamlDotNet's scanner reports some malformed input this way, without a position:
+            // the last event read is the closest place we know.
+            var at = parser.Current?.End ?? Mark.Empty;
+            throw new YamlSyntaxException("malformed YAML after this point", (int)at.Line, (int)at.Column, e);
+        }
         catch (YamlException e)
         {
             var reason = e.InnerException is YamlException inner ? inner.Message : e.Message;

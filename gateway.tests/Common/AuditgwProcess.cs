@@ -1,0 +1,50 @@
+using System.Diagnostics;
+
+namespace AuditGateway.Tests.Common;
+
+/// <summary>Runs the built <c>auditgw</c> as a real child process.</summary>
+internal static class AuditgwProcess
+{
+    public static string Dll { get; } = Path.Combine(AppContext.BaseDirectory, "auditgw.dll");
+
+    public sealed record Result(int ExitCode, string Stdout, string Stderr);
+
+    public static ProcessStartInfo StartInfo(params string[] args)
+    {
+        var info = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = true,
+            UseShellExecute = false,
+        };
+        info.ArgumentList.Add(Dll);
+        foreach (var arg in args)
+        {
+            info.ArgumentList.Add(arg);
+        }
+
+        info.Environment["DOTNET_NOLOGO"] = "1";
+        return info;
+    }
+
+    /// <summary>Runs to completion; a process still running after <paramref name="timeout"/> is killed and fails the test.</summary>
+    public static async Task<Result> RunAsync(TimeSpan timeout, params string[] args)
+    {
+        using var process = Process.Start(StartInfo(args))!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        using var cancel = new CancellationTokenSource(timeout);
+        try
+        {
+            await process.WaitForExitAsync(cancel.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            throw new TimeoutException($"auditgw {string.Join(' ', args)} did not exit within {timeout}");
+        }
+
+        return new Result(process.ExitCode, await stdout, await stderr);
+    }
+}
