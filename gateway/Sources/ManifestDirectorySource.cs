@@ -116,7 +116,17 @@ internal sealed partial class ManifestDirectorySource : IConfigSource
     private List<ResourceChange> Rescan(bool strict)
     {
         var seen = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var path in EnumerateManifests())
+        List<string> paths;
+        try
+        {
+            paths = EnumerateManifests();
+        }
+        catch (Exception e) when (strict && e is IOException or UnauthorizedAccessException)
+        {
+            throw new ManifestException($"--manifests {_directory}: cannot read the directory: {e.Message}");
+        }
+
+        foreach (var path in paths)
         {
             seen.Add(path);
             byte[] bytes;
@@ -194,14 +204,15 @@ internal sealed partial class ManifestDirectorySource : IConfigSource
         return changes;
     }
 
-    private IEnumerable<string> EnumerateManifests()
+    private List<string> EnumerateManifests()
     {
         var options = new EnumerationOptions { RecurseSubdirectories = true, IgnoreInaccessible = false, AttributesToSkip = FileAttributes.Hidden };
         return Directory.EnumerateFiles(_directory, "*", options)
             .Where(p => p.EndsWith(".yaml", StringComparison.OrdinalIgnoreCase)
                 || p.EndsWith(".yml", StringComparison.OrdinalIgnoreCase)
                 || p.EndsWith(".json", StringComparison.OrdinalIgnoreCase))
-            .Order(StringComparer.Ordinal);
+            .Order(StringComparer.Ordinal)
+            .ToList();
     }
 
     /// <summary>Parses one file into the routing objects it holds.</summary>
