@@ -33,23 +33,26 @@ internal static class StartupCommand
             Console.WriteLine($"startup: {dll}, {count} runs, probe every {pollMs} ms, bound {bound.TotalSeconds:F0} s");
             var routed = new List<double>();
             var listening = new List<double>();
+            var first = new List<double>();
             for (var run = 1; run <= count; run++)
             {
-                var (routedMs, listeningMs, attempts) = await MeasureOnceAsync(dll, pollMs, bound, cancellationToken);
+                var (routedMs, listeningMs, firstMs, attempts) = await MeasureOnceAsync(dll, pollMs, bound, cancellationToken);
                 routed.Add(routedMs);
                 listening.Add(listeningMs);
+                first.Add(firstMs);
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"  run {run}: first routed request {routedMs:F1} ms (listening line {listeningMs:F1} ms, {attempts} probes)"));
+                    $"  run {run}: first routed request {routedMs:F1} ms (listening line {listeningMs:F1} ms, that request took {firstMs:F1} ms, {attempts} probes)"));
             }
 
             Console.WriteLine($"first routed request: {Summary.Of(routed)}");
             Console.WriteLine($"listening line:       {Summary.Of(listening)}");
+            Console.WriteLine($"first request itself: {Summary.Of(first)}");
             return 0;
         });
         return command;
     }
 
-    private static async Task<(double Routed, double Listening, int Attempts)> MeasureOnceAsync(
+    private static async Task<(double Routed, double Listening, double FirstResponse, int Attempts)> MeasureOnceAsync(
         string dll, int pollMs, TimeSpan bound, CancellationToken cancellationToken)
     {
         var work = Directory.CreateTempSubdirectory("auditgw-startup-");
@@ -65,12 +68,14 @@ internal static class StartupCommand
             {
                 cancellationToken.ThrowIfCancellationRequested();
                 attempts++;
+                var sentAt = Stopwatch.GetTimestamp();
                 if (await IsRoutedAsync(client, uri, cancellationToken))
                 {
                     var routedAt = Stopwatch.GetTimestamp();
                     var listeningAt = await process.WaitListeningAsync(TimeSpan.FromSeconds(5));
                     return (Stopwatch.GetElapsedTime(process.StartedAt, routedAt).TotalMilliseconds,
                         Stopwatch.GetElapsedTime(process.StartedAt, listeningAt).TotalMilliseconds,
+                        Stopwatch.GetElapsedTime(sentAt, routedAt).TotalMilliseconds,
                         attempts);
                 }
 
