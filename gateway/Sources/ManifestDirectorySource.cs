@@ -23,6 +23,7 @@ internal sealed partial class ManifestDirectorySource : IConfigSource
     private readonly ILogger _logger;
     private readonly Dictionary<string, FileState> _files = new(StringComparer.Ordinal);
     private Dictionary<ObjectKey, KubeResource> _objects = [];
+    private long _lastEvent;
 
     public ManifestDirectorySource(string directory, TimeProvider time, ILogger<ManifestDirectorySource> logger)
     {
@@ -50,7 +51,12 @@ internal sealed partial class ManifestDirectorySource : IConfigSource
             IncludeSubdirectories = true,
             NotifyFilter = NotifyFilters.FileName | NotifyFilters.DirectoryName | NotifyFilters.LastWrite | NotifyFilters.Size,
         };
-        void OnEvent(object? sender, EventArgs e) => signal.Release();
+        void OnEvent(object? sender, EventArgs e)
+        {
+            Volatile.Write(ref _lastEvent, _time.GetTimestamp());
+            signal.Release();
+        }
+
         watcher.Changed += OnEvent;
         watcher.Created += OnEvent;
         watcher.Deleted += OnEvent;
@@ -67,16 +73,7 @@ internal sealed partial class ManifestDirectorySource : IConfigSource
             try
             {
                 await signal.WaitAsync(cancellationToken);
-                // Coalesce the burst a single save produces (truncate, write, rename), for at most 4 periods.
-                for (var period = 0; period < 4; period++)
-                {
-                    await Task.Delay(Debounce, _time, cancellationToken);
-                    if (!Drain(signal))
-                    {
-                        break;
-                    }
-                }
-
+                await QuietAsync(signal, cancellationToken);
                 await DeliverAsync(sink, Rescan(strict: false), cancellationToken);
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
@@ -89,6 +86,31 @@ internal sealed partial class ManifestDirectorySource : IConfigSource
             {
                 LogRescanFailed(_logger, _directory, e);
             }
+        }
+    }
+
+    /// <summary>
+    /// Waits until no file event has arrived for one <see cref="Debounce"/> period (the burst a
+    /// single save produces: truncate, write, rename), but at most four periods after the first.
+    /// Trailing-edge on the last event's time: counting queued signals instead made nearly every
+    /// save wait two periods, because a save's events arrive together before the first period.
+    /// </summary>
+    private async Task QuietAsync(SemaphoreSlim signal, CancellationToken cancellationToken)
+    {
+        var first = _time.GetTimestamp();
+        var limit = Debounce * 4;
+        while (true)
+        {
+            Drain(signal);
+            var quiet = _time.GetElapsedTime(Volatile.Read(ref _lastEvent));
+            var waited = _time.GetElapsedTime(first);
+            if (quiet >= Debounce || waited >= limit)
+            {
+                return;
+            }
+
+            var wait = Debounce - quiet;
+            await Task.Delay(wait < limit - waited ? wait : limit - waited, _time, cancellationToken);
         }
     }
 
