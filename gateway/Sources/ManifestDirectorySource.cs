@@ -25,6 +25,10 @@ internal sealed partial class ManifestDirectorySource : IConfigSource
     private Dictionary<ObjectKey, KubeResource> _objects = [];
     private long _lastEvent;
 
+    /// <summary>Files that emptied while they had objects, and since when (a save caught between truncate and write).</summary>
+    private readonly Dictionary<string, long> _emptySince = new(StringComparer.Ordinal);
+    private bool _recheck;
+
     public ManifestDirectorySource(string directory, TimeProvider time, ILogger<ManifestDirectorySource> logger)
     {
         _directory = Path.GetFullPath(directory);
@@ -75,6 +79,13 @@ internal sealed partial class ManifestDirectorySource : IConfigSource
                 await signal.WaitAsync(cancellationToken);
                 await QuietAsync(signal, cancellationToken);
                 await DeliverAsync(sink, Rescan(strict: false), cancellationToken);
+                if (_recheck)
+                {
+                    // A file was found empty mid-save: look again once the writer has had time to finish.
+                    _recheck = false;
+                    await Task.Delay(Debounce, _time, cancellationToken);
+                    signal.Release();
+                }
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
@@ -166,6 +177,23 @@ internal sealed partial class ManifestDirectorySource : IConfigSource
                 throw new ManifestException($"{path}: cannot read: {e.Message}");
             }
 
+            if (!strict && bytes.Length == 0 && _files.TryGetValue(path, out var had) && had.Objects.Count > 0)
+            {
+                // An editor that truncates, then writes, can be read in between: only an emptiness
+                // that lasts two debounce periods removes the file's objects.
+                if (!_emptySince.TryGetValue(path, out var since))
+                {
+                    _emptySince[path] = since = _time.GetTimestamp();
+                }
+
+                if (_time.GetElapsedTime(since) < Debounce * 2)
+                {
+                    _recheck = true;
+                    continue;
+                }
+            }
+
+            _emptySince.Remove(path);
             var hash = Convert.ToHexStringLower(SHA256.HashData(bytes));
             if (_files.TryGetValue(path, out var known) && known.Sha256 == hash)
             {
