@@ -52,6 +52,7 @@ internal sealed class BoundedStateTable<TKey, TState>
             if (!_states.TryGetValue(key, out var state))
             {
                 var fresh = _create(key, now);
+                fresh.LastUsed = now;
                 if (!_states.TryAdd(key, fresh))
                 {
                     continue;

@@ -84,15 +84,36 @@ internal sealed class IpRangeSet : IEquatable<IpRangeSet>
         var networks = new List<IPNetwork>();
         foreach (var text in ranges)
         {
-            if (!IngressAnnotations.TryParseCidr(text.Trim(), out var network))
-            {
-                throw new FormatException($"'{text}' is not an IPv4 or IPv6 CIDR range");
-            }
-
-            networks.Add(network);
+            networks.Add(TryParseRange(text, out var network, out var error) ? network : throw new FormatException(error));
         }
 
         return new IpRangeSet(networks);
+    }
+
+    /// <summary>
+    /// A CIDR (<c>10.0.0.0/8</c>, <c>2001:db8::/32</c>) or a single address. Unlike
+    /// <see cref="IngressAnnotations.TryParseCidr"/> this refuses host bits after the prefix
+    /// (<c>10.0.0.1/8</c>): in a trust or allow list that is more likely a typo than a wish for the whole /8.
+    /// </summary>
+    public static bool TryParseRange(string text, out IPNetwork network, [NotNullWhen(false)] out string? error)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        var trimmed = text.Trim();
+        if (!IngressAnnotations.TryParseCidr(trimmed, out network))
+        {
+            error = $"'{text}' is not a CIDR (IPv4 or IPv6 address or range, e.g. 10.0.0.0/8)";
+            return false;
+        }
+
+        var slash = trimmed.IndexOf('/', StringComparison.Ordinal);
+        if (slash > 0 && IPAddress.TryParse(trimmed.AsSpan(0, slash), out var given) && !given.Equals(network.BaseAddress))
+        {
+            error = $"'{text}' is not a CIDR: bits are set after the /{network.PrefixLength} prefix (the range starts at {network.BaseAddress})";
+            return false;
+        }
+
+        error = null;
+        return true;
     }
 
     /// <summary>The canonical text of a range: IPv4-mapped IPv6 ranges of /96 or narrower become IPv4.</summary>

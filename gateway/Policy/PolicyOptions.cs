@@ -1,7 +1,6 @@
 using System.Net;
 using System.Text.Json;
 using AuditGateway.Hosting;
-using AuditGateway.Routing;
 
 namespace AuditGateway.Policy;
 
@@ -183,13 +182,13 @@ internal sealed record PolicyOptions
             var networks = new List<IPNetwork>();
             foreach (var (item, itemKey) in Strings(value, key))
             {
-                if (IngressAnnotations.TryParseCidr(item.Trim(), out var network))
+                if (IpRangeSet.TryParseRange(item, out var network, out var error))
                 {
                     networks.Add(network);
                 }
                 else
                 {
-                    _errors.Add($"{itemKey}: '{item}' is not a CIDR (IPv4 or IPv6 address or range, e.g. 10.0.0.0/8)");
+                    _errors.Add($"{itemKey}: {error}");
                 }
             }
 

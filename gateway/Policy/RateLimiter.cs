@@ -69,21 +69,26 @@ internal sealed partial class RateLimiter : IRateLimitStore, IDisposable
         /// <summary>Takes a token; returns 0, or the timestamp ticks until one is available.</summary>
         public long Take(RateLimit limit, long now, long frequency)
         {
-            if (!ReferenceEquals(limit, Limit) && limit != Limit)
+            if (Limit is null)
             {
-                // New bucket, or the route's limit changed: start full, or keep what is left up to the new size.
-                var fresh = Limit is null;
                 Limit = limit;
                 PeriodTicks = limit.PeriodSeconds * frequency;
-                var capacity = (Int128)limit.Requests * PeriodTicks;
-                _units = fresh ? capacity : Int128.Min(_units, capacity);
+                _units = (Int128)limit.Requests * PeriodTicks;
                 Updated = now;
             }
 
-            var full = (Int128)limit.Requests * PeriodTicks;
             var elapsed = Math.Clamp(now - Updated, 0, PeriodTicks);
-            _units = Int128.Min(full, _units + ((Int128)elapsed * limit.Requests));
+            _units = Int128.Min((Int128)Limit.Requests * PeriodTicks, _units + ((Int128)elapsed * Limit.Requests));
             Updated = now;
+            if (!ReferenceEquals(limit, Limit) && limit != Limit)
+            {
+                // The route's limit changed: keep the tokens left, up to the new capacity.
+                var periodTicks = limit.PeriodSeconds * frequency;
+                _units = Int128.Min((Int128)limit.Requests * periodTicks, _units * periodTicks / PeriodTicks);
+                Limit = limit;
+                PeriodTicks = periodTicks;
+            }
+
             if (_units >= PeriodTicks)
             {
                 _units -= PeriodTicks;
