@@ -135,6 +135,24 @@ public sealed class IpRangeSetTests
         Assert.InRange(checkedMatches, 2_000, 19_000);
     }
 
+    [Fact]
+    public void Lookups_do_not_allocate()
+    {
+        var set = IpRangeSet.Parse(["10.0.0.0/8", "192.0.2.0/24", "2001:db8::/32"]);
+        IPAddress[] addresses = [IPAddress.Parse("10.1.2.3"), IPAddress.Parse("::ffff:192.0.2.1"), IPAddress.Parse("2001:db8::1"), IPAddress.Parse("198.51.100.1")];
+        set.Contains(addresses[0]);
+
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        var hits = 0;
+        for (var i = 0; i < 10_000; i++)
+        {
+            hits += set.TryMatch(addresses[i % addresses.Length], out _) ? 1 : 0;
+        }
+
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        Assert.Equal(7_500, hits);
+    }
+
     private static IPNetwork Network(byte[] bytes, int prefix)
     {
         for (var bit = prefix; bit < bytes.Length * 8; bit++)

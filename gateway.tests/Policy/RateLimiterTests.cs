@@ -154,6 +154,21 @@ public sealed class RateLimiterTests : IDisposable
         Assert.Equal(1000, allowed);
     }
 
+    [Fact]
+    public void Acquiring_from_an_existing_bucket_does_not_allocate()
+    {
+        var limit = new RateLimit(1_000_000, 1, "client");
+        _limiter.TryAcquire("r", "a", limit);
+
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        for (var i = 0; i < 10_000; i++)
+        {
+            _limiter.TryAcquire("r", "a", limit, out _);
+        }
+
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
+
     private int Drain(string route, string key, RateLimit limit)
     {
         var taken = 0;

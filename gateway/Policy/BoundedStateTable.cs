@@ -61,7 +61,7 @@ internal sealed class BoundedStateTable<TKey, TState>
                 state = fresh;
                 if (Interlocked.Increment(ref _count) > _capacity)
                 {
-                    Trim();
+                    Trim(fresh);
                 }
             }
 
@@ -141,8 +141,11 @@ internal sealed class BoundedStateTable<TKey, TState>
         return dropped;
     }
 
-    /// <summary>Drops the least recently used states down to 90 % of capacity. One thread trims; others carry on.</summary>
-    private void Trim()
+    /// <summary>
+    /// Drops the least recently used states down to 90 % of capacity, sparing <paramref name="keep"/>
+    /// (the state just added). One thread trims; others carry on.
+    /// </summary>
+    private void Trim(TState keep)
     {
         if (Interlocked.CompareExchange(ref _trimming, 1, 0) != 0)
         {
@@ -169,6 +172,11 @@ internal sealed class BoundedStateTable<TKey, TState>
             for (var i = 0; i < snapshot.Length && dropped < excess; i++)
             {
                 var (key, state) = snapshot[i];
+                if (ReferenceEquals(state, keep))
+                {
+                    continue;
+                }
+
                 lock (state)
                 {
                     if (state.Removed)

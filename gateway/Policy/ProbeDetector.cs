@@ -131,7 +131,10 @@ internal sealed partial class ProbeDetector : IDisposable
             return null;
         }
 
-        var seconds = Math.Max(1, (int)Math.Ceiling((now - window.Oldest) / (double)_time.TimestampFrequency));
+        // Reset under the lock, so a concurrent request of the same client cannot trip it a second time.
+        var span = now - window.Oldest;
+        window.Clear();
+        var seconds = Math.Max(1, (int)Math.Ceiling(span / (double)_time.TimestampFrequency));
         var evidence = denied
             ? $"{window.Capacity} denied (401/403/405) responses in {seconds}s, more than {_options.MaxDeniedPerMinute}/min; recent paths: {state.RecentPaths()}"
             : $"{window.Capacity} not-found (404 or no route) responses in {seconds}s, more than {_options.MaxNotFoundPerMinute}/min; recent paths: {state.RecentPaths()}";
@@ -161,6 +164,12 @@ internal sealed partial class ProbeDetector : IDisposable
 
         /// <summary>The oldest remembered timestamp; with <see cref="IsFull"/>, the event <c>capacity</c> events ago.</summary>
         public long Oldest => _times![_count == capacity ? _next : 0];
+
+        public void Clear()
+        {
+            _next = 0;
+            _count = 0;
+        }
 
         public void Add(long timestamp)
         {
