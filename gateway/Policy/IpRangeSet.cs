@@ -3,7 +3,6 @@ using System.Diagnostics.CodeAnalysis;
 using System.Net;
 using System.Net.Sockets;
 using System.Numerics;
-using AuditGateway.Routing;
 
 namespace AuditGateway.Policy;
 
@@ -92,14 +91,14 @@ internal sealed class IpRangeSet : IEquatable<IpRangeSet>
 
     /// <summary>
     /// A CIDR (<c>10.0.0.0/8</c>, <c>2001:db8::/32</c>) or a single address. Unlike
-    /// <see cref="IngressAnnotations.TryParseCidr"/> this refuses host bits after the prefix
+    /// a plain network parse this refuses host bits after the prefix
     /// (<c>10.0.0.1/8</c>): in a trust or allow list that is more likely a typo than a wish for the whole /8.
     /// </summary>
     public static bool TryParseRange(string text, out IPNetwork network, [NotNullWhen(false)] out string? error)
     {
         ArgumentNullException.ThrowIfNull(text);
         var trimmed = text.Trim();
-        if (!IngressAnnotations.TryParseCidr(trimmed, out network))
+        if (!IpAddresses.TryParseAddressOrNetwork(trimmed, out network))
         {
             error = $"'{text}' is not a CIDR (IPv4 or IPv6 address or range, e.g. 10.0.0.0/8)";
             return false;
@@ -235,5 +234,22 @@ internal static class IpAddresses
     {
         ArgumentNullException.ThrowIfNull(address);
         return address.AddressFamily == AddressFamily.InterNetworkV6 && address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address;
+    }
+
+    /// <summary>A CIDR range, or a single address as a /32 or /128.</summary>
+    public static bool TryParseAddressOrNetwork(string text, out IPNetwork network)
+    {
+        if (IPNetwork.TryParse(text, out network))
+        {
+            return true;
+        }
+
+        if (!text.Contains('/', StringComparison.Ordinal) && IPAddress.TryParse(text, out var address))
+        {
+            network = new IPNetwork(address, address.AddressFamily == AddressFamily.InterNetwork ? 32 : 128);
+            return true;
+        }
+
+        return false;
     }
 }

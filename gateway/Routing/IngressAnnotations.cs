@@ -1,5 +1,5 @@
 using System.Globalization;
-using System.Net;
+using AuditGateway.Policy;
 
 namespace AuditGateway.Routing;
 
@@ -98,13 +98,13 @@ internal sealed record IngressAnnotations
             var result = new List<string>();
             foreach (var item in Split(value))
             {
-                if (TryParseCidr(item, out var network))
+                if (IpRangeSet.TryParseRange(item, out var network, out var error))
                 {
-                    result.Add(network.ToString());
+                    result.Add(IpRangeSet.Canonical(network).ToString());
                 }
                 else
                 {
-                    Fail(key, $"'{item}' is not an IPv4 or IPv6 address or CIDR range");
+                    Fail(key, error);
                 }
             }
 
@@ -244,22 +244,5 @@ internal sealed record IngressAnnotations
 
         private static string[] Split(string value) =>
             value.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
-    }
-
-    /// <summary>A CIDR range, or a single address as a /32 or /128.</summary>
-    public static bool TryParseCidr(string text, out IPNetwork network)
-    {
-        if (IPNetwork.TryParse(text, out network))
-        {
-            return true;
-        }
-
-        if (!text.Contains('/', StringComparison.Ordinal) && IPAddress.TryParse(text, out var address))
-        {
-            network = new IPNetwork(address, address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork ? 32 : 128);
-            return true;
-        }
-
-        return false;
     }
 }
