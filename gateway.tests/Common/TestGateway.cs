@@ -52,6 +52,24 @@ internal sealed class TestGateway : IAsyncDisposable
     /// <summary>A client for the gateway's HTTP and HTTPS listeners (no redirects followed, any certificate accepted).</summary>
     public HttpClient Client => _client ?? throw new InvalidOperationException("the gateway is not started");
 
+    /// <summary>Starts backends, writes the manifests, starts the gateway; disposes everything if a step fails.</summary>
+    public static async Task<TestGateway> StartAsync(string[] backends, Action<TestGateway> writeManifests)
+    {
+        var gateway = new TestGateway();
+        try
+        {
+            await gateway.AddBackendsAsync(backends);
+            writeManifests(gateway);
+            await gateway.StartAsync();
+            return gateway;
+        }
+        catch
+        {
+            await gateway.DisposeAsync();
+            throw;
+        }
+    }
+
     /// <summary>Starts one echo backend per name; each answers with its name as <see cref="EchoReply.Service"/>.</summary>
     public async Task AddBackendsAsync(params string[] names)
     {
@@ -124,6 +142,14 @@ internal sealed class TestGateway : IAsyncDisposable
     }
 
     public Task<HttpResponseMessage> GetAsync(string url) => Client.GetAsync(new Uri(url));
+
+    /// <summary>GETs the URL with an explicit <c>Host</c> header (kept as written: case, port).</summary>
+    public async Task<HttpResponseMessage> GetAsync(string url, string hostHeader)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(url));
+        request.Headers.Host = hostHeader;
+        return await Client.SendAsync(request);
+    }
 
     /// <summary>GETs the URL, expects a 200 from an echo backend and returns what the backend saw.</summary>
     public async Task<EchoReply> GetEchoAsync(string url)
@@ -251,12 +277,15 @@ internal sealed class TestGateway : IAsyncDisposable
 
     private async ValueTask<Stream> ConnectAsync(SocketsHttpConnectionContext context, CancellationToken cancellationToken)
     {
+        // A URI with an IP address (the admin API) is taken as it is; a host name goes to the gateway.
         var https = context.InitialRequestMessage.RequestUri?.Scheme == Uri.UriSchemeHttps;
-        var port = https ? App.Ports.Https!.Value : App.Ports.Http!.Value;
+        var endpoint = IPAddress.TryParse(context.DnsEndPoint.Host, out var address)
+            ? new IPEndPoint(address, context.DnsEndPoint.Port)
+            : new IPEndPoint(IPAddress.Loopback, https ? App.Ports.Https!.Value : App.Ports.Http!.Value);
         var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
         try
         {
-            await socket.ConnectAsync(new IPEndPoint(IPAddress.Loopback, port), cancellationToken);
+            await socket.ConnectAsync(endpoint, cancellationToken);
             return new NetworkStream(socket, ownsSocket: true);
         }
         catch

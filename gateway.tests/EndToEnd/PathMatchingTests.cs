@@ -9,7 +9,7 @@ namespace AuditGateway.Tests.EndToEnd;
 /// echo backends: row N is an Ingress for host <c>rowN.paths.test</c> whose i-th path points
 /// at service <c>pathI</c>, so the backend that answers names the path that won.
 /// </summary>
-public sealed class PathMatchingTests(PathMatchingTests.Gateway fixture) : IClassFixture<PathMatchingTests.Gateway>
+public sealed class PathMatchingTests(PathMatchingTests.Rows fixture) : IClassFixture<PathMatchingTests.Rows>
 {
     private static readonly string[] AnyPaths = ["/", "/foo", "/aaa/bbb/ccc", "/Mixed/Case.txt"];
 
@@ -32,12 +32,12 @@ public sealed class PathMatchingTests(PathMatchingTests.Gateway fixture) : IClas
         if (entry.FallsBackToDefaultBackend)
         {
             // The default backend catches every unmatched request, so this row gets a gateway of its own.
-            await using var own = await Gateway.StartAsync(entry);
+            await using var own = await Rows.StartAsync(entry);
             await AssertServedAsync(own, entry);
             return;
         }
 
-        await AssertServedAsync(fixture.Shared, entry);
+        await AssertServedAsync(fixture.Gateway, entry);
     }
 
     [Fact]
@@ -63,7 +63,7 @@ public sealed class PathMatchingTests(PathMatchingTests.Gateway fixture) : IClas
             else if (entry.FallsBackToDefaultBackend)
             {
                 var echo = await TestGateway.ReadEchoAsync(response, url);
-                Assert.Equal(Gateway.DefaultService, echo.Service);
+                Assert.Equal(Rows.DefaultService, echo.Service);
             }
             else
             {
@@ -78,34 +78,22 @@ public sealed class PathMatchingTests(PathMatchingTests.Gateway fixture) : IClas
     private static string Service(int index) => string.Create(CultureInfo.InvariantCulture, $"path{index}");
 
     /// <summary>One gateway serving every row that does not need the default backend.</summary>
-    public sealed class Gateway : IAsyncLifetime
+    public sealed class Rows : SharedGateway
     {
         public const string DefaultService = "fallback";
 
-        private TestGateway? _shared;
+        private static readonly string[] Services = ["path0", "path1", "path2", DefaultService];
 
-        internal TestGateway Shared => _shared!;
+        private protected override string[] Backends => Services;
 
-        public async Task InitializeAsync()
+        internal static Task<TestGateway> StartAsync(PathCase row) => TestGateway.StartAsync(Services, g => Write(g, [row]));
+
+        private protected override void WriteManifests(TestGateway gateway) =>
+            Write(gateway, [.. PathMatchingTable.Flattened.Where(e => !e.FallsBackToDefaultBackend).DistinctBy(e => e.Row)]);
+
+        private static void Write(TestGateway gateway, PathCase[] rows)
         {
-            var rows = PathMatchingTable.Flattened.Where(e => !e.FallsBackToDefaultBackend).DistinctBy(e => e.Row);
-            _shared = await StartAsync([.. rows]);
-        }
-
-        public async Task DisposeAsync()
-        {
-            if (_shared is not null)
-            {
-                await _shared.DisposeAsync();
-            }
-        }
-
-        internal static async Task<TestGateway> StartAsync(params PathCase[] rows)
-        {
-            var gateway = new TestGateway();
-            var services = Enumerable.Range(0, rows.Max(r => r.Paths.Count)).Select(Service).Append(DefaultService).ToArray();
-            await gateway.AddBackendsAsync(services);
-            gateway.WriteManifest("services.yaml", Manifests.Documents([.. services.Select(s => gateway.ServiceFor(s))]));
+            gateway.WriteManifest("services.yaml", Manifests.Documents([.. Services.Select(s => gateway.ServiceFor(s))]));
             foreach (var row in rows)
             {
                 var paths = row.Paths.Select((p, i) => new PathRule(p.Path, p.PathType, Service(i), 80)).ToArray();
@@ -116,9 +104,6 @@ public sealed class PathMatchingTests(PathMatchingTests.Gateway fixture) : IClas
                         [new HostRule(Host(row.Row), paths)],
                         defaultBackend: row.FallsBackToDefaultBackend ? (DefaultService, 80) : null));
             }
-
-            await gateway.StartAsync();
-            return gateway;
         }
     }
 }
