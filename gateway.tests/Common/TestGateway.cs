@@ -90,7 +90,7 @@ internal sealed class TestGateway : IAsyncDisposable
     public void WriteManifest(string file, string text)
     {
         var path = Path.Combine(ManifestDirectory, file);
-        var aside = Path.Combine(_root, file + ".tmp");
+        var aside = Path.Combine(_root, Path.GetRandomFileName());
         File.WriteAllText(aside, text);
         File.Move(aside, path, overwrite: true);
     }
