@@ -43,6 +43,25 @@ public sealed class ManifestWatchTests
         Assert.Equal("one", await gateway.ServedByAsync("http://app.test/v1"));
     }
 
+    [Fact]
+    public async Task Endpoints_turning_unready_give_503_and_ready_again_serve()
+    {
+        await using var gateway = await StartAsync();
+        Assert.Equal("one", await gateway.ServedByAsync("http://app.test/v1"));
+
+        gateway.WriteManifest("services.yaml", Manifests.Documents(gateway.ServiceFor("one", ready: false), gateway.ServiceFor("two")));
+        await gateway.WaitForAsync(t => t.Routes.Single().Backend.Destinations.Count == 0);
+        using (var response = await gateway.GetAsync("http://app.test/v1"))
+        {
+            Assert.Equal(System.Net.HttpStatusCode.ServiceUnavailable, response.StatusCode);
+            Assert.Equal("service default/one has no ready endpoints", TestGateway.Reason(response));
+        }
+
+        gateway.WriteManifest("services.yaml", Manifests.Documents(gateway.ServiceFor("one"), gateway.ServiceFor("two")));
+        await gateway.WaitForAsync(t => t.Routes.Single().Backend.Destinations.Count == 1);
+        Assert.Equal("one", await gateway.ServedByAsync("http://app.test/v1"));
+    }
+
     private static Task<TestGateway> StartAsync() => TestGateway.StartAsync(["one", "two"], g =>
     {
         g.WriteManifest("services.yaml", Manifests.Documents(g.ServiceFor("one"), g.ServiceFor("two")));

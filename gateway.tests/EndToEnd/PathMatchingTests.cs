@@ -40,6 +40,13 @@ public sealed class PathMatchingTests(PathMatchingTests.Rows fixture) : IClassFi
         await AssertServedAsync(fixture.Gateway, entry);
     }
 
+    [Theory]
+    [InlineData(2, "/FOO")] // Exact /foo
+    [InlineData(9, "/AAA/bbb")] // Prefix /aaa/bbb
+    [InlineData(9, "/aaa/BBB/ccc")]
+    public async Task Paths_match_case_sensitively(int row, string path) =>
+        Assert.Equal("404", await fixture.Gateway.ServedByAsync($"http://{Host(row)}{path}"));
+
     [Fact]
     public void Table_has_the_documented_twenty_entries_from_eighteen_rows()
     {

@@ -70,15 +70,17 @@ public sealed class TlsTests(TlsTests.TlsHosts fixture) : IClassFixture<TlsTests
         Assert.Equal($"https://exact.tls.test:{Gateway.App.Ports.Https}/p?q=1", response.Headers.Location?.OriginalString);
     }
 
-    [Fact]
-    public async Task Ssl_redirect_false_serves_plain_http_on_a_tls_host()
+    [Theory]
+    [InlineData("plain.tls.test")] // auditgateway.io/ssl-redirect: "false"
+    [InlineData("nginx.tls.test")] // nginx.ingress.kubernetes.io/ssl-redirect: "false"
+    public async Task Ssl_redirect_false_serves_plain_http_on_a_tls_host(string host)
     {
-        var echo = await Gateway.GetEchoAsync("http://plain.tls.test/p?q=1");
+        var echo = await Gateway.GetEchoAsync($"http://{host}/p?q=1");
         Assert.Equal("secure", echo.Service);
         Assert.Equal("http", echo.Headers["x-forwarded-proto"]);
 
-        using var certificate = await Gateway.HandshakeAsync("plain.tls.test");
-        Assert.Equal("CN=plain.tls.test", certificate.Subject);
+        using var certificate = await Gateway.HandshakeAsync(host);
+        Assert.Equal("CN=" + host, certificate.Subject);
     }
 
     public sealed class TlsHosts : SharedGateway
@@ -90,7 +92,8 @@ public sealed class TlsTests(TlsTests.TlsHosts fixture) : IClassFixture<TlsTests
             gateway.WriteManifest("secrets.yaml", Manifests.Documents(
                 TestCertificates.Secret("exact-tls", "exact.tls.test", "exact.tls.test"),
                 TestCertificates.Secret("wild-tls", "*.wild.tls.test", "*.wild.tls.test"),
-                TestCertificates.Secret("plain-tls", "plain.tls.test", "plain.tls.test")));
+                TestCertificates.Secret("plain-tls", "plain.tls.test", "plain.tls.test"),
+                TestCertificates.Secret("nginx-tls", "nginx.tls.test", "nginx.tls.test")));
             gateway.WriteManifest("secure.yaml", Manifests.Documents(
                 gateway.ServiceFor("secure"),
                 Manifests.Ingress(
@@ -104,7 +107,12 @@ public sealed class TlsTests(TlsTests.TlsHosts fixture) : IClassFixture<TlsTests
                     "plain",
                     [new HostRule("plain.tls.test", new PathRule("/", "Prefix", "secure", 80))],
                     annotations: new Dictionary<string, string> { ["auditgateway.io/ssl-redirect"] = "false" },
-                    tls: [new TlsEntry("plain-tls", "plain.tls.test")])));
+                    tls: [new TlsEntry("plain-tls", "plain.tls.test")]),
+                Manifests.Ingress(
+                    "nginx",
+                    [new HostRule("nginx.tls.test", new PathRule("/", "Prefix", "secure", 80))],
+                    annotations: new Dictionary<string, string> { ["nginx.ingress.kubernetes.io/ssl-redirect"] = "false" },
+                    tls: [new TlsEntry("nginx-tls", "nginx.tls.test")])));
         }
     }
 }
