@@ -137,7 +137,11 @@ internal sealed class TestGateway : IAsyncDisposable
             return true;
         };
         var client = new HttpClient(handler) { Timeout = Timeout };
-        _clients.Add(client);
+        lock (_clients)
+        {
+            _clients.Add(client);
+        }
+
         return client;
     }
 
@@ -179,7 +183,11 @@ internal sealed class TestGateway : IAsyncDisposable
         X509Certificate2? seen = null;
         var client = CreateClient(c => seen = c);
         var response = await client.GetAsync(new Uri(url));
-        _clients.Remove(client);
+        lock (_clients)
+        {
+            _clients.Remove(client);
+        }
+
         client.Dispose();
         return (response, seen ?? throw new InvalidOperationException("no TLS handshake happened for " + url));
     }
