@@ -1,0 +1,305 @@
+using System.Net;
+using System.Net.Security;
+using System.Net.Sockets;
+using System.Security.Cryptography.X509Certificates;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using AuditGateway.Demo;
+using AuditGateway.Hosting;
+using AuditGateway.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+// The gateway's certificates are self-signed test certificates; the tests check which one was
+// presented (subject, serial) instead of validating a chain.
+#pragma warning disable CA5359
+
+namespace AuditGateway.Tests.Common;
+
+/// <summary>
+/// An end-to-end test environment: echo backends on loopback, a temporary manifest directory
+/// and the whole gateway in-process, every listener on <c>127.0.0.1:0</c>. Write manifests
+/// (before or after <see cref="StartAsync"/>), then send requests whose URI carries the
+/// virtual host (<c>http://shop.test/path</c>): the client connects to the gateway's port,
+/// so the <c>Host</c> header and the TLS SNI are the URI's host.
+/// </summary>
+internal sealed class TestGateway : IAsyncDisposable
+{
+    /// <summary>How long any wait for the gateway may take before the test fails.</summary>
+    public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(15);
+
+    private readonly string _root;
+    private readonly Dictionary<string, EchoBackend> _backends = new(StringComparer.Ordinal);
+    private readonly List<HttpClient> _clients = [];
+    private GatewayApp? _app;
+    private HttpClient? _client;
+
+    public TestGateway()
+    {
+        _root = Directory.CreateTempSubdirectory("auditgw-e2e-").FullName;
+        ManifestDirectory = Directory.CreateDirectory(Path.Combine(_root, "manifests")).FullName;
+    }
+
+    public string ManifestDirectory { get; }
+
+    public LogCollector Logs { get; } = new();
+
+    public GatewayApp App => _app ?? throw new InvalidOperationException("the gateway is not started");
+
+    /// <summary>The route table in force.</summary>
+    public RouteTable Table => App.Routing.Current;
+
+    /// <summary>A client for the gateway's HTTP and HTTPS listeners (no redirects followed, any certificate accepted).</summary>
+    public HttpClient Client => _client ?? throw new InvalidOperationException("the gateway is not started");
+
+    /// <summary>Starts backends, writes the manifests, starts the gateway; disposes everything if a step fails.</summary>
+    public static async Task<TestGateway> StartAsync(string[] backends, Action<TestGateway> writeManifests)
+    {
+        var gateway = new TestGateway();
+        try
+        {
+            await gateway.AddBackendsAsync(backends);
+            writeManifests(gateway);
+            await gateway.StartAsync();
+            return gateway;
+        }
+        catch
+        {
+            await gateway.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>Starts one echo backend per name; each answers with its name as <see cref="EchoReply.Service"/>.</summary>
+    public async Task AddBackendsAsync(params string[] names)
+    {
+        var started = await Task.WhenAll(names.Select(name => EchoBackend.StartAsync(name)));
+        foreach (var backend in started)
+        {
+            _backends.Add(backend.Name, backend);
+        }
+    }
+
+    public int PortOf(string backend) => _backends[backend].Port;
+
+    /// <summary>A Service and EndpointSlice named like the backend, pointing at it.</summary>
+    public string ServiceFor(string backend, int port = 80, string portName = "http", bool ready = true) =>
+        Manifests.Backend(backend, PortOf(backend), port, portName, ready);
+
+    /// <summary>Writes a manifest file whole (write aside, then rename), so the watcher never reads half of it.</summary>
+    public void WriteManifest(string file, string text)
+    {
+        var path = Path.Combine(ManifestDirectory, file);
+        var aside = Path.Combine(_root, Path.GetRandomFileName());
+        File.WriteAllText(aside, text);
+        File.Move(aside, path, overwrite: true);
+    }
+
+    public void DeleteManifest(string file) => File.Delete(Path.Combine(ManifestDirectory, file));
+
+    /// <summary>Starts the gateway on the manifests written so far and waits until its watcher runs.</summary>
+    public async Task StartAsync()
+    {
+        var loopback = new IPEndPoint(IPAddress.Loopback, 0);
+        var options = new GatewayOptions
+        {
+            Manifests = ManifestDirectory,
+            Data = Path.Combine(_root, "data"),
+            Http = loopback,
+            Https = loopback,
+            Admin = loopback,
+        };
+        _app = await GatewayApp.StartAsync(options, services => services.AddSingleton<ILoggerProvider>(Logs));
+        _client = CreateClient();
+        await WaitForAsync(_ => App.Routing.Synced);
+    }
+
+    /// <summary>
+    /// A new client with its own connections. <paramref name="onCertificate"/> sees the server
+    /// certificate of each TLS handshake.
+    /// </summary>
+    public HttpClient CreateClient(Action<X509Certificate2>? onCertificate = null)
+    {
+        var handler = new SocketsHttpHandler
+        {
+            UseProxy = false,
+            AllowAutoRedirect = false,
+            UseCookies = false,
+            ConnectCallback = ConnectAsync,
+        };
+        handler.SslOptions.RemoteCertificateValidationCallback = (_, certificate, _, _) =>
+        {
+            if (certificate is not null)
+            {
+                onCertificate?.Invoke(new X509Certificate2(certificate));
+            }
+
+            return true;
+        };
+        var client = new HttpClient(handler) { Timeout = Timeout };
+        lock (_clients)
+        {
+            _clients.Add(client);
+        }
+
+        return client;
+    }
+
+    public Task<HttpResponseMessage> GetAsync(string url) => Client.GetAsync(new Uri(url));
+
+    /// <summary>GETs the URL with an explicit <c>Host</c> header (kept as written: case, port).</summary>
+    public async Task<HttpResponseMessage> GetAsync(string url, string hostHeader)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(url));
+        request.Headers.Host = hostHeader;
+        return await Client.SendAsync(request);
+    }
+
+    /// <summary>GETs the URL, expects a 200 from an echo backend and returns what the backend saw.</summary>
+    public async Task<EchoReply> GetEchoAsync(string url)
+    {
+        using var response = await GetAsync(url);
+        return await ReadEchoAsync(response, url);
+    }
+
+    /// <summary>Which backend served the URL, or <c>"404"</c>/<c>"503"</c>… when the gateway answered itself.</summary>
+    public async Task<string> ServedByAsync(string url)
+    {
+        using var response = await GetAsync(url);
+        if (response.Headers.TryGetValues("X-Backend", out var backend))
+        {
+            return backend.Single();
+        }
+
+        return ((int)response.StatusCode).ToString(System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>
+    /// GETs an HTTPS URL on a new connection; returns the response (body read) and the
+    /// certificate the gateway presented for the URI's host as SNI.
+    /// </summary>
+    public async Task<(HttpResponseMessage Response, X509Certificate2 Certificate)> GetOverNewTlsConnectionAsync(string url)
+    {
+        X509Certificate2? seen = null;
+        var client = CreateClient(c => seen = c);
+        var response = await client.GetAsync(new Uri(url));
+        lock (_clients)
+        {
+            _clients.Remove(client);
+        }
+
+        client.Dispose();
+        return (response, seen ?? throw new InvalidOperationException("no TLS handshake happened for " + url));
+    }
+
+    /// <summary>Only a TLS handshake with the given SNI; returns the certificate the gateway chose.</summary>
+    public async Task<X509Certificate2> HandshakeAsync(string serverName)
+    {
+        using var tcp = new TcpClient();
+        await tcp.ConnectAsync(IPAddress.Loopback, App.Ports.Https!.Value);
+        X509Certificate2? seen = null;
+        await using var tls = new SslStream(tcp.GetStream(), leaveInnerStreamOpen: false, (_, certificate, _, _) =>
+        {
+            seen = certificate is null ? null : new X509Certificate2(certificate);
+            return true;
+        });
+        await tls.AuthenticateAsClientAsync(new SslClientAuthenticationOptions { TargetHost = serverName });
+        return seen ?? throw new InvalidOperationException("the gateway presented no certificate for " + serverName);
+    }
+
+    public static async Task<EchoReply> ReadEchoAsync(HttpResponseMessage response, string url)
+    {
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.True(
+            response.StatusCode == HttpStatusCode.OK && response.Headers.Contains("X-Backend"),
+            $"GET {url}: expected 200 from a backend, got {(int)response.StatusCode} {Reason(response)} {body}");
+        return JsonSerializer.Deserialize(body, EchoJsonContext.Default.EchoReply)!;
+    }
+
+    /// <summary>The gateway's <c>X-AuditGateway-Reason</c> header, or empty.</summary>
+    public static string Reason(HttpResponseMessage response) =>
+        response.Headers.TryGetValues("X-AuditGateway-Reason", out var values) ? string.Join(" ", values) : "";
+
+    public Uri AdminUri(string path) => new($"http://127.0.0.1:{App.Ports.Admin}{path}");
+
+    public async Task<JsonNode> GetAdminJsonAsync(string path)
+    {
+        using var response = await Client.GetAsync(AdminUri(path));
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == HttpStatusCode.OK, $"GET {path}: {(int)response.StatusCode} {body}");
+        return JsonNode.Parse(body)!;
+    }
+
+    /// <summary>The report of one Ingress (<c>default/name</c>) in the table in force.</summary>
+    public IngressReport ReportOf(string ingress) =>
+        Table.Ingresses.SingleOrDefault(r => r.Ingress == ingress)
+        ?? throw new InvalidOperationException($"no report for {ingress}; reports: {string.Join(", ", Table.Ingresses.Select(r => r.Ingress))}");
+
+    /// <summary>Waits until the table in force satisfies the condition; fails the test after <see cref="Timeout"/>.</summary>
+    public async Task<RouteTable> WaitForAsync(Func<RouteTable, bool> condition)
+    {
+        using var timeout = new CancellationTokenSource(Timeout);
+        try
+        {
+            return await App.Routing.WaitForAsync(condition, timeout.Token);
+        }
+        catch (OperationCanceledException) when (timeout.IsCancellationRequested)
+        {
+            var table = Table;
+            throw new TimeoutException(
+                $"the route table did not reach the expected state within {Timeout.TotalSeconds} s; in force: {table.Revision}, routes "
+                + string.Join(", ", table.Routes.Select(r => r.Id)) + "; ingresses "
+                + string.Join(", ", table.Ingresses.Select(r => $"{r.Ingress}={r.Status} [{string.Join("; ", r.Errors)}]")));
+        }
+    }
+
+    /// <summary>Waits until a route with this id is in force.</summary>
+    public Task<RouteTable> WaitForRouteAsync(string id) => WaitForAsync(t => t.Routes.Any(r => r.Id == id));
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var client in _clients)
+        {
+            client.Dispose();
+        }
+
+        if (_app is not null)
+        {
+            await _app.DisposeAsync();
+        }
+
+        foreach (var backend in _backends.Values)
+        {
+            await backend.DisposeAsync();
+        }
+
+        try
+        {
+            Directory.Delete(_root, recursive: true);
+        }
+        catch (IOException)
+        {
+            // A leftover temporary directory is not a test failure.
+        }
+    }
+
+    private async ValueTask<Stream> ConnectAsync(SocketsHttpConnectionContext context, CancellationToken cancellationToken)
+    {
+        // A URI with an IP address (the admin API) is taken as it is; a host name goes to the gateway.
+        var https = context.InitialRequestMessage.RequestUri?.Scheme == Uri.UriSchemeHttps;
+        var endpoint = IPAddress.TryParse(context.DnsEndPoint.Host, out var address)
+            ? new IPEndPoint(address, context.DnsEndPoint.Port)
+            : new IPEndPoint(IPAddress.Loopback, https ? App.Ports.Https!.Value : App.Ports.Http!.Value);
+        var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        try
+        {
+            await socket.ConnectAsync(endpoint, cancellationToken);
+            return new NetworkStream(socket, ownsSocket: true);
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+    }
+}
