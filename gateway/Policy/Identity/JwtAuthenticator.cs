@@ -65,19 +65,14 @@ internal sealed class JwtAuthenticator : IDisposable
     /// <summary>Validates <c>Authorization: Bearer &lt;jwt&gt;</c>. Pass null when the header is absent.</summary>
     public ValueTask<JwtResult> AuthenticateAsync(string? authorizationHeader, CancellationToken cancellationToken)
     {
-        if (string.IsNullOrWhiteSpace(authorizationHeader))
+        if (!BearerToken.TryRead(authorizationHeader, out var token))
         {
-            return Done(JwtFailureReason.Missing, "no bearer token");
+            return ValueTask.FromResult(JwtResult.Fail(JwtFailureReason.Missing, string.IsNullOrWhiteSpace(authorizationHeader)
+                ? "no bearer token"
+                : "the Authorization header is not a Bearer credential"));
         }
 
-        var header = authorizationHeader.AsSpan().Trim();
-        var space = header.IndexOf(' ');
-        if (space < 0 || !header[..space].Equals("Bearer", StringComparison.OrdinalIgnoreCase))
-        {
-            return Done(JwtFailureReason.Missing, "the Authorization header is not a Bearer credential");
-        }
-
-        return ValidateTokenAsync(header[(space + 1)..].TrimStart().ToString(), cancellationToken);
+        return ValidateTokenAsync(token, cancellationToken);
     }
 
     /// <summary>Validates a bare compact JWS.</summary>
@@ -247,11 +242,11 @@ internal sealed class JwtAuthenticator : IDisposable
         {
             if (claims.TryGetValue(name, out var value))
             {
-                audit[name] = ClaimText.Flatten(value, Identity.MaxClaimLength);
+                audit[name] = ClaimText.Flatten(value, CallerIdentity.MaxClaimLength);
             }
         }
 
-        var identity = new Identity(
+        var identity = new CallerIdentity(
             StringClaim(claims, "sub"),
             issuer.Issuer,
             audience,
@@ -324,9 +319,6 @@ internal sealed class JwtAuthenticator : IDisposable
 
     /// <summary>Unvalidated token text echoed in a description is cut short.</summary>
     private static string Shorten(string text) => text.Length <= 100 ? text : text[..100] + "…";
-
-    private static ValueTask<JwtResult> Done(JwtFailureReason reason, string description) =>
-        ValueTask.FromResult(JwtResult.Fail(reason, description));
 
     public void Dispose()
     {

@@ -54,7 +54,7 @@ internal static class JwtFailures
 /// a number or boolean as its JSON text; an object as compact JSON. Values are cut at
 /// <see cref="MaxClaimLength"/> characters (ending in "…").
 /// </summary>
-internal sealed record Identity(
+internal sealed record CallerIdentity(
     string? Subject,
     string Issuer,
     string Audience,
@@ -63,7 +63,7 @@ internal sealed record Identity(
 {
     public const int MaxClaimLength = 1024;
 
-    public bool Equals(Identity? other) =>
+    public bool Equals(CallerIdentity? other) =>
         other is not null
         && Subject == other.Subject && Issuer == other.Issuer && Audience == other.Audience && ClientId == other.ClientId
         && Claims.Count == other.Claims.Count
@@ -73,12 +73,12 @@ internal sealed record Identity(
 }
 
 /// <summary>
-/// The outcome of <see cref="JwtAuthenticator.AuthenticateAsync"/>: an <see cref="Identity"/> and the token's full
+/// The outcome of <see cref="JwtAuthenticator.AuthenticateAsync"/>: a <see cref="CallerIdentity"/> and the token's full
 /// claim set (for require-claims; not for the log), or a failure reason with a human description.
 /// </summary>
 internal sealed class JwtResult
 {
-    private JwtResult(Identity? identity, IReadOnlyDictionary<string, JsonElement>? claims, JwtFailureReason reason, string description)
+    private JwtResult(CallerIdentity? identity, IReadOnlyDictionary<string, JsonElement>? claims, JwtFailureReason reason, string description)
     {
         Identity = identity;
         Claims = claims;
@@ -89,7 +89,7 @@ internal sealed class JwtResult
     [MemberNotNullWhen(true, nameof(Identity), nameof(Claims))]
     public bool Succeeded => Identity is not null;
 
-    public Identity? Identity { get; }
+    public CallerIdentity? Identity { get; }
 
     /// <summary>Every top-level claim of the validated payload, by name.</summary>
     public IReadOnlyDictionary<string, JsonElement>? Claims { get; }
@@ -103,7 +103,7 @@ internal sealed class JwtResult
     /// <summary>The machine code for the audit log: <c>ok</c> or the failure code.</summary>
     public string Code => Succeeded ? "ok" : Reason.Code();
 
-    public static JwtResult Success(Identity identity, IReadOnlyDictionary<string, JsonElement> claims) =>
+    public static JwtResult Success(CallerIdentity identity, IReadOnlyDictionary<string, JsonElement> claims) =>
         new(identity, claims, default, "authenticated");
 
     public static JwtResult Fail(JwtFailureReason reason, string description) => new(null, null, reason, description);

@@ -58,7 +58,7 @@ internal static class KeyMaterial
         var keys = new List<SecurityKey>();
         foreach (var key in candidates)
         {
-            if (key.HasPrivateKey)
+            if (key.HasPrivateKey || !string.IsNullOrEmpty(key.D))
             {
                 throw new KeyMaterialException($"key '{key.Kid}' includes private key material; publish only public keys");
             }
