@@ -5,12 +5,10 @@ using AuditGateway.Tests.Common;
 
 namespace AuditGateway.Tests.Policy.Identity;
 
-public sealed class AdminAuthenticatorTests : IDisposable
+public sealed class AdminAuthenticatorTests
 {
     private readonly ManualTimeProvider _time = new();
-    private readonly TestKey _key = TestKey.Rsa("k1");
-
-    public void Dispose() => _key.Dispose();
+    private readonly TestKey _key = TestKey.Shared("k1", () => TestKey.Rsa("k1"));
 
     private static string Sha256(string token) => Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(token)));
 

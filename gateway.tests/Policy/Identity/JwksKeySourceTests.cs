@@ -8,8 +8,8 @@ namespace AuditGateway.Tests.Policy.Identity;
 public sealed class JwksKeySourceTests : IAsyncLifetime, IDisposable
 {
     private readonly ManualTimeProvider _time = new();
-    private readonly TestKey _first = TestKey.Rsa("k1");
-    private readonly TestKey _second = TestKey.Ec("k2");
+    private readonly TestKey _first = TestKey.Shared("k1", () => TestKey.Rsa("k1"));
+    private readonly TestKey _second = TestKey.Shared("ec k2", () => TestKey.Ec("k2"));
     private readonly HttpClient _http = new();
     private JwksServer _server = null!;
 
@@ -17,12 +17,7 @@ public sealed class JwksKeySourceTests : IAsyncLifetime, IDisposable
 
     public async Task DisposeAsync() => await _server.DisposeAsync();
 
-    public void Dispose()
-    {
-        _http.Dispose();
-        _first.Dispose();
-        _second.Dispose();
-    }
+    public void Dispose() => _http.Dispose();
 
     private (JwtAuthenticator Authenticator, JwksKeySource Source) Create()
     {
@@ -82,7 +77,7 @@ public sealed class JwksKeySourceTests : IAsyncLifetime, IDisposable
         Assert.True((await Authenticate(authenticator, _first)).Succeeded);
         _time.Advance(TimeSpan.FromSeconds(31));
 
-        using var stranger = TestKey.Rsa("stranger");
+        var stranger = TestKey.Shared("stranger", () => TestKey.Rsa("stranger"));
         Assert.Equal(JwtFailureReason.UnknownKey, (await Authenticate(authenticator, stranger)).Reason);
         Assert.Equal(JwtFailureReason.UnknownKey, (await Authenticate(authenticator, stranger)).Reason);
         _time.Advance(TimeSpan.FromSeconds(10));

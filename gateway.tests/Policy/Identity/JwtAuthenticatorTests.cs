@@ -5,19 +5,12 @@ using Microsoft.IdentityModel.Tokens;
 
 namespace AuditGateway.Tests.Policy.Identity;
 
-public sealed class JwtAuthenticatorTests : IDisposable
+public sealed class JwtAuthenticatorTests
 {
     private readonly ManualTimeProvider _time = new();
-    private readonly TestKey _rsa = TestKey.Rsa("rsa-1");
-    private readonly TestKey _ec = TestKey.Ec("ec-1");
-    private readonly TestKey _pss = TestKey.Rsa("pss-1", SecurityAlgorithms.RsaSsaPssSha256);
-
-    public void Dispose()
-    {
-        _rsa.Dispose();
-        _ec.Dispose();
-        _pss.Dispose();
-    }
+    private readonly TestKey _rsa = TestKey.Shared("rsa-1", () => TestKey.Rsa("rsa-1"));
+    private readonly TestKey _ec = TestKey.Shared("ec-1", () => TestKey.Ec("ec-1"));
+    private readonly TestKey _pss = TestKey.Shared("pss-1", () => TestKey.Rsa("pss-1", SecurityAlgorithms.RsaSsaPssSha256));
 
     private JwtAuthenticator Authenticator(JwtOptions? options = null, params TestKey[] keys)
     {
@@ -167,7 +160,7 @@ public sealed class JwtAuthenticatorTests : IDisposable
     [Fact]
     public async Task Token_signed_by_another_key_with_the_same_kid_is_refused()
     {
-        using var impostor = TestKey.Rsa("rsa-1");
+        var impostor = TestKey.Shared("impostor rsa-1", () => TestKey.Rsa("rsa-1"));
         AssertFails(await Authenticate(Tokens.Mint(impostor, _time.GetUtcNow())), JwtFailureReason.BadSignature);
     }
 
@@ -184,7 +177,7 @@ public sealed class JwtAuthenticatorTests : IDisposable
     [Fact]
     public async Task Unknown_kid_is_refused()
     {
-        using var other = TestKey.Rsa("rsa-unknown");
+        var other = TestKey.Shared("rsa-unknown", () => TestKey.Rsa("rsa-unknown"));
         var result = await Authenticate(Tokens.Mint(other, _time.GetUtcNow()));
 
         AssertFails(result, JwtFailureReason.UnknownKey);

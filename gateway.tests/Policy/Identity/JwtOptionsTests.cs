@@ -8,7 +8,7 @@ public sealed class JwtOptionsTests : IDisposable
 
     public JwtOptionsTests()
     {
-        using var key = TestKey.Rsa("k1");
+        var key = TestKey.Shared("k1", () => TestKey.Rsa("k1"));
         Directory.CreateDirectory(Path.Combine(_dir, "keys"));
         File.WriteAllText(Path.Combine(_dir, "keys", "jwks.json"), TestKey.Jwks(key));
     }
@@ -49,7 +49,7 @@ public sealed class JwtOptionsTests : IDisposable
         var first = Parse(json);
         Assert.Equal(first, Parse(json));
 
-        using var other = TestKey.Rsa("k2");
+        var other = TestKey.Shared("k2", () => TestKey.Rsa("k2"));
         File.WriteAllText(Path.Combine(_dir, "keys", "jwks.json"), TestKey.Jwks(other));
         Assert.NotEqual(first, Parse(json));
     }

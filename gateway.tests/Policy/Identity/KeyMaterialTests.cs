@@ -30,8 +30,8 @@ public sealed class KeyMaterialTests : IDisposable
     [Fact]
     public async Task Keys_file_with_a_JWKS()
     {
-        using var rsa = TestKey.Rsa("k1");
-        using var ec = TestKey.Ec("k2");
+        var rsa = TestKey.Shared("k1", () => TestKey.Rsa("k1"));
+        var ec = TestKey.Shared("ec k2", () => TestKey.Ec("k2"));
         var file = Write("jwks.json", TestKey.Jwks(rsa, ec));
 
         Assert.True((await AuthenticateWithKeysFile(file, rsa)).Succeeded);
@@ -41,19 +41,19 @@ public sealed class KeyMaterialTests : IDisposable
     [Fact]
     public async Task Keys_file_with_a_PEM_RSA_public_key_accepts_any_kid()
     {
-        using var rsa = TestKey.Rsa("whatever");
+        var rsa = TestKey.Shared("whatever", () => TestKey.Rsa("whatever"));
         var file = Write("issuer.pem", rsa.PublicPem());
 
         Assert.True((await AuthenticateWithKeysFile(file, rsa)).Succeeded);
-        using var other = TestKey.Rsa("whatever");
+        var other = TestKey.Shared("whatever 2", () => TestKey.Rsa("whatever"));
         Assert.Equal(JwtFailureReason.BadSignature, (await AuthenticateWithKeysFile(file, other)).Reason);
     }
 
     [Fact]
     public async Task Keys_file_with_several_PEM_keys_including_EC()
     {
-        using var rsa = TestKey.Rsa(null);
-        using var ec = TestKey.Ec(null);
+        var rsa = TestKey.Shared("no kid", () => TestKey.Rsa(null));
+        var ec = TestKey.Shared("ec no kid", () => TestKey.Ec(null));
         var file = Write("issuer.pem", rsa.PublicPem() + "\n" + ec.PublicPem());
 
         Assert.True((await AuthenticateWithKeysFile(file, rsa)).Succeeded);
@@ -63,7 +63,7 @@ public sealed class KeyMaterialTests : IDisposable
     [Fact]
     public void Private_keys_are_refused()
     {
-        using var rsa = TestKey.Rsa("k1");
+        var rsa = TestKey.Shared("k1", () => TestKey.Rsa("k1"));
         var error = Assert.Throws<KeyMaterialException>(() => KeyMaterial.Parse(rsa.PrivatePem()));
         Assert.Contains("private key", error.Message, StringComparison.Ordinal);
         Assert.DoesNotContain("MII", error.Message, StringComparison.Ordinal);
@@ -85,7 +85,7 @@ public sealed class KeyMaterialTests : IDisposable
         using var small = System.Security.Cryptography.RSA.Create(1024);
         var p = small.ExportParameters(false);
         var weak = $"{{\"kty\":\"RSA\",\"kid\":\"weak\",\"n\":\"{Base64UrlEncoder.Encode(p.Modulus)}\",\"e\":\"{Base64UrlEncoder.Encode(p.Exponent)}\"}}";
-        using var good = TestKey.Rsa("good");
+        var good = TestKey.Shared("good", () => TestKey.Rsa("good"));
         var enc = good.Jwk().Replace("\"sig\"", "\"enc\"", StringComparison.Ordinal).Replace("good", "enc", StringComparison.Ordinal);
 
         var keys = KeyMaterial.Parse($"{{\"keys\":[{weak},{enc},{good.Jwk()}]}}");

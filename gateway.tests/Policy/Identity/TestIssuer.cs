@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Net;
 using System.Security.Cryptography;
 using System.Text;
@@ -27,6 +28,11 @@ internal sealed class TestKey : IDisposable
     public string Alg { get; }
 
     public string? Kid => Key.KeyId;
+
+    /// <summary>A key made once per test run under <paramref name="name"/> (RSA generation is slow); never disposed.</summary>
+    public static TestKey Shared(string name, Func<TestKey> create) => SharedKeys.GetOrAdd(name, _ => create());
+
+    private static readonly ConcurrentDictionary<string, TestKey> SharedKeys = new();
 
     public static TestKey Rsa(string? kid, string alg = SecurityAlgorithms.RsaSha256)
     {

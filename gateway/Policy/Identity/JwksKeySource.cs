@@ -35,7 +35,7 @@ internal sealed partial class JwksKeySource : IKeySource, IDisposable
     private readonly SemaphoreSlim _fetchGate = new(1, 1);
     private readonly CancellationTokenSource _disposed = new();
     private volatile KeySet? _current;
-    private DateTimeOffset? _lastAttempt;
+    private long _lastAttemptTicks; // UTC ticks of the last fetch attempt; 0 = never
     private Task _background = Task.CompletedTask;
     private int _refreshing;
 
@@ -75,8 +75,8 @@ internal sealed partial class JwksKeySource : IKeySource, IDisposable
 
     private bool MayAttempt()
     {
-        var last = _lastAttempt;
-        return last is null || _time.GetUtcNow() - last.Value >= _timing.MinRefetchInterval;
+        var last = Volatile.Read(ref _lastAttemptTicks);
+        return last == 0 || _time.GetUtcNow().UtcTicks - last >= _timing.MinRefetchInterval.Ticks;
     }
 
     private void StartBackgroundRefresh(KeySet seen)
@@ -121,7 +121,7 @@ internal sealed partial class JwksKeySource : IKeySource, IDisposable
                 return current;
             }
 
-            _lastAttempt = _time.GetUtcNow();
+            Volatile.Write(ref _lastAttemptTicks, _time.GetUtcNow().UtcTicks);
             try
             {
                 var keys = KeyMaterial.ParseJwks(await DownloadAsync(cancellationToken));
