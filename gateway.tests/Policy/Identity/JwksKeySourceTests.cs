@@ -144,6 +144,25 @@ public sealed class JwksKeySourceTests : IAsyncLifetime, IDisposable
     }
 
     [Fact]
+    public async Task A_hanging_JWKS_endpoint_times_out_on_the_fake_clock_and_old_keys_stay()
+    {
+        var (authenticator, source) = Create();
+        using var _ = authenticator;
+        Assert.True((await Authenticate(authenticator, _first)).Succeeded);
+
+        _server.Hanging = true;
+        _time.Advance(TimeSpan.FromMinutes(10));
+        Assert.True((await Authenticate(authenticator, _first)).Succeeded);
+        await _server.Arrived.Task;
+        Assert.False(source.BackgroundRefresh.IsCompleted);
+
+        _time.Advance(JwksTiming.Default.FetchTimeout);
+        await source.BackgroundRefresh;
+
+        Assert.True((await Authenticate(authenticator, _first)).Succeeded);
+    }
+
+    [Fact]
     public async Task Without_any_keys_tokens_are_refused_as_keys_unavailable()
     {
         _server.Failing = true;

@@ -138,6 +138,11 @@ internal sealed class JwksServer : IAsyncDisposable
 
     public volatile bool Failing;
 
+    /// <summary>When set, requests are held until the client gives up; <see cref="Arrived"/> completes when one is held.</summary>
+    public volatile bool Hanging;
+
+    public TaskCompletionSource Arrived { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
     public int Requests => Volatile.Read(ref _requests);
 
     public Uri Uri { get; private set; } = null!;
@@ -148,9 +153,15 @@ internal sealed class JwksServer : IAsyncDisposable
         builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0));
         var app = builder.Build();
         var server = new JwksServer(app) { Document = document };
-        app.MapGet("/jwks.json", (HttpContext context) =>
+        app.MapGet("/jwks.json", async (HttpContext context) =>
         {
             Interlocked.Increment(ref server._requests);
+            if (server.Hanging)
+            {
+                server.Arrived.TrySetResult();
+                await Task.Delay(Timeout.Infinite, context.RequestAborted).ContinueWith(_ => { }, TaskScheduler.Default);
+            }
+
             return server.Failing
                 ? Results.StatusCode(503)
                 : Results.Text(server.Document, "application/json");
