@@ -11,6 +11,11 @@ internal sealed class ManualTimeProvider(DateTimeOffset start) : TimeProvider
     private readonly List<ManualTimer> _timers = [];
     private DateTimeOffset _now = start;
 
+    public ManualTimeProvider()
+        : this(new DateTimeOffset(2025, 1, 1, 0, 0, 0, TimeSpan.Zero))
+    {
+    }
+
     public override DateTimeOffset GetUtcNow()
     {
         lock (_gate)
