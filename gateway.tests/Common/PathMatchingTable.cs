@@ -4,13 +4,13 @@ namespace AuditGateway.Tests.Common;
 
 /// <summary>
 /// The path-matching table of the Kubernetes Ingress documentation
-/// (<c>testassets/e2e/ingress-path-matching.json</c>, a copy of the shared fixture): its
+/// (<c>shared/fixtures/ingress-path-matching.json</c>): its
 /// <c>flattened</c> entries, one per (row, request path), and its <c>hostWildcardTable</c>.
 /// </summary>
 internal static class PathMatchingTable
 {
     private static readonly Lazy<JsonNode> Document = new(() =>
-        JsonNode.Parse(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "testassets", "e2e", "ingress-path-matching.json")))!);
+        JsonNode.Parse(File.ReadAllText(Path.Combine(Fixtures.Directory, "ingress-path-matching.json")))!);
 
     public static IReadOnlyList<PathCase> Flattened =>
     [

@@ -101,12 +101,12 @@ internal sealed partial class GatewayApp : IAsyncDisposable
         }));
         configure?.Invoke(services);
 
-        var listeners = new List<(ListenOptions Options, Action<ListenerPorts, int> Record)>();
         builder.WebHost.ConfigureKestrel((context, kestrel) =>
         {
             kestrel.AddServerHeader = false;
             var certificates = kestrel.ApplicationServices.GetRequiredService<CertificateStore>();
-            kestrel.Listen(options.Http, l => listeners.Add((l, static (p, port) => p.Http = port)));
+            var ports = kestrel.ApplicationServices.GetRequiredService<ListenerPorts>();
+            kestrel.Listen(options.Http, l => ports.Register(ListenerKind.Http, l));
             kestrel.Listen(options.Https, l =>
             {
                 l.Protocols = HttpProtocols.Http1AndHttp2;
@@ -115,9 +115,9 @@ internal sealed partial class GatewayApp : IAsyncDisposable
                     SslProtocols = SslProtocols.Tls12 | SslProtocols.Tls13,
                     ServerCertificateSelector = (_, name) => certificates.Select(name),
                 });
-                listeners.Add((l, static (p, port) => p.Https = port));
+                ports.Register(ListenerKind.Https, l);
             });
-            kestrel.Listen(options.Admin, l => listeners.Add((l, static (p, port) => p.Admin = port)));
+            kestrel.Listen(options.Admin, l => ports.Register(ListenerKind.Admin, l));
         });
 
         var app = builder.Build();
@@ -126,9 +126,8 @@ internal sealed partial class GatewayApp : IAsyncDisposable
         var pipeline = app.Services.GetRequiredService<ConfigPipeline>();
         await pipeline.ApplyAsync(initial, new ChangeContext("file", Environment.UserName), cancellationToken);
 
-        var ports = app.Services.GetRequiredService<ListenerPorts>();
         app.MapWhen(
-            context => context.Connection.LocalPort == ports.Admin,
+            context => ListenerPorts.IsOn(context, ListenerKind.Admin),
             admin => admin.UseLoopbackOnly().UseRouting().UseEndpoints(AdminEndpoints.Map));
         var proxy = app.Services.GetRequiredService<ProxyMiddleware>();
         app.Run(proxy.InvokeAsync);
@@ -141,11 +140,6 @@ internal sealed partial class GatewayApp : IAsyncDisposable
         {
             await app.DisposeAsync();
             throw new OptionException($"cannot listen: {e.Message} (check --http, --https and --admin)");
-        }
-
-        foreach (var (listen, record) in listeners)
-        {
-            record(ports, ((IPEndPoint)listen.EndPoint).Port);
         }
 
         var stopping = new CancellationTokenSource();

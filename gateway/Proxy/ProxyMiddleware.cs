@@ -99,13 +99,3 @@ internal sealed partial class ProxyMiddleware(
     [LoggerMessage(Level = LogLevel.Warning, Message = "Route {Route}: forwarding to {Destination} failed: {Error} {Reason}")]
     private static partial void LogUpstreamError(ILogger logger, string route, string destination, ForwarderError error, string reason);
 }
-
-/// <summary>The ports the listeners are bound to (known after start, when 0 was asked for).</summary>
-internal sealed class ListenerPorts
-{
-    public int? Http { get; set; }
-
-    public int? Https { get; set; }
-
-    public int? Admin { get; set; }
-}

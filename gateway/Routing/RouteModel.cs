@@ -95,7 +95,7 @@ internal sealed record IngressReport
     /// <summary><c>namespace/name</c>.</summary>
     public required string Ingress { get; init; }
 
-    /// <summary><c>accepted</c>, <c>refused</c> (nothing serves), <c>refused-serving-previous</c>, <c>ignored</c>.</summary>
+    /// <summary><c>accepted</c>, <c>refused</c> (nothing serves), or <c>refused-serving-previous</c>. Ingresses of other classes are not reported.</summary>
     public required string Status { get; init; }
 
     public IReadOnlyList<ValidationError> Errors { get; init; } = [];
