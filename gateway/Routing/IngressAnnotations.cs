@@ -55,6 +55,8 @@ internal sealed record IngressAnnotations
         {
             AllowSourceRange = allow,
             DenySourceRange = deny,
+            AllowSet = allow is null ? null : IpRangeSet.Parse(allow),
+            DenySet = deny is null ? null : IpRangeSet.Parse(deny),
             Auth = auth,
             RequireClaims = claims,
             AllowedMethods = methods,

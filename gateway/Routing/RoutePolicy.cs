@@ -1,3 +1,6 @@
+using System.Text.Json.Serialization;
+using AuditGateway.Policy;
+
 namespace AuditGateway.Routing;
 
 /// <summary>The per-Ingress policy read from annotations (PRODUCT.md §4). Null members are unset.</summary>
@@ -6,6 +9,14 @@ internal sealed record RoutePolicy
     public IReadOnlyList<string>? AllowSourceRange { get; init; }
 
     public IReadOnlyList<string>? DenySourceRange { get; init; }
+
+    /// <summary><see cref="AllowSourceRange"/>, compiled for lookups.</summary>
+    [JsonIgnore]
+    public IpRangeSet? AllowSet { get; init; }
+
+    /// <summary><see cref="DenySourceRange"/>, compiled for lookups.</summary>
+    [JsonIgnore]
+    public IpRangeSet? DenySet { get; init; }
 
     /// <summary><c>jwt</c> or <c>none</c>; unset means the configured default.</summary>
     public string? Auth { get; init; }
