@@ -73,9 +73,15 @@ internal sealed partial class ResourceInformer(
                     backoff = options.InitialBackoff;
                 }
 
-                if (await WatchAsync(cancellationToken))
+                switch (await WatchAsync(cancellationToken))
                 {
-                    backoff = options.InitialBackoff;
+                    case WatchEnd.Events or WatchEnd.Watchdog:
+                        backoff = options.InitialBackoff;
+                        break;
+                    default:
+                        // A stream that ends without a single event must not become a hot loop.
+                        backoff = await DelayAsync(backoff, cancellationToken);
+                        break;
                 }
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
@@ -90,13 +96,25 @@ internal sealed partial class ResourceInformer(
             catch (Exception e) when (e is HttpRequestException or IOException or KubeApiException or JsonException or TimeoutException
                 or System.Security.Authentication.AuthenticationException or OperationCanceledException or KubeConfigException)
             {
-                // Full jitter in [backoff/2, backoff], then double up to the cap.
-                var delay = backoff / 2 + backoff / 2 * Random.Shared.NextDouble();
-                LogRetrying(logger, type.Plural, delay.TotalMilliseconds, e.Message);
-                await Task.Delay(delay, time, cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-                backoff = TimeSpan.FromTicks(Math.Min(options.MaxBackoff.Ticks, backoff.Ticks * 2));
+                LogRetrying(logger, type.Plural, backoff.TotalMilliseconds, e.Message);
+                backoff = await DelayAsync(backoff, cancellationToken);
             }
         }
+    }
+
+    /// <summary>Waits a jittered <paramref name="backoff"/> (in [backoff/2, backoff]) and returns the next, doubled up to the cap.</summary>
+    private async Task<TimeSpan> DelayAsync(TimeSpan backoff, CancellationToken cancellationToken)
+    {
+        var delay = backoff / 2 + backoff / 2 * Random.Shared.NextDouble();
+        await Task.Delay(delay, time, cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        return TimeSpan.FromTicks(Math.Min(options.MaxBackoff.Ticks, backoff.Ticks * 2));
+    }
+
+    private enum WatchEnd
+    {
+        Events,
+        Empty,
+        Watchdog,
     }
 
     /// <summary>Lists every page, replaces the cache and delivers the difference (with deletes for vanished objects).</summary>
@@ -153,8 +171,8 @@ internal sealed partial class ResourceInformer(
         await deliver(new InformerUpdate(this, changes, ListContext, first), cancellationToken);
     }
 
-    /// <summary>One watch, until the stream ends or the watchdog fires. True if any event arrived.</summary>
-    private async Task<bool> WatchAsync(CancellationToken cancellationToken)
+    /// <summary>One watch, until the stream ends or the watchdog fires.</summary>
+    private async Task<WatchEnd> WatchAsync(CancellationToken cancellationToken)
     {
         Interlocked.Increment(ref _watches);
         using var watchCts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -195,9 +213,10 @@ internal sealed partial class ResourceInformer(
         catch (OperationCanceledException) when (Volatile.Read(ref silent) == 1 && !cancellationToken.IsCancellationRequested)
         {
             LogWatchdog(logger, type.Plural, options.WatchdogTimeout.TotalSeconds);
+            return WatchEnd.Watchdog;
         }
 
-        return any;
+        return any ? WatchEnd.Events : WatchEnd.Empty;
     }
 
     private ResourceChange? Apply(WatchEvent e)
@@ -244,8 +263,8 @@ internal sealed partial class ResourceInformer(
     [LoggerMessage(Level = LogLevel.Information, Message = "Watch of {Resource} from resourceVersion {ResourceVersion} expired ({Reason}); relisting")]
     private static partial void LogExpired(ILogger logger, string resource, string? resourceVersion, string reason);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "List/watch of {Resource} failed; retrying in {DelayMs:0} ms: {Reason}")]
-    private static partial void LogRetrying(ILogger logger, string resource, double delayMs, string reason);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "List/watch of {Resource} failed; retrying within {BackoffMs:0} ms: {Reason}")]
+    private static partial void LogRetrying(ILogger logger, string resource, double backoffMs, string reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Watch of {Resource} silent for {Seconds} s; restarting it")]
     private static partial void LogWatchdog(ILogger logger, string resource, double seconds);
