@@ -26,6 +26,18 @@ internal sealed class ManualTimeProvider(DateTimeOffset start) : TimeProvider
 
     public override long GetTimestamp() => GetUtcNow().UtcTicks;
 
+    /// <summary>Timers waiting to fire: a test can wait for the code under test to arm one before advancing.</summary>
+    public int ActiveTimers
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _timers.Count;
+            }
+        }
+    }
+
     public override long TimestampFrequency => TimeSpan.TicksPerSecond;
 
     public override TimeZoneInfo LocalTimeZone => TimeZoneInfo.Utc;

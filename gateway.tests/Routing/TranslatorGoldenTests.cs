@@ -56,7 +56,7 @@ public sealed class TranslatorGoldenTests
 
     internal static TranslationResult Translate(string directory, bool reverse = false)
     {
-        var accepted = new Dictionary<ObjectKey, Kubernetes.Models.Ingress>();
+        var accepted = new Dictionary<ObjectKey, AuditGateway.Kubernetes.Models.Ingress>();
         var before = Path.Combine(directory, "before.yaml");
         if (File.Exists(before))
         {

@@ -11,4 +11,7 @@ namespace AuditGateway.Kubernetes.Models;
 [JsonSerializable(typeof(Service))]
 [JsonSerializable(typeof(EndpointSlice))]
 [JsonSerializable(typeof(Secret))]
+[JsonSerializable(typeof(Lease))]
+[JsonSerializable(typeof(Event))]
+[JsonSerializable(typeof(Status))]
 internal sealed partial class KubeJsonContext : JsonSerializerContext;

@@ -1,0 +1,20 @@
+namespace AuditGateway.Tests.Common;
+
+/// <summary>Waits for a condition instead of sleeping a fixed time.</summary>
+internal static class Eventually
+{
+    public static async Task TrueAsync(Func<bool> condition, TimeSpan? timeout = null, string? because = null)
+    {
+        var limit = timeout ?? TimeSpan.FromSeconds(10);
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        while (!condition())
+        {
+            if (System.Diagnostics.Stopwatch.GetElapsedTime(started) > limit)
+            {
+                throw new TimeoutException("condition not met: " + (because ?? "(no description)"));
+            }
+
+            await Task.Delay(5);
+        }
+    }
+}

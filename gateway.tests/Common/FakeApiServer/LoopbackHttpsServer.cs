@@ -1,0 +1,52 @@
+using System.Net;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace AuditGateway.Tests.Common.FakeApiServer;
+
+/// <summary>A one-handler HTTPS server on 127.0.0.1:0, e.g. a webhook for the fake API server to call.</summary>
+internal sealed class LoopbackHttpsServer : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+    private readonly TestCertificates _certificates;
+
+    private LoopbackHttpsServer(WebApplication app, TestCertificates certificates, Uri url)
+    {
+        _app = app;
+        _certificates = certificates;
+        Url = url;
+    }
+
+    public Uri Url { get; }
+
+    public System.Security.Cryptography.X509Certificates.X509Certificate2 Ca => _certificates.Ca;
+
+    /// <summary>Starts serving <paramref name="handler"/>; the server owns (and disposes) <paramref name="certificates"/>.</summary>
+    public static async Task<LoopbackHttpsServer> StartAsync(RequestDelegate handler, TestCertificates? certificates = null)
+    {
+        certificates ??= TestCertificates.Create("webhook");
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.UseKestrelHttpsConfiguration();
+        builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0, l => l.UseHttps(certificates.Server)));
+        var app = builder.Build();
+        app.Run(handler);
+        await app.StartAsync();
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        return new LoopbackHttpsServer(app, certificates, new Uri(address));
+    }
+
+    public TestCertificates Certificates => _certificates;
+
+    public async ValueTask DisposeAsync()
+    {
+        await _app.StopAsync(TimeSpan.FromSeconds(2));
+        await _app.DisposeAsync();
+        _certificates.Dispose();
+    }
+}

@@ -1,0 +1,136 @@
+using System.Threading.Channels;
+using AuditGateway.Kubernetes.Client;
+using AuditGateway.Kubernetes.Models;
+using AuditGateway.Sources;
+using Microsoft.Extensions.Logging;
+
+namespace AuditGateway.Kubernetes.Informers;
+
+/// <summary>
+/// Cluster mode's config source: informers for ingresses, ingressclasses, services,
+/// endpointslices and TLS secrets. Changes arriving together are coalesced for
+/// <see cref="Coalesce"/> into one batch per context; <see cref="IConfigSink.MarkSynced"/> is
+/// called once every informer's first full list has been applied.
+/// </summary>
+internal sealed partial class KubernetesConfigSource : IConfigSource
+{
+    public static readonly TimeSpan Coalesce = TimeSpan.FromMilliseconds(5);
+
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly Channel<InformerUpdate> _updates = Channel.CreateUnbounded<InformerUpdate>(new UnboundedChannelOptions { SingleReader = true });
+
+    public KubernetesConfigSource(KubeApiClient client, TimeProvider time, ILoggerFactory loggers, InformerOptions? options = null)
+    {
+        _time = time;
+        _logger = loggers.CreateLogger<KubernetesConfigSource>();
+        options ??= new InformerOptions();
+        var informerLogger = loggers.CreateLogger<ResourceInformer>();
+        ValueTask Deliver(InformerUpdate update, CancellationToken ct) => _updates.Writer.WriteAsync(update, ct);
+        Informers =
+        [
+            new ResourceInformer(client, KubeResourceType.Ingresses, null, options, time, informerLogger, Deliver),
+            new ResourceInformer(client, KubeResourceType.IngressClasses, null, options, time, informerLogger, Deliver),
+            new ResourceInformer(client, KubeResourceType.Services, null, options, time, informerLogger, Deliver),
+            new ResourceInformer(client, KubeResourceType.EndpointSlices, null, options, time, informerLogger, Deliver),
+            new ResourceInformer(client, KubeResourceType.Secrets, "type=" + Secret.TlsType, options, time, informerLogger, Deliver),
+        ];
+    }
+
+    public IReadOnlyList<ResourceInformer> Informers { get; }
+
+    public async Task RunAsync(IConfigSink sink, CancellationToken cancellationToken)
+    {
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var running = Informers.Select(i => Task.Run(() => i.RunAsync(stop.Token), CancellationToken.None)).ToList();
+        var synced = new HashSet<ResourceInformer>();
+        var marked = false;
+        var reader = _updates.Reader;
+        try
+        {
+            while (await reader.WaitToReadAsync(cancellationToken))
+            {
+                await Task.Delay(Coalesce, _time, cancellationToken);
+                var pending = new List<InformerUpdate>();
+                while (reader.TryRead(out var update))
+                {
+                    pending.Add(update);
+                    if (update.Synced)
+                    {
+                        synced.Add(update.Informer);
+                    }
+                }
+
+                // One batch per run of the same context, keeping order.
+                for (var i = 0; i < pending.Count;)
+                {
+                    var context = pending[i].Context;
+                    var run = new List<ResourceChange>();
+                    for (; i < pending.Count && pending[i].Context == context; i++)
+                    {
+                        run.AddRange(pending[i].Changes);
+                    }
+
+                    var merged = Merge(run);
+                    if (merged.Count > 0)
+                    {
+                        await ApplyAsync(sink, merged, context, cancellationToken);
+                    }
+                }
+
+                if (!marked && synced.Count == Informers.Count)
+                {
+                    marked = true;
+                    sink.MarkSynced();
+                }
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // Stopping.
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            await Task.WhenAll(running).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
+    }
+
+    private async Task ApplyAsync(IConfigSink sink, IReadOnlyList<ResourceChange> changes, ChangeContext context, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await sink.ApplyAsync(changes, context, cancellationToken);
+        }
+#pragma warning disable CA1031 // One failed reconcile must not stop the source; it is logged and the next change retries.
+        catch (Exception e) when (e is not OperationCanceledException)
+#pragma warning restore CA1031
+        {
+            LogApplyFailed(_logger, changes.Count, e);
+        }
+    }
+
+    /// <summary>Folds several changes to one object into one (first Old, last New); an add then delete vanishes.</summary>
+    internal static List<ResourceChange> Merge(List<ResourceChange> changes)
+    {
+        var order = new List<ObjectKey>();
+        var byKey = new Dictionary<ObjectKey, ResourceChange>();
+        foreach (var change in changes)
+        {
+            if (byKey.TryGetValue(change.Key, out var earlier))
+            {
+                byKey[change.Key] = earlier with { New = change.New };
+            }
+            else
+            {
+                byKey[change.Key] = change;
+                order.Add(change.Key);
+            }
+        }
+
+        return [.. order.Select(k => byKey[k]).Where(c => c.Old is not null || c.New is not null)];
+    }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Applying {Count} Kubernetes changes failed")]
+    private static partial void LogApplyFailed(ILogger logger, int count, Exception exception);
+}
