@@ -41,7 +41,7 @@ public sealed class KubeClientConfigTests : IDisposable
     [Fact]
     public void Kubeconfig_with_ca_data_and_token()
     {
-        using var certs = TestCertificates.Create("cfg");
+        using var certs = TestCertificateAuthority.Create("cfg");
         var caData = Convert.ToBase64String(Encoding.ASCII.GetBytes(certs.CaPem));
         var path = Write("k1", Config($"    server: https://10.0.0.1:6443\n    certificate-authority-data: {caData}", "    token: abc", "    namespace: gw"));
         var config = KubeClientConfig.FromKubeconfig(path);
@@ -54,7 +54,7 @@ public sealed class KubeClientConfigTests : IDisposable
     [Fact]
     public void Kubeconfig_with_files_relative_to_it_and_client_certificate_data()
     {
-        using var certs = TestCertificates.Create("cfg");
+        using var certs = TestCertificateAuthority.Create("cfg");
         Write("ca.crt", certs.CaPem);
         Write("token", "from-file\n");
         var certData = Convert.ToBase64String(Encoding.ASCII.GetBytes(certs.Server.ExportCertificatePem()));
@@ -86,7 +86,7 @@ public sealed class KubeClientConfigTests : IDisposable
     [Fact]
     public void In_cluster_reads_env_and_service_account_files_and_rereads_the_token_each_minute()
     {
-        using var certs = TestCertificates.Create("cfg");
+        using var certs = TestCertificateAuthority.Create("cfg");
         var paths = new InClusterPaths(Write("token", "t1"), Write("ca.crt", certs.CaPem), Write("namespace", "gateway\n"));
         var env = new Dictionary<string, string> { ["KUBERNETES_SERVICE_HOST"] = "fd00::1", ["KUBERNETES_SERVICE_PORT"] = "443" };
         var time = new ManualTimeProvider();

@@ -15,7 +15,7 @@ namespace AuditGateway.Tests.Common.FakeApiServer;
 internal sealed partial class FakeApiServer : IAsyncDisposable
 {
     private readonly FakeApiServerOptions _options;
-    private readonly TestCertificates _certificates;
+    private readonly TestCertificateAuthority _certificates;
     private readonly ResourceStore _store;
     private readonly AdmissionCaller? _admission;
     private readonly AuditEmitter? _audit;
@@ -26,7 +26,7 @@ internal sealed partial class FakeApiServer : IAsyncDisposable
     private FakeApiServer(FakeApiServerOptions options)
     {
         _options = options;
-        _certificates = TestCertificates.Create("fake-apiserver");
+        _certificates = TestCertificateAuthority.Create("fake-apiserver");
         _store = new ResourceStore(options.HistoryLimit);
         Faults = new FaultInjector(_store, options.Time);
         _admission = options.AdmissionWebhook is { } a ? new AdmissionCaller(a, options.AdmissionWebhookName) : null;

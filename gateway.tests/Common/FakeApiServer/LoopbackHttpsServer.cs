@@ -13,9 +13,9 @@ namespace AuditGateway.Tests.Common.FakeApiServer;
 internal sealed class LoopbackHttpsServer : IAsyncDisposable
 {
     private readonly WebApplication _app;
-    private readonly TestCertificates _certificates;
+    private readonly TestCertificateAuthority _certificates;
 
-    private LoopbackHttpsServer(WebApplication app, TestCertificates certificates, Uri url)
+    private LoopbackHttpsServer(WebApplication app, TestCertificateAuthority certificates, Uri url)
     {
         _app = app;
         _certificates = certificates;
@@ -27,9 +27,9 @@ internal sealed class LoopbackHttpsServer : IAsyncDisposable
     public System.Security.Cryptography.X509Certificates.X509Certificate2 Ca => _certificates.Ca;
 
     /// <summary>Starts serving <paramref name="handler"/>; the server owns (and disposes) <paramref name="certificates"/>.</summary>
-    public static async Task<LoopbackHttpsServer> StartAsync(RequestDelegate handler, TestCertificates? certificates = null)
+    public static async Task<LoopbackHttpsServer> StartAsync(RequestDelegate handler, TestCertificateAuthority? certificates = null)
     {
-        certificates ??= TestCertificates.Create("webhook");
+        certificates ??= TestCertificateAuthority.Create("webhook");
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         builder.WebHost.UseKestrelHttpsConfiguration();
@@ -41,7 +41,7 @@ internal sealed class LoopbackHttpsServer : IAsyncDisposable
         return new LoopbackHttpsServer(app, certificates, new Uri(address));
     }
 
-    public TestCertificates Certificates => _certificates;
+    public TestCertificateAuthority Certificates => _certificates;
 
     public async ValueTask DisposeAsync()
     {

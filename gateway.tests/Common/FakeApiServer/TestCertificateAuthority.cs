@@ -5,9 +5,9 @@ using System.Security.Cryptography.X509Certificates;
 namespace AuditGateway.Tests.Common.FakeApiServer;
 
 /// <summary>A throw-away CA and a server certificate it signs, for loopback TLS in tests.</summary>
-internal sealed class TestCertificates : IDisposable
+internal sealed class TestCertificateAuthority : IDisposable
 {
-    private TestCertificates(X509Certificate2 ca, X509Certificate2 server)
+    private TestCertificateAuthority(X509Certificate2 ca, X509Certificate2 server)
     {
         Ca = ca;
         Server = server;
@@ -21,7 +21,7 @@ internal sealed class TestCertificates : IDisposable
 
     public string CaPem => Ca.ExportCertificatePem();
 
-    public static TestCertificates Create(string commonName)
+    public static TestCertificateAuthority Create(string commonName)
     {
         var now = DateTimeOffset.UtcNow;
         using var caKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
@@ -47,7 +47,7 @@ internal sealed class TestCertificates : IDisposable
         // Round-trip through PKCS#12 so the key is usable by SslStream on every platform.
         var server = X509CertificateLoader.LoadPkcs12(withKey.Export(X509ContentType.Pkcs12), null);
         var ca = X509CertificateLoader.LoadCertificate(caWithKey.RawData);
-        return new TestCertificates(ca, server);
+        return new TestCertificateAuthority(ca, server);
     }
 
     public void Dispose()
