@@ -1,0 +1,41 @@
+using System.Security.Cryptography;
+
+namespace AuditGateway.Audit.Merkle;
+
+/// <summary>RFC 6962 §2.1 hashing with SHA-256.</summary>
+internal static class MerkleHash
+{
+    public const int Size = 32;
+
+    /// <summary>The root of the empty tree: SHA-256 of nothing.</summary>
+    public static byte[] EmptyRoot() => SHA256.HashData(ReadOnlySpan<byte>.Empty);
+
+    /// <summary>SHA-256(0x00 || <paramref name="leaf"/>).</summary>
+    public static void Leaf(ReadOnlySpan<byte> leaf, Span<byte> destination)
+    {
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        hash.AppendData([0]);
+        hash.AppendData(leaf);
+        hash.GetHashAndReset(destination);
+    }
+
+    public static byte[] Leaf(ReadOnlySpan<byte> leaf)
+    {
+        var result = new byte[Size];
+        Leaf(leaf, result);
+        return result;
+    }
+
+    /// <summary>SHA-256(0x01 || <paramref name="left"/> || <paramref name="right"/>); the destination may alias either input.</summary>
+    public static void Node(ReadOnlySpan<byte> left, ReadOnlySpan<byte> right, Span<byte> destination)
+    {
+        Span<byte> input = stackalloc byte[1 + (2 * Size)];
+        input[0] = 1;
+        left.CopyTo(input[1..]);
+        right.CopyTo(input[(1 + Size)..]);
+        SHA256.HashData(input, destination);
+    }
+
+    /// <summary>The largest power of two strictly less than <paramref name="n"/> (n &gt; 1).</summary>
+    public static long SplitPoint(long n) => 1L << (63 - (int)long.LeadingZeroCount(n - 1));
+}
