@@ -98,7 +98,8 @@ internal sealed class LogVerifier : IDisposable
 
                 if (!HexEncoding.TryDecode(entry.Prev, expectedPrev) || !expectedPrev.SequenceEqual(prev))
                 {
-                    return Bad(count, "prev does not match the hash of the previous line (the chain is broken)");
+                    var (badSeq, reason) = count == 0 ? (0, "prev of the first entry is not 64 zeros") : LocateBreak(reader, count);
+                    return Bad(badSeq, reason);
                 }
 
                 SHA256.HashData(line, prev);
@@ -150,6 +151,27 @@ internal sealed class LogVerifier : IDisposable
         {
             verifier.Dispose();
         }
+    }
+
+    /// <summary>
+    /// The link into entry <paramref name="seq"/> is broken: either entry seq-1 was changed or
+    /// entry seq was. A changed entry seq also breaks the link out of it, so look one line ahead.
+    /// At the end of the log the earlier entry is blamed.
+    /// </summary>
+    private static (long Seq, string Reason) LocateBreak(LogReader reader, long seq)
+    {
+        Span<byte> hash = stackalloc byte[32];
+        Span<byte> next = stackalloc byte[32];
+        SHA256.HashData(reader.Line, hash);
+        const string Changed = "the entry does not hash to the next entry's prev (the entry was changed)";
+        if (!reader.Read() || reader.Unterminated)
+        {
+            return (seq - 1, Changed);
+        }
+
+        var following = EntryParser.TryParse(reader.Line, out _);
+        var linkOutIntact = following is not null && HexEncoding.TryDecode(following.Prev, next) && next.SequenceEqual(hash);
+        return linkOutIntact ? (seq - 1, Changed) : (seq, "prev does not match the hash of the previous entry (the entry was changed)");
     }
 
     private VerifyResult Bad(long seq, string reason) => new(_tree.Size, _checkpoints, _tree.Root(), 0, seq, reason);
