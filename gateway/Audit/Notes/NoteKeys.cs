@@ -37,7 +37,7 @@ internal sealed class NoteVerifier : IDisposable
     /// <summary>Parses a verifier key string; throws <see cref="FormatException"/> with the reason.</summary>
     public static NoteVerifier Parse(string vkey)
     {
-        var parts = vkey.Split('+');
+        var parts = vkey.Split('+', 3);
         if (parts.Length != 3 || parts[0].Length == 0)
         {
             throw new FormatException("a verifier key is name+keyid+key");
