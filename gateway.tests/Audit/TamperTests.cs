@@ -41,7 +41,7 @@ public sealed class TamperTests : IDisposable
         var clean = await CleanLogAsync();
         const int Seq = 17;
         var line = clean[Seq];
-        var positions = Enumerable.Range(0, line.Length).Where(p => p % 5 == 0).ToList();
+        var positions = Enumerable.Range(0, line.Length).Where(p => p % 9 == 0).ToList();
         foreach (var position in positions)
         {
             foreach (var bit in new[] { 0, 5 })
