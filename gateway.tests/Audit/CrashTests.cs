@@ -25,7 +25,7 @@ public sealed class CrashTests : IDisposable
         var recoveries = 0;
         for (var kill = 0; kill < Kills; kill++)
         {
-            var lastDurable = await RunAndKillAsync(random.Next(1, 40));
+            var lastDurable = await RunAndKillAsync(random.Next(1, 12));
 
             await using (var log = await AuditLog.OpenAsync(Options(_dir.Path) with { NodeId = "load" }))
             {

@@ -31,7 +31,6 @@ internal sealed class LogVerifier : IDisposable
     private readonly SignedCheckpoint? _trusted;
     private readonly Dictionary<string, NoteVerifier> _verifiers = [];
     private readonly MerkleFrontier _tree = new();
-    private readonly EntryEncoder _encoder = new();
     private long _lastGood;
     private int _checkpoints;
 
@@ -58,75 +57,52 @@ internal sealed class LogVerifier : IDisposable
         }
 
         var latest = ReadLatest(checkpoints, out var latestProblem);
-        var next = 0;
-        long count = 0;
-        long torn = 0;
-        Span<byte> prev = stackalloc byte[32];
-        Span<byte> leaf = stackalloc byte[32];
-        Span<byte> expectedPrev = stackalloc byte[32];
+        var walk = new Walk(checkpoints, latest);
         using (var reader = new LogReader(_data))
         {
-            while (reader.Read())
+            var block = new LineBlock();
+            var more = true;
+            while (more)
             {
-                var line = reader.Line;
-                if (reader.FirstInSegment && reader.Segment.FirstSeq != count)
+                block.Clear();
+                while (!block.IsFull && (more = reader.Read()))
                 {
-                    return Bad(count, $"segment {Path.GetFileName(reader.Segment.Path)} starts where seq {count} is expected (a line or segment was removed, added or reordered)");
-                }
-
-                if (reader.Unterminated)
-                {
-                    if (reader.InLastSegment)
+                    if (reader.Unterminated)
                     {
-                        torn = line.Length;
+                        walk.Unterminated = (reader.Segment, reader.InLastSegment, reader.Line.Length, reader.FirstInSegment);
+                        more = false;
                         break;
                     }
 
-                    return Bad(count, $"segment {Path.GetFileName(reader.Segment.Path)} ends in the middle of a line");
+                    block.Add(reader);
                 }
 
-                var entry = EntryParser.TryParseCanonical(line, _encoder, out var error);
-                if (entry is null)
+                block.Check();
+                for (var i = 0; i < block.Count; i++)
                 {
-                    return Bad(count, error!);
-                }
-
-                if (entry.Seq != count)
-                {
-                    return Bad(count, $"found seq {entry.Seq} where seq {count} is expected (a line was removed, added or reordered)");
-                }
-
-                if (!HexEncoding.TryDecode(entry.Prev, expectedPrev) || !expectedPrev.SequenceEqual(prev))
-                {
-                    var (badSeq, reason) = count == 0 ? (0, "prev of the first entry is not 64 zeros") : LocateBreak(reader, count);
-                    return Bad(badSeq, reason);
-                }
-
-                SHA256.HashData(line, prev);
-                MerkleHash.Leaf(line, leaf);
-                _tree.Append(leaf);
-                count++;
-
-                for (; next < checkpoints.Count && checkpoints[next].FirstSeq <= count; next++)
-                {
-                    if (CheckFile(checkpoints[next], entry.Node) is { } problem)
+                    if (Step(block, i, reader, walk) is { } bad)
                     {
-                        return Bad(_lastGood, problem);
+                        return bad;
                     }
-                }
-
-                if (latest?.Checkpoint.Size == count && CheckRoot(latest, entry.Node, "checkpoints/latest") is { } latestBad)
-                {
-                    return Bad(_lastGood, latestBad);
-                }
-
-                if (_trusted?.Checkpoint.Size == count && CheckRoot(_trusted, entry.Node, "the trusted checkpoint") is { } trustedBad)
-                {
-                    return Bad(_lastGood, trustedBad + " (the log was rewritten or forked)");
                 }
             }
         }
 
+        if (walk.Unterminated is { } cut)
+        {
+            if (cut.First && cut.Segment.FirstSeq != walk.Count)
+            {
+                return Bad(walk.Count, SegmentStartProblem(cut.Segment, walk.Count));
+            }
+
+            if (!cut.Last)
+            {
+                return Bad(walk.Count, $"segment {Path.GetFileName(cut.Segment.Path)} ends in the middle of a line");
+            }
+        }
+
+        var count = walk.Count;
+        var next = walk.NextCheckpoint;
         if (next < checkpoints.Count)
         {
             return Bad(count, $"checkpoint {checkpoints[next].FirstSeq} covers entries beyond the end of the log at {count} (the log was truncated)");
@@ -142,8 +118,62 @@ internal sealed class LogVerifier : IDisposable
             return Bad(count, $"the trusted checkpoint covers {trusted.Checkpoint.Size} entries but the log ends at {count} (the log was truncated or rolled back)");
         }
 
-        return new VerifyResult(count, _checkpoints, _tree.Root(), torn, null, null);
+        return new VerifyResult(count, _checkpoints, _tree.Root(), walk.Unterminated?.Length ?? 0, null, null);
     }
+
+    /// <summary>One entry, in order: segment start, canonical form, seq, chain, tree, checkpoints at this size.</summary>
+    private VerifyResult? Step(LineBlock block, int i, LogReader reader, Walk walk)
+    {
+        var count = walk.Count;
+        if (block.FirstInSegment[i] && block.Segment[i].FirstSeq != count)
+        {
+            return Bad(count, SegmentStartProblem(block.Segment[i], count));
+        }
+
+        if (block.Error[i] is { } error)
+        {
+            return Bad(count, error);
+        }
+
+        var entry = block.Entry[i]!;
+        if (entry.Seq != count)
+        {
+            return Bad(count, $"found seq {entry.Seq} where seq {count} is expected (a line was removed, added or reordered)");
+        }
+
+        if (!block.PrevValid[i] || !block.Prev(i).SequenceEqual(walk.Prev))
+        {
+            var (badSeq, reason) = count == 0 ? (0, "prev of the first entry is not 64 zeros") : LocateBreak(block, i, reader);
+            return Bad(badSeq, reason);
+        }
+
+        block.LineHash(i).CopyTo(walk.Prev);
+        _tree.Append(block.LeafHash(i));
+        count = ++walk.Count;
+
+        for (; walk.NextCheckpoint < walk.Checkpoints.Count && walk.Checkpoints[walk.NextCheckpoint].FirstSeq <= count; walk.NextCheckpoint++)
+        {
+            if (CheckFile(walk.Checkpoints[walk.NextCheckpoint], entry.Node) is { } problem)
+            {
+                return Bad(_lastGood, problem);
+            }
+        }
+
+        if (walk.Latest?.Checkpoint.Size == count && CheckRoot(walk.Latest, entry.Node, "checkpoints/latest") is { } latestBad)
+        {
+            return Bad(_lastGood, latestBad);
+        }
+
+        if (_trusted?.Checkpoint.Size == count && CheckRoot(_trusted, entry.Node, "the trusted checkpoint") is { } trustedBad)
+        {
+            return Bad(_lastGood, trustedBad + " (the log was rewritten or forked)");
+        }
+
+        return null;
+    }
+
+    private static string SegmentStartProblem(SegmentFile segment, long count) =>
+        $"segment {Path.GetFileName(segment.Path)} starts where seq {count} is expected (a line or segment was removed, added or reordered)";
 
     public void Dispose()
     {
@@ -154,24 +184,52 @@ internal sealed class LogVerifier : IDisposable
     }
 
     /// <summary>
-    /// The link into entry <paramref name="seq"/> is broken: either entry seq-1 was changed or
-    /// entry seq was. A changed entry seq also breaks the link out of it, so look one line ahead.
-    /// At the end of the log the earlier entry is blamed.
+    /// The link into entry <c>seq</c> (line <paramref name="i"/> of the block) is broken: either
+    /// the entry before it was changed or this one was. A changed entry also breaks the link out
+    /// of it, so look one line ahead. At the end of the log the earlier entry is blamed.
     /// </summary>
-    private static (long Seq, string Reason) LocateBreak(LogReader reader, long seq)
+    private static (long Seq, string Reason) LocateBreak(LineBlock block, int i, LogReader reader)
     {
-        Span<byte> hash = stackalloc byte[32];
-        Span<byte> next = stackalloc byte[32];
-        SHA256.HashData(reader.Line, hash);
         const string Changed = "the entry does not hash to the next entry's prev (the entry was changed)";
-        if (!reader.Read() || reader.Unterminated)
+        var seq = block.Entry[i]!.Seq;
+        Span<byte> next = stackalloc byte[32];
+        bool nextKnown;
+        if (i + 1 < block.Count)
+        {
+            nextKnown = block.PrevValid[i + 1];
+            block.Prev(i + 1).CopyTo(next);
+        }
+        else if (reader.Read() && !reader.Unterminated)
+        {
+            var following = EntryParser.TryParse(reader.Line, out _);
+            nextKnown = following is not null && HexEncoding.TryDecode(following.Prev, next);
+        }
+        else
         {
             return (seq - 1, Changed);
         }
 
-        var following = EntryParser.TryParse(reader.Line, out _);
-        var linkOutIntact = following is not null && HexEncoding.TryDecode(following.Prev, next) && next.SequenceEqual(hash);
-        return linkOutIntact ? (seq - 1, Changed) : (seq, "prev does not match the hash of the previous entry (the entry was changed)");
+        return nextKnown && next.SequenceEqual(block.LineHash(i))
+            ? (seq - 1, Changed)
+            : (seq, "prev does not match the hash of the previous entry (the entry was changed)");
+    }
+
+    /// <summary>Where the walk through the log stands.</summary>
+    private sealed class Walk(List<SegmentFile> checkpoints, SignedCheckpoint? latest)
+    {
+        public List<SegmentFile> Checkpoints { get; } = checkpoints;
+
+        public SignedCheckpoint? Latest { get; } = latest;
+
+        public int NextCheckpoint { get; set; }
+
+        public long Count { get; set; }
+
+        /// <summary>SHA-256 of the last good line: the prev the next entry must carry.</summary>
+        public byte[] Prev { get; } = new byte[32];
+
+        /// <summary>A line without newline that ended the reading, if any.</summary>
+        public (SegmentFile Segment, bool Last, long Length, bool First)? Unterminated { get; set; }
     }
 
     private VerifyResult Bad(long seq, string reason) => new(_tree.Size, _checkpoints, _tree.Root(), 0, seq, reason);

@@ -56,27 +56,22 @@ internal static class EntryParser
     public static LoggedEntry? TryParseCanonical(ReadOnlySpan<byte> line, EntryEncoder encoder, out string? error)
     {
         var entry = TryParse(line, out error);
-        if (entry is null)
-        {
-            return null;
-        }
+        error = entry is null ? error : CanonicalError(entry, line, encoder);
+        return error is null ? entry : null;
+    }
 
+    /// <summary>Null when <paramref name="entry"/> re-encodes to exactly <paramref name="line"/>; otherwise why not.</summary>
+    public static string? CanonicalError(LoggedEntry entry, ReadOnlySpan<byte> line, EntryEncoder encoder)
+    {
         try
         {
             encoder.Encode(entry);
         }
         catch (FormatException ex)
         {
-            error = ex.Message;
-            return null;
+            return ex.Message;
         }
 
-        if (!encoder.Line.SequenceEqual(line))
-        {
-            error = "not canonical: the line does not re-encode to the same bytes";
-            return null;
-        }
-
-        return entry;
+        return encoder.Line.SequenceEqual(line) ? null : "not canonical: the line does not re-encode to the same bytes";
     }
 }
