@@ -82,6 +82,8 @@ internal sealed partial class AuditLog : IAuditLog, IAsyncDisposable
 
     public long DurableSize => Volatile.Read(ref _durableSize);
 
+    public bool IsWritable => Volatile.Read(ref _disposed) == 0 && _loop is { IsCompleted: false };
+
     /// <summary>
     /// Opens (or creates) the log: loads or generates the signing key, recovers a torn tail,
     /// checks the tree against the last checkpoint, records recovery and start, and starts the writer.
