@@ -165,11 +165,26 @@ internal sealed class CanonicalJsonWriter
     public void Timestamp(DateTimeOffset value)
     {
         Separate();
-        Ensure(30);
-        _buffer[_pos++] = (byte)'"';
-        value.UtcDateTime.TryFormat(_buffer.AsSpan(_pos), out var written, "yyyy'-'MM'-'dd'T'HH':'mm':'ss'.'ffffff'Z'", CultureInfo.InvariantCulture);
-        _pos += written;
-        _buffer[_pos++] = (byte)'"';
+        Ensure(29);
+        var utc = value.UtcDateTime;
+        var t = _buffer.AsSpan(_pos, 29);
+        t[0] = (byte)'"';
+        Digits(t.Slice(1, 4), utc.Year);
+        t[5] = (byte)'-';
+        Digits(t.Slice(6, 2), utc.Month);
+        t[8] = (byte)'-';
+        Digits(t.Slice(9, 2), utc.Day);
+        t[11] = (byte)'T';
+        Digits(t.Slice(12, 2), utc.Hour);
+        t[14] = (byte)':';
+        Digits(t.Slice(15, 2), utc.Minute);
+        t[17] = (byte)':';
+        Digits(t.Slice(18, 2), utc.Second);
+        t[20] = (byte)'.';
+        Digits(t.Slice(21, 6), (int)(utc.Ticks % TimeSpan.TicksPerSecond / 10));
+        t[27] = (byte)'Z';
+        t[28] = (byte)'"';
+        _pos += 29;
         _comma = true;
     }
 
@@ -252,6 +267,15 @@ internal sealed class CanonicalJsonWriter
             default:
                 Null();
                 break;
+        }
+    }
+
+    private static void Digits(Span<byte> destination, int value)
+    {
+        for (var i = destination.Length - 1; i >= 0; i--)
+        {
+            destination[i] = (byte)('0' + (value % 10));
+            value /= 10;
         }
     }
 

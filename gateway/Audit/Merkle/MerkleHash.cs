@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Security.Cryptography;
 
 namespace AuditGateway.Audit.Merkle;
@@ -13,10 +14,15 @@ internal static class MerkleHash
     /// <summary>SHA-256(0x00 || <paramref name="leaf"/>).</summary>
     public static void Leaf(ReadOnlySpan<byte> leaf, Span<byte> destination)
     {
-        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        hash.AppendData([0]);
-        hash.AppendData(leaf);
-        hash.GetHashAndReset(destination);
+        byte[]? rented = null;
+        var input = leaf.Length < 2048 ? stackalloc byte[2048] : (rented = ArrayPool<byte>.Shared.Rent(leaf.Length + 1));
+        input[0] = 0;
+        leaf.CopyTo(input[1..]);
+        SHA256.HashData(input[..(leaf.Length + 1)], destination);
+        if (rented is not null)
+        {
+            ArrayPool<byte>.Shared.Return(rented);
+        }
     }
 
     public static byte[] Leaf(ReadOnlySpan<byte> leaf)
