@@ -160,21 +160,7 @@ internal sealed class EntryEncoder
         w.Name("clientId"u8);
         w.String(identity.ClientId);
         w.Name("claims"u8);
-        if (identity.Claims is { } claims)
-        {
-            w.StartObject();
-            foreach (var (name, values) in claims)
-            {
-                w.Name(name);
-                w.StringArray(values);
-            }
-
-            w.EndObject();
-        }
-        else
-        {
-            w.Null();
-        }
+        WriteMap(w, identity.Claims, static (w, values) => w.StringArray(values));
 
         w.EndObject();
     }
@@ -291,21 +277,7 @@ internal sealed class EntryEncoder
         w.Name("until"u8);
         w.Timestamp(s.Until);
         w.Name("evidence"u8);
-        if (s.Evidence is { } evidence)
-        {
-            w.StartObject();
-            foreach (var (name, value) in evidence)
-            {
-                w.Name(name);
-                w.String(value);
-            }
-
-            w.EndObject();
-        }
-        else
-        {
-            w.Null();
-        }
+        WriteMap(w, s.Evidence, static (w, value) => w.String(value));
 
         w.EndObject();
     }
@@ -323,6 +295,36 @@ internal sealed class EntryEncoder
         w.Number(l.TruncatedLines);
         w.Name("segment"u8);
         w.String(l.Segment);
+        w.EndObject();
+    }
+
+    /// <summary>A string-keyed map in its own order; a <see cref="Dictionary{TKey, TValue}"/> is walked without allocating.</summary>
+    private static void WriteMap<T>(CanonicalJsonWriter w, IReadOnlyDictionary<string, T>? map, Action<CanonicalJsonWriter, T> value)
+    {
+        if (map is null)
+        {
+            w.Null();
+            return;
+        }
+
+        w.StartObject();
+        if (map is Dictionary<string, T> dictionary)
+        {
+            foreach (var (name, item) in dictionary)
+            {
+                w.Name(name);
+                value(w, item);
+            }
+        }
+        else
+        {
+            foreach (var (name, item) in map)
+            {
+                w.Name(name);
+                value(w, item);
+            }
+        }
+
         w.EndObject();
     }
 
