@@ -31,7 +31,8 @@ internal static class AuditTestKit
 {
     public static AuditOptions Options(string data, Func<AuditOptions, AuditOptions>? configure = null)
     {
-        var options = new AuditOptions { DataDirectory = data, NodeId = "test-node", Version = "test" };
+        // Checkpoints only on open and close unless a test asks for more, so their sizes are known.
+        var options = new AuditOptions { DataDirectory = data, NodeId = "test-node", Version = "test", CheckpointInterval = TimeSpan.FromHours(1) };
         return configure is null ? options : configure(options);
     }
 
