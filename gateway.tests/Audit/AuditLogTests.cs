@@ -180,6 +180,17 @@ public sealed class AuditLogTests : IDisposable
     }
 
     [Fact]
+    public async Task Opening_checks_against_the_newest_checkpoint_even_when_latest_was_not_updated()
+    {
+        await WriteLogAsync(_dir.Path, 6);
+        File.Copy(LogLayout.CheckpointPath(_dir.Path, 1), LogLayout.LatestCheckpoint(_dir.Path), overwrite: true);
+        WriteLines(_dir.Segment0, ReadLines(_dir.Segment0).Take(5));
+
+        var error = await Assert.ThrowsAsync<InvalidDataException>(() => AuditLog.OpenAsync(Options(_dir.Path)));
+        Assert.Contains("covers 8", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Subscribers_see_durable_entries_in_order()
     {
         await using var log = await AuditLog.OpenAsync(Options(_dir.Path));

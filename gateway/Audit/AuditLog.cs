@@ -137,12 +137,12 @@ internal sealed partial class AuditLog : IAuditLog, IAsyncDisposable
         var signer = new NoteSigner(options.Origin, LoadOrCreateKey(options, logger));
         try
         {
-            SignedCheckpoint? latest = null;
+            // latest is written after <size>.note: a crash between the two leaves the numbered one newer.
             var latestPath = LogLayout.LatestCheckpoint(data);
-            if (File.Exists(latestPath))
+            var latest = File.Exists(latestPath) ? ReadCheckpoint(latestPath) : null;
+            if (LogLayout.Checkpoints(data) is [.., var newest] && newest.FirstSeq > (latest?.Checkpoint.Size ?? 0))
             {
-                latest = CheckpointStore.TryRead(latestPath, out var error)
-                    ?? throw new InvalidDataException($"{latestPath}: {error}; refusing to sign over it");
+                latest = ReadCheckpoint(newest.Path);
             }
 
             var recovered = LogRecovery.Recover(data, latest?.Checkpoint.Size ?? -1);
@@ -169,6 +169,9 @@ internal sealed partial class AuditLog : IAuditLog, IAsyncDisposable
             throw;
         }
     }
+
+    private static SignedCheckpoint ReadCheckpoint(string path) =>
+        CheckpointStore.TryRead(path, out var error) ?? throw new InvalidDataException($"{path}: {error}; refusing to sign over it");
 
     private static ECDsa LoadOrCreateKey(AuditOptions options, ILogger logger)
     {
