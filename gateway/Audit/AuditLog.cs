@@ -421,8 +421,7 @@ internal sealed partial class AuditLog : IAuditLog, IAsyncDisposable
     private void Flush()
     {
         var started = _time.GetTimestamp();
-        WriteBatchToSegment();
-        _segment.Flush(flushToDisk: true);
+        WriteAndSync();
         if (_durableSize != _nextSeq)
         {
             _durableRoot = _tree.Root();
@@ -440,14 +439,15 @@ internal sealed partial class AuditLog : IAuditLog, IAsyncDisposable
         _batchEntryKinds.Clear();
     }
 
-    private void WriteBatchToSegment()
+    /// <summary>Appends the batch to the segment, fsyncs it, then shows it to subscribers.</summary>
+    private void WriteAndSync()
     {
-        if (_batchLength == 0)
+        if (_batchLength > 0)
         {
-            return;
+            _segment.Write(_batch, 0, _batchLength);
         }
 
-        _segment.Write(_batch, 0, _batchLength);
+        _segment.Flush(flushToDisk: true);
         Publish();
         _batchLength = 0;
     }
@@ -455,7 +455,7 @@ internal sealed partial class AuditLog : IAuditLog, IAsyncDisposable
     private void Publish()
     {
         var subscribers = Volatile.Read(ref _subscribers);
-        if (subscribers.Length == 0)
+        if (subscribers.Length == 0 || _batchLength == 0)
         {
             return;
         }
@@ -478,8 +478,7 @@ internal sealed partial class AuditLog : IAuditLog, IAsyncDisposable
 
     private void RollSegment()
     {
-        WriteBatchToSegment();
-        _segment.Flush(flushToDisk: true);
+        WriteAndSync();
         _segment.Dispose();
         _batchEntryKinds.Clear();
         _batchFirstSeq = _nextSeq;
