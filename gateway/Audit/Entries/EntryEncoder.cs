@@ -10,12 +10,12 @@ namespace AuditGateway.Audit.Entries;
 /// </summary>
 internal sealed class EntryEncoder
 {
-    private static readonly byte[][] s_kinds = EnumNames(AuditJsonContext.Default.AuditKind);
-    private static readonly byte[][] s_decisions = EnumNames(AuditJsonContext.Default.Decision);
-    private static readonly byte[][] s_actorSources = EnumNames(AuditJsonContext.Default.ActorSource);
-    private static readonly byte[][] s_changeSources = EnumNames(AuditJsonContext.Default.ChangeSource);
-    private static readonly byte[][] s_securityActions = EnumNames(AuditJsonContext.Default.SecurityAction);
-    private static readonly byte[][] s_lifecycleEvents = EnumNames(AuditJsonContext.Default.LifecycleEvent);
+    internal static readonly byte[][] KindNames = EnumNames(AuditJsonContext.Default.AuditKind);
+    internal static readonly byte[][] DecisionNames = EnumNames(AuditJsonContext.Default.Decision);
+    internal static readonly byte[][] ActorSourceNames = EnumNames(AuditJsonContext.Default.ActorSource);
+    internal static readonly byte[][] ChangeSourceNames = EnumNames(AuditJsonContext.Default.ChangeSource);
+    internal static readonly byte[][] SecurityActionNames = EnumNames(AuditJsonContext.Default.SecurityAction);
+    internal static readonly byte[][] LifecycleEventNames = EnumNames(AuditJsonContext.Default.LifecycleEvent);
 
     private readonly CanonicalJsonWriter _w = new(prefix: 1);
 
@@ -46,12 +46,12 @@ internal sealed class EntryEncoder
         w.Name("ts"u8);
         w.Timestamp(timestamp);
         w.Name("kind"u8);
-        w.Symbol(s_kinds, (int)body.Kind);
+        w.Symbol(KindNames, (int)body.Kind);
         w.Name("node"u8);
         w.String(node);
         w.Name("prev"u8);
         w.Hex(prev);
-        w.Name(s_kinds[(int)body.Kind]);
+        w.Name(KindNames[(int)body.Kind]);
         switch (body)
         {
             case RequestBody r:
@@ -110,7 +110,7 @@ internal sealed class EntryEncoder
         w.Name("decision"u8);
         w.StartObject();
         w.Name("decision"u8);
-        w.Symbol(s_decisions, (int)r.Decision.Decision);
+        w.Symbol(DecisionNames, (int)r.Decision.Decision);
         w.Name("rule"u8);
         w.String(r.Decision.Rule);
         w.Name("reason"u8);
@@ -228,10 +228,10 @@ internal sealed class EntryEncoder
         w.Name("userAgent"u8);
         w.String(c.Actor.UserAgent);
         w.Name("via"u8);
-        w.Symbol(s_actorSources, (int)c.Actor.Via);
+        w.Symbol(ActorSourceNames, (int)c.Actor.Via);
         w.EndObject();
         w.Name("source"u8);
-        w.Symbol(s_changeSources, (int)c.Source);
+        w.Symbol(ChangeSourceNames, (int)c.Source);
         w.Name("file"u8);
         if (c.File is { } file)
         {
@@ -267,7 +267,7 @@ internal sealed class EntryEncoder
     {
         w.StartObject();
         w.Name("action"u8);
-        w.Symbol(s_securityActions, (int)s.Action);
+        w.Symbol(SecurityActionNames, (int)s.Action);
         w.Name("subject"u8);
         w.String(s.Subject);
         w.Name("by"u8);
@@ -286,7 +286,7 @@ internal sealed class EntryEncoder
     {
         w.StartObject();
         w.Name("event"u8);
-        w.Symbol(s_lifecycleEvents, (int)l.Event);
+        w.Symbol(LifecycleEventNames, (int)l.Event);
         w.Name("version"u8);
         w.String(l.Version);
         w.Name("truncatedBytes"u8);

@@ -8,45 +8,16 @@ internal static class EntryParser
     /// <summary>Parses one line (without its newline); null with a reason when it is not a well-formed entry.</summary>
     public static LoggedEntry? TryParse(ReadOnlySpan<byte> line, out string? error)
     {
-        LogLine? parsed;
         try
         {
-            parsed = JsonSerializer.Deserialize(line, AuditJsonContext.Default.LogLine);
+            error = null;
+            return EntryReader.Read(line);
         }
-        catch (JsonException ex)
+        catch (Exception ex) when (ex is FormatException or JsonException or InvalidOperationException)
         {
             error = $"unparseable: {ex.Message}";
             return null;
         }
-        catch (InvalidOperationException ex)
-        {
-            error = $"unparseable: {ex.Message}";
-            return null;
-        }
-
-        if (parsed is null)
-        {
-            error = "unparseable: not an object";
-            return null;
-        }
-
-        AuditBody? body = parsed.Kind switch
-        {
-            AuditKind.Request => parsed.Request,
-            AuditKind.Config => parsed.Config,
-            AuditKind.Security => parsed.Security,
-            _ => parsed.Lifecycle,
-        };
-        var bodies = (parsed.Request is null ? 0 : 1) + (parsed.Config is null ? 0 : 1)
-            + (parsed.Security is null ? 0 : 1) + (parsed.Lifecycle is null ? 0 : 1);
-        if (body is null || bodies != 1)
-        {
-            error = $"the body does not match kind {parsed.Kind}";
-            return null;
-        }
-
-        error = null;
-        return new LoggedEntry(parsed.Seq, parsed.Ts, parsed.Node, parsed.Prev, body);
     }
 
     /// <summary>
