@@ -146,7 +146,8 @@ internal static partial class AuditCommands
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or FormatException
             or InvalidOperationException or ArgumentException or InvalidDataException or CryptographicException)
         {
-            await result.InvocationConfiguration.Error.WriteLineAsync($"auditgw {verb}: {ex.Message}");
+            var message = ex is ArgumentException { ParamName: { } name } ? ex.Message.Replace($" (Parameter '{name}')", "", StringComparison.Ordinal) : ex.Message;
+            await result.InvocationConfiguration.Error.WriteLineAsync($"auditgw {verb}: {message}");
             return UsageError;
         }
     }
