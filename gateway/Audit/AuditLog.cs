@@ -386,9 +386,9 @@ internal sealed partial class AuditLog : IAuditLog, IAsyncDisposable
 
         _encoder.Encode(_nextSeq, timestamp, _options.NodeId, _prev, body);
         var line = _encoder.Line;
-        SHA256.HashData(_encoder.LeafInput, _leaf);
+        MerkleHash.Sha256(_encoder.LeafInput, _leaf);
         _tree.Append(_leaf);
-        SHA256.HashData(line, _prev);
+        MerkleHash.Sha256(line, _prev);
 
         if (_batchLength == 0)
         {

@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using AuditGateway.Audit.Entries;
 using AuditGateway.Audit.Merkle;
 using AuditGateway.Audit.Storage;
@@ -78,7 +77,7 @@ internal sealed class LineBlock
         Parallel.For(0, Count, () => new EntryEncoder(), (i, _, encoder) =>
         {
             var line = Line(i);
-            SHA256.HashData(line, _lineHash.AsSpan(i * HashSize, HashSize));
+            MerkleHash.Sha256(line, _lineHash.AsSpan(i * HashSize, HashSize));
             MerkleHash.Leaf(line, _leafHash.AsSpan(i * HashSize, HashSize));
             var entry = EntryParser.TryParse(line, out var error);
             Entry[i] = entry;

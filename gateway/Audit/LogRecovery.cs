@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using AuditGateway.Audit.Entries;
 using AuditGateway.Audit.Merkle;
 using AuditGateway.Audit.Storage;
@@ -87,7 +86,7 @@ internal static class LogRecovery
 
                 MerkleHash.Leaf(line, leaf);
                 result.Tree.Append(leaf);
-                SHA256.HashData(line, result.LastLineHash);
+                MerkleHash.Sha256(line, result.LastLineHash);
                 result.Size++;
                 result.LastSegmentEntries++;
                 result.LastSegmentBytes = reader.Offset + line.Length + 1;

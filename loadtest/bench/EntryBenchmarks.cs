@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using AuditGateway.Audit;
 using AuditGateway.Audit.Entries;
 using AuditGateway.Audit.Merkle;
@@ -36,9 +35,9 @@ public class EntryBenchmarks
         foreach (var entry in _entries)
         {
             _encoder.Encode(_seq++, entry.Timestamp, "node-1", _prev, entry.Body);
-            SHA256.HashData(_encoder.LeafInput, _leaf);
+            MerkleHash.Sha256(_encoder.LeafInput, _leaf);
             _tree.Append(_leaf);
-            SHA256.HashData(_encoder.Line, _prev);
+            MerkleHash.Sha256(_encoder.Line, _prev);
         }
     }
 

@@ -8,6 +8,21 @@ internal static class MerkleHash
 {
     public const int Size = 32;
 
+    [ThreadStatic]
+    private static IncrementalHash? t_sha256;
+
+    /// <summary>
+    /// SHA-256 of <paramref name="data"/> through a per-thread reused hash context: each call then
+    /// costs a quarter to a third less than <see cref="SHA256.HashData(ReadOnlySpan{byte}, Span{byte})"/>,
+    /// which sets up and frees a native context every time (see loadtest/bench HashBenchmarks).
+    /// </summary>
+    public static void Sha256(ReadOnlySpan<byte> data, Span<byte> destination)
+    {
+        var hash = t_sha256 ??= IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        hash.AppendData(data);
+        hash.GetHashAndReset(destination);
+    }
+
     /// <summary>The root of the empty tree: SHA-256 of nothing.</summary>
     public static byte[] EmptyRoot() => SHA256.HashData(ReadOnlySpan<byte>.Empty);
 
@@ -18,7 +33,7 @@ internal static class MerkleHash
         var input = leaf.Length < 2048 ? stackalloc byte[2048] : (rented = ArrayPool<byte>.Shared.Rent(leaf.Length + 1));
         input[0] = 0;
         leaf.CopyTo(input[1..]);
-        SHA256.HashData(input[..(leaf.Length + 1)], destination);
+        Sha256(input[..(leaf.Length + 1)], destination);
         if (rented is not null)
         {
             ArrayPool<byte>.Shared.Return(rented);
@@ -39,7 +54,7 @@ internal static class MerkleHash
         input[0] = 1;
         left.CopyTo(input[1..]);
         right.CopyTo(input[(1 + Size)..]);
-        SHA256.HashData(input, destination);
+        Sha256(input, destination);
     }
 
     /// <summary>The largest power of two strictly less than <paramref name="n"/> (n &gt; 1).</summary>
