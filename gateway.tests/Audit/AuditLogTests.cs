@@ -1,0 +1,252 @@
+using System.Diagnostics.Metrics;
+using System.Text;
+using AuditGateway.Audit;
+using AuditGateway.Audit.Entries;
+using AuditGateway.Audit.Storage;
+using static AuditGateway.Tests.Audit.AuditTestKit;
+
+namespace AuditGateway.Tests.Audit;
+
+public sealed class AuditLogTests : IDisposable
+{
+    private readonly TempDataDirectory _dir = new();
+
+    public void Dispose() => _dir.Dispose();
+
+    /// <summary>Polls <paramref name="condition"/> until it holds (or fails the test after 10 s).</summary>
+    private static async Task Eventually(Func<bool> condition, string what)
+    {
+        var started = TimeProvider.System.GetTimestamp();
+        while (!condition())
+        {
+            Assert.True(TimeProvider.System.GetElapsedTime(started) < TimeSpan.FromSeconds(10), "timed out waiting for " + what);
+            await Task.Delay(2);
+        }
+    }
+
+    private static List<LoggedEntry> Entries(string data)
+    {
+        var entries = new List<LoggedEntry>();
+        using var reader = new LogReader(data);
+        while (reader.Read())
+        {
+            entries.Add(EntryParser.TryParse(reader.Line, out var error) ?? throw new InvalidOperationException(error));
+        }
+
+        return entries;
+    }
+
+    [Fact]
+    public async Task A_durable_append_returns_its_seq_once_the_line_is_on_disk()
+    {
+        await using var log = await AuditLog.OpenAsync(Options(_dir.Path, o => o with { FlushInterval = TimeSpan.FromHours(1) }));
+        await log.EnqueueAsync(Entry(0));
+        var receipt = await log.AppendDurableAsync(Entry(1));
+
+        Assert.Equal(2, receipt.Seq);
+        Assert.Equal(3, log.DurableSize);
+        var onDisk = Entries(_dir.Path);
+        Assert.Equal([0L, 1, 2], onDisk.Select(e => e.Seq));
+        Assert.Equal(AuditKind.Config, onDisk[2].Kind);
+    }
+
+    [Fact]
+    public async Task Queued_entries_become_durable_within_the_flush_interval_and_are_checkpointed()
+    {
+        await using var log = await AuditLog.OpenAsync(Options(_dir.Path, o => o with
+        {
+            FlushInterval = TimeSpan.FromMilliseconds(20),
+            CheckpointInterval = TimeSpan.FromMilliseconds(20),
+        }));
+        for (var i = 0; i < 10; i++)
+        {
+            await log.EnqueueAsync(Entry(i));
+        }
+
+        await Eventually(() => log.DurableSize == 11, "the batch to be flushed");
+        await Eventually(() => log.LatestCheckpoint?.Checkpoint.Size == 11, "a checkpoint of the batch");
+        Assert.Equal(11, Entries(_dir.Path).Count);
+        Assert.True(File.Exists(LogLayout.CheckpointPath(_dir.Path, 11)));
+    }
+
+    [Fact]
+    public async Task A_full_queue_makes_producers_wait_never_drops_and_is_counted()
+    {
+        using var meters = new ScopedMeterFactory();
+        long backpressure = 0, request = 0;
+        double flushes = 0;
+        using var listener = new MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter.Scope == meters)
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        listener.SetMeasurementEventCallback<long>((instrument, value, tags, _) =>
+        {
+            if (instrument.Name == "auditgw_audit_backpressure_total")
+            {
+                Interlocked.Add(ref backpressure, value);
+            }
+            else if (instrument.Name == "auditgw_audit_entries_total" && tags[0].Value is "request")
+            {
+                Interlocked.Add(ref request, value);
+            }
+        });
+        listener.SetMeasurementEventCallback<double>((instrument, value, _, _) => flushes++);
+        listener.Start();
+
+        const int Count = 20_000;
+        var log = await AuditLog.OpenAsync(Options(_dir.Path, o => o with { QueueCapacity = 2 }), meterFactory: meters);
+        await Task.WhenAll(Enumerable.Range(0, 4).Select(p => Task.Run(async () =>
+        {
+            for (var i = p; i < Count; i += 4)
+            {
+                await log.EnqueueAsync(SampleEntries.Request(i, DateTimeOffset.UnixEpoch));
+            }
+        })));
+        await log.DisposeAsync();
+
+        Assert.True(backpressure > 0, "back-pressure was never felt");
+        Assert.Equal(Count, request);
+        Assert.True(flushes > 0);
+        Assert.Equal(Count + 2, Entries(_dir.Path).Count);
+    }
+
+    [Fact]
+    public async Task Reopening_continues_the_same_chain_and_tree_across_segments()
+    {
+        await WriteLogAsync(_dir.Path, 25, o => o with { SegmentMaxEntries = 10 });
+        await WriteLogAsync(_dir.Path, 25, o => o with { SegmentMaxEntries = 10 });
+
+        var entries = Entries(_dir.Path);
+        Assert.Equal(Enumerable.Range(0, 54).Select(i => (long)i), entries.Select(e => e.Seq));
+        Assert.Equal(
+            [LifecycleEvent.Start, LifecycleEvent.Stop, LifecycleEvent.Start, LifecycleEvent.Stop],
+            entries.Select(e => e.Body).OfType<LifecycleBody>().Select(l => l.Event));
+        Assert.True(LogLayout.Segments(_dir.Path).Count >= 5);
+        Assert.Equal(0, (await VerifyAsync(_dir.Path)).ExitCode);
+    }
+
+    [Fact]
+    public async Task A_torn_tail_is_cut_recorded_and_the_chain_continues()
+    {
+        await WriteLogAsync(_dir.Path, 5);
+        var torn = "\0\0\0\0\n{\"seq\":7,\"ts\":\"2025-"u8.ToArray();
+        using (var file = new FileStream(_dir.Segment0, FileMode.Append))
+        {
+            file.Write(torn);
+        }
+
+        Assert.Equal(1, (await VerifyAsync(_dir.Path)).ExitCode);
+        await WriteLogAsync(_dir.Path, 1);
+
+        var recovery = Entries(_dir.Path).Select(e => e.Body).OfType<LifecycleBody>().Single(l => l.Event == LifecycleEvent.Recovery);
+        Assert.Equal(torn.Length, recovery.TruncatedBytes);
+        Assert.Equal(2, recovery.TruncatedLines);
+        Assert.Equal("000000000000.jsonl", recovery.Segment);
+        Assert.Equal(0, (await VerifyAsync(_dir.Path)).ExitCode);
+    }
+
+    [Fact]
+    public async Task An_unclean_stop_without_a_torn_tail_is_still_recorded()
+    {
+        await WriteLogAsync(_dir.Path, 3);
+        var lines = ReadLines(_dir.Segment0);
+        WriteLines(_dir.Segment0, lines.Take(lines.Count - 1));
+        File.Delete(LogLayout.CheckpointPath(_dir.Path, 5));
+        File.Copy(LogLayout.CheckpointPath(_dir.Path, 1), LogLayout.LatestCheckpoint(_dir.Path), overwrite: true);
+
+        await WriteLogAsync(_dir.Path, 0);
+        var recovery = Entries(_dir.Path).Select(e => e.Body).OfType<LifecycleBody>().Single(l => l.Event == LifecycleEvent.Recovery);
+        Assert.Equal(0, recovery.TruncatedBytes);
+    }
+
+    [Fact]
+    public async Task Opening_refuses_a_log_that_is_not_consistent_with_its_last_checkpoint()
+    {
+        await WriteLogAsync(_dir.Path, 6);
+        var lines = ReadLines(_dir.Segment0);
+        lines[2] = Encoding.UTF8.GetBytes(Encoding.UTF8.GetString(lines[2]).Replace("alice", "mallory", StringComparison.Ordinal));
+        RechainFrom(lines, 3);
+        WriteLines(_dir.Segment0, lines);
+        var rewritten = await Assert.ThrowsAsync<InvalidDataException>(() => AuditLog.OpenAsync(Options(_dir.Path)));
+        Assert.Contains("do not match the last checkpoint", rewritten.Message, StringComparison.Ordinal);
+
+        WriteLines(_dir.Segment0, lines.Take(4));
+        var truncated = await Assert.ThrowsAsync<InvalidDataException>(() => AuditLog.OpenAsync(Options(_dir.Path)));
+        Assert.Contains("entries were lost or removed", truncated.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Opening_checks_against_the_newest_checkpoint_even_when_latest_was_not_updated()
+    {
+        await WriteLogAsync(_dir.Path, 6);
+        File.Copy(LogLayout.CheckpointPath(_dir.Path, 1), LogLayout.LatestCheckpoint(_dir.Path), overwrite: true);
+        WriteLines(_dir.Segment0, ReadLines(_dir.Segment0).Take(5));
+
+        var error = await Assert.ThrowsAsync<InvalidDataException>(() => AuditLog.OpenAsync(Options(_dir.Path)));
+        Assert.Contains("covers 8", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Subscribers_see_durable_entries_in_order()
+    {
+        await using var log = await AuditLog.OpenAsync(Options(_dir.Path));
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        var received = new List<LiveEntry>();
+        var subscription = log.SubscribeAsync(cts.Token).GetAsyncEnumerator(cts.Token);
+        var first = subscription.MoveNextAsync();
+        for (var i = 0; i < 3; i++)
+        {
+            await log.AppendDurableAsync(Entry(i));
+        }
+
+        Assert.True(await first);
+        received.Add(subscription.Current);
+        while (received.Count < 3 && await subscription.MoveNextAsync())
+        {
+            received.Add(subscription.Current);
+        }
+
+        Assert.Equal([1L, 2, 3], received.Select(e => e.Seq));
+        Assert.Equal(AuditKind.Config, received[1].Kind);
+        Assert.StartsWith("{\"seq\":2,", received[1].Json, StringComparison.Ordinal);
+        await cts.CancelAsync();
+        await subscription.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task A_signing_key_is_generated_when_absent_and_reused()
+    {
+        await WriteLogAsync(_dir.Path, 1);
+        var key = File.ReadAllText(Path.Combine(_dir.Path, "keys", "signing.pem"));
+        Assert.StartsWith("-----BEGIN PRIVATE KEY-----", key, StringComparison.Ordinal);
+        await WriteLogAsync(_dir.Path, 1);
+        Assert.Equal(key, File.ReadAllText(Path.Combine(_dir.Path, "keys", "signing.pem")));
+        Assert.Equal(0, (await VerifyAsync(_dir.Path, "--public-key", Path.Combine(_dir.Path, "keys", "signing.pub.pem"))).ExitCode);
+    }
+
+    [Fact]
+    public async Task Invalid_options_are_refused_naming_each_problem()
+    {
+        var error = await Assert.ThrowsAsync<ArgumentException>(() => AuditLog.OpenAsync(Options(_dir.Path, o => o with { NodeId = "a b", QueueCapacity = 0 })));
+        Assert.Contains("node id 'a b'", error.Message, StringComparison.Ordinal);
+        Assert.Contains("queue capacity 0", error.Message, StringComparison.Ordinal);
+    }
+
+    private sealed class ScopedMeterFactory : IMeterFactory
+    {
+        private readonly List<Meter> _meters = [];
+
+        public Meter Create(MeterOptions options)
+        {
+            var meter = new Meter(options.Name, options.Version, options.Tags, scope: this);
+            _meters.Add(meter);
+            return meter;
+        }
+
+        public void Dispose() => _meters.ForEach(m => m.Dispose());
+    }
+}

@@ -1,0 +1,92 @@
+using System.Text;
+using AuditGateway.Audit.Entries;
+
+namespace AuditGateway.Tests.Audit;
+
+public sealed class EntryEncodingTests
+{
+    private static readonly byte[] s_zeros = new byte[32];
+
+    private static string Encode(AuditBody body, long seq = 7)
+    {
+        var encoder = new EntryEncoder();
+        encoder.Encode(seq, new DateTimeOffset(2025, 3, 1, 12, 0, 0, TimeSpan.Zero).AddTicks(1234567), "n1", s_zeros, body);
+        return Encoding.UTF8.GetString(encoder.Line);
+    }
+
+    [Fact]
+    public void Every_kind_round_trips_to_the_same_bytes()
+    {
+        var encoder = new EntryEncoder();
+        for (var i = 0; i < 8; i++)
+        {
+            var entry = AuditTestKit.Entry(i);
+            encoder.Encode(i, entry.Timestamp, "n1", s_zeros, entry.Body);
+            var line = encoder.Line.ToArray();
+            var parsed = EntryParser.TryParseCanonical(line, new EntryEncoder(), out var error);
+            Assert.True(parsed is not null, error);
+            Assert.Equal(entry.Kind, parsed.Kind);
+            Assert.Equal(i, parsed.Seq);
+        }
+    }
+
+    [Fact]
+    public void The_envelope_has_fixed_keys_microsecond_utc_time_and_a_zero_prev()
+    {
+        var line = Encode(new LifecycleBody { Event = LifecycleEvent.Start, Version = "1.0" });
+        Assert.Equal(
+            "{\"seq\":7,\"ts\":\"2025-03-01T12:00:00.123456Z\",\"kind\":\"lifecycle\",\"node\":\"n1\",\"prev\":\"" + new string('0', 64) + "\","
+            + "\"lifecycle\":{\"event\":\"start\",\"version\":\"1.0\",\"truncatedBytes\":null,\"truncatedLines\":null,\"segment\":null}}",
+            line);
+    }
+
+    [Fact]
+    public void Strings_are_escaped_as_RFC_8785_says()
+    {
+        var line = Encode(new SecurityBody
+        {
+            Action = SecurityAction.Admin,
+            Subject = "q\"b\\s/ \b\f\n\r\t\u0001\u001f\u007f é 🎉 <&>'",
+            By = "lone \ud800 surrogate",
+        });
+        Assert.Contains("\"subject\":\"q\\\"b\\\\s/ \\b\\f\\n\\r\\t\\u0001\\u001f\u007f é 🎉 <&>'\"", line, StringComparison.Ordinal);
+        Assert.Contains("\"by\":\"lone \uFFFD surrogate\"", line, StringComparison.Ordinal);
+        Assert.NotNull(EntryParser.TryParseCanonical(Encoding.UTF8.GetBytes(line), new EntryEncoder(), out _));
+    }
+
+    [Fact]
+    public void The_config_diff_is_kept_as_JSON_with_its_numbers_verbatim()
+    {
+        var line = Encode(AuditTestKit.Config());
+        Assert.Contains("\"diff\":[{\"op\":\"replace\",\"path\":\"/spec/rules/0/http/paths/0/path\",\"value\":\"/api/v2\"},", line, StringComparison.Ordinal);
+        Assert.Contains("\"value\":{\"n\":1.50,\"b\":true,\"z\":null}}]", line, StringComparison.Ordinal);
+        Assert.Contains("\"actor\":{\"username\":\"alice\",\"groups\":[\"system:authenticated\"],\"sourceIps\":[\"10.0.0.5\"],\"userAgent\":\"kubectl/v1.31.0\",\"via\":\"admission\"},\"source\":\"kubectl\"", line, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_request_without_a_route_has_route_null()
+    {
+        var entry = AuditTestKit.Entry(3);
+        var line = Encode(entry.Body);
+        Assert.Contains("\"route\":null", line, StringComparison.Ordinal);
+        Assert.Contains("\"decision\":{\"decision\":\"would-deny\",\"rule\":\"method\",\"reason\":\"POST not allowed\"}", line, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("{\"seq\":7}", "unparseable")]
+    [InlineData("not json", "unparseable")]
+    [InlineData("", "unparseable")]
+    [InlineData("{\"seq\":0,\"seq\":0}", "unparseable")]
+    [InlineData("{\"seq\":0,\"ts\":\"2025-03-01T12:00:00.000000Z\",\"kind\":\"nope\"}", "one of request, config, security, lifecycle")]
+    [InlineData("{\"seq\":0,\"ts\":\"2025-03-01T12:00:00.000000Z\",\"kind\":\"lifecycle\",\"node\":\"n\",\"prev\":\"00\",\"lifecycle\":{\"event\":\"start\",\"version\":null,\"truncatedBytes\":null,\"truncatedLines\":null,\"segment\":null}}", "prev")]
+    [InlineData("{\"seq\":0,\"ts\":\"2025-03-01T12:00:00.000000Z\",\"kind\":\"request\",\"node\":\"n\",\"prev\":\"0000000000000000000000000000000000000000000000000000000000000000\",\"lifecycle\":{\"event\":\"start\",\"version\":null,\"truncatedBytes\":null,\"truncatedLines\":null,\"segment\":null}}", "expected key \"request\"")]
+    [InlineData("{\"seq\":0,\"ts\":\"2025-03-01T12:00:00.000000Z\",\"kind\":\"lifecycle\",\"node\":\"n\",\"prev\":\"0000000000000000000000000000000000000000000000000000000000000000\",\"lifecycle\":{\"event\":\"start\",\"version\":null,\"truncatedBytes\":null,\"truncatedLines\":null,\"segment\":null},\"extra\":1}", "unparseable")]
+    [InlineData("{\"seq\":0,\"ts\":\"2025-03-01T12:00:00.0000000Z\",\"kind\":\"lifecycle\",\"node\":\"n\",\"prev\":\"0000000000000000000000000000000000000000000000000000000000000000\",\"lifecycle\":{\"event\":\"start\",\"version\":null,\"truncatedBytes\":null,\"truncatedLines\":null,\"segment\":null}}", "canonical")]
+    [InlineData("{\"seq\":0,\"ts\":\"2025-03-01T13:00:00.000000+01:00\",\"kind\":\"lifecycle\",\"node\":\"n\",\"prev\":\"0000000000000000000000000000000000000000000000000000000000000000\",\"lifecycle\":{\"event\":\"start\",\"version\":null,\"truncatedBytes\":null,\"truncatedLines\":null,\"segment\":null}}", "canonical")]
+    [InlineData("{\"seq\":0,\"ts\":\"2025-03-01T12:00:00.000000Z\",\"kind\":\"lifecycle\",\"node\":null,\"prev\":\"0000000000000000000000000000000000000000000000000000000000000000\",\"lifecycle\":{\"event\":\"start\",\"version\":null,\"truncatedBytes\":null,\"truncatedLines\":null,\"segment\":null}}", "unparseable")]
+    public void Malformed_or_non_canonical_lines_are_rejected_with_a_reason(string line, string reason)
+    {
+        Assert.Null(EntryParser.TryParseCanonical(Encoding.UTF8.GetBytes(line), new EntryEncoder(), out var error));
+        Assert.Contains(reason, error, StringComparison.Ordinal);
+    }
+}

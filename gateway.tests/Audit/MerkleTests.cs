@@ -1,0 +1,149 @@
+using System.Text.Json;
+using AuditGateway.Audit.Merkle;
+
+namespace AuditGateway.Tests.Audit;
+
+public sealed class MerkleTests
+{
+    private static readonly JsonElement s_vectors = SharedFixtures.Load("merkle/rfc6962-vectors.json").RootElement;
+
+    private static List<byte[]> Leaves() => SharedFixtures.HexList(s_vectors.GetProperty("leaves_hex"));
+
+    [Fact]
+    public void Leaf_hashes_match_the_vectors()
+    {
+        var expected = SharedFixtures.HexList(s_vectors.GetProperty("leaf_hashes_hex"));
+        Assert.Equal(expected, Leaves().Select(l => MerkleHash.Leaf(l)));
+    }
+
+    [Fact]
+    public void Frontier_root_matches_every_tree_size()
+    {
+        var frontier = new MerkleFrontier();
+        var leaves = Leaves();
+        foreach (var size in s_vectors.GetProperty("root_hashes_by_tree_size_hex").EnumerateObject())
+        {
+            var n = int.Parse(size.Name, System.Globalization.CultureInfo.InvariantCulture);
+            while (frontier.Size < n)
+            {
+                frontier.Append(MerkleHash.Leaf(leaves[(int)frontier.Size]));
+            }
+
+            Assert.Equal(SharedFixtures.Hex(size.Value), frontier.Root());
+        }
+    }
+
+    [Fact]
+    public void Inclusion_proofs_are_generated_and_verified_as_in_the_vectors()
+    {
+        var leafHashes = Leaves().Select(l => MerkleHash.Leaf(l)).ToList();
+        foreach (var vector in s_vectors.GetProperty("inclusion_proofs_classic").EnumerateArray())
+        {
+            var index = vector.GetProperty("leaf_index").GetInt64();
+            var size = vector.GetProperty("tree_size").GetInt64();
+            var expected = SharedFixtures.HexList(vector.GetProperty("proof_hex"));
+            var root = SharedFixtures.Hex(vector.GetProperty("root_hex"));
+
+            Assert.Equal(expected, Prove(MerkleProofs.InclusionRanges(index, size), leafHashes));
+            var leafHash = MerkleHash.Leaf(SharedFixtures.Hex(vector.GetProperty("leaf_hex")));
+            Assert.True(MerkleProofs.VerifyInclusion(index, size, leafHash, expected, root));
+        }
+    }
+
+    [Fact]
+    public void Consistency_proofs_are_generated_and_verified_as_in_the_vectors()
+    {
+        var leafHashes = Leaves().Select(l => MerkleHash.Leaf(l)).ToList();
+        foreach (var vector in s_vectors.GetProperty("consistency_proofs_classic").EnumerateArray())
+        {
+            var size1 = vector.GetProperty("size1").GetInt64();
+            var size2 = vector.GetProperty("size2").GetInt64();
+            var expected = SharedFixtures.HexList(vector.GetProperty("proof_hex"));
+
+            Assert.Equal(expected, Prove(MerkleProofs.ConsistencyRanges(size1, size2), leafHashes));
+            Assert.True(MerkleProofs.VerifyConsistency(
+                size1, size2, expected, SharedFixtures.Hex(vector.GetProperty("root1_hex")), SharedFixtures.Hex(vector.GetProperty("root2_hex"))));
+        }
+    }
+
+    [Fact]
+    public void Every_inclusion_probe_is_accepted_or_rejected_as_labelled()
+    {
+        var probes = s_vectors.GetProperty("inclusion_probes").EnumerateArray().ToList();
+        Assert.Equal(98, probes.Count);
+        foreach (var probe in probes)
+        {
+            var ok = MerkleProofs.VerifyInclusion(
+                unchecked((long)probe.GetProperty("leafIdx").GetUInt64()),
+                unchecked((long)probe.GetProperty("treeSize").GetUInt64()),
+                SharedFixtures.Hex(probe.GetProperty("leafHash_hex")),
+                SharedFixtures.HexList(probe.GetProperty("proof_hex")),
+                SharedFixtures.Hex(probe.GetProperty("root_hex")));
+            Assert.True(ok != probe.GetProperty("wantErr").GetBoolean(), probe.GetProperty("source_path").GetString());
+        }
+    }
+
+    [Fact]
+    public void Every_consistency_probe_is_accepted_or_rejected_as_labelled()
+    {
+        var probes = s_vectors.GetProperty("consistency_probes").EnumerateArray().ToList();
+        Assert.Equal(98, probes.Count);
+        foreach (var probe in probes)
+        {
+            var ok = MerkleProofs.VerifyConsistency(
+                probe.GetProperty("size1").GetInt64(),
+                probe.GetProperty("size2").GetInt64(),
+                SharedFixtures.HexList(probe.GetProperty("proof_hex")),
+                SharedFixtures.Hex(probe.GetProperty("root1_hex")),
+                SharedFixtures.Hex(probe.GetProperty("root2_hex")));
+            Assert.True(ok != probe.GetProperty("wantErr").GetBoolean(), probe.GetProperty("source_path").GetString());
+        }
+    }
+
+    [Fact]
+    public void Generated_proofs_verify_for_every_index_and_size_pair_up_to_33()
+    {
+        var leafHashes = Enumerable.Range(0, 33).Select(i => MerkleHash.Leaf(BitConverter.GetBytes(i))).ToList();
+        var roots = new List<byte[]> { MerkleHash.EmptyRoot() };
+        var frontier = new MerkleFrontier();
+        foreach (var leaf in leafHashes)
+        {
+            frontier.Append(leaf);
+            roots.Add(frontier.Root());
+        }
+
+        for (var size = 1; size <= leafHashes.Count; size++)
+        {
+            for (var i = 0; i < size; i++)
+            {
+                var proof = Prove(MerkleProofs.InclusionRanges(i, size), leafHashes);
+                Assert.True(MerkleProofs.VerifyInclusion(i, size, leafHashes[i], proof, roots[size]));
+                if (size > 1)
+                {
+                    Assert.False(MerkleProofs.VerifyInclusion(i, size, leafHashes[(i + 1) % size], proof, roots[size]));
+                }
+            }
+
+            for (var size1 = 1; size1 <= size; size1++)
+            {
+                var proof = Prove(MerkleProofs.ConsistencyRanges(size1, size), leafHashes);
+                Assert.True(MerkleProofs.VerifyConsistency(size1, size, proof, roots[size1], roots[size]));
+                if (size1 < size)
+                {
+                    Assert.False(MerkleProofs.VerifyConsistency(size1, size, proof, roots[size1 + 1], roots[size]));
+                }
+            }
+        }
+    }
+
+    private static List<byte[]> Prove(List<LeafRange> ranges, List<byte[]> leafHashes)
+    {
+        var hasher = new RangeHasher(ranges);
+        for (var i = hasher.Start; i < hasher.End; i++)
+        {
+            hasher.Add(i, leafHashes[(int)i]);
+        }
+
+        return hasher.Hashes();
+    }
+}

@@ -1,0 +1,69 @@
+using System.Diagnostics.Metrics;
+using AuditGateway.Audit.Entries;
+using AuditGateway.Audit.Storage;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace AuditGateway.Audit;
+
+/// <summary>
+/// The audit log as a hosted service: opened (with recovery) when the host starts, closed
+/// (flush, stop entry, final checkpoint) when it stops. Register it before anything that
+/// writes entries, so that it starts first and stops last.
+/// </summary>
+internal sealed class AuditLogService(AuditOptions options, ILoggerFactory loggerFactory, IMeterFactory meterFactory) : IHostedService, IAuditLog, IAsyncDisposable
+{
+    private AuditLog? _log;
+
+    private AuditLog Log => Volatile.Read(ref _log) ?? throw new InvalidOperationException("the audit log is not open yet");
+
+    public bool IsWritable => Volatile.Read(ref _log) is { IsWritable: true };
+
+    public SignedCheckpoint? LatestCheckpoint => Log.LatestCheckpoint;
+
+    public long DurableSize => Log.DurableSize;
+
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        var log = await AuditLog.OpenAsync(options, loggerFactory.CreateLogger("AuditGateway.Audit"), meterFactory, cancellationToken);
+        Volatile.Write(ref _log, log);
+    }
+
+    public async Task StopAsync(CancellationToken cancellationToken) => await DisposeAsync();
+
+    public ValueTask EnqueueAsync(AuditEntry entry, CancellationToken cancellationToken = default) => Log.EnqueueAsync(entry, cancellationToken);
+
+    public Task<AuditReceipt> AppendDurableAsync(AuditEntry entry, CancellationToken cancellationToken = default) => Log.AppendDurableAsync(entry, cancellationToken);
+
+    public IAsyncEnumerable<LiveEntry> SubscribeAsync(CancellationToken cancellationToken) => Log.SubscribeAsync(cancellationToken);
+
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _log, null) is { } log)
+        {
+            await log.DisposeAsync();
+        }
+    }
+}
+
+/// <summary>Registration of the audit log.</summary>
+internal static class AuditServiceCollectionExtensions
+{
+    /// <summary>Adds <see cref="IAuditLog"/> and the hosted service that opens and closes it.</summary>
+    public static IServiceCollection AddAuditLog(this IServiceCollection services, AuditOptions options)
+    {
+        var errors = options.Validate();
+        if (errors.Count > 0)
+        {
+            throw new ArgumentException(string.Join("; ", errors), nameof(options));
+        }
+
+        services.AddMetrics();
+        services.AddSingleton(options);
+        services.AddSingleton<AuditLogService>();
+        services.AddSingleton<IAuditLog>(sp => sp.GetRequiredService<AuditLogService>());
+        services.AddHostedService(sp => sp.GetRequiredService<AuditLogService>());
+        return services;
+    }
+}

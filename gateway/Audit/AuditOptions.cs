@@ -1,0 +1,75 @@
+namespace AuditGateway.Audit;
+
+/// <summary>How the audit log is written (the <c>audit:</c> section of the configuration, plus <c>--data</c>).</summary>
+internal sealed record AuditOptions
+{
+    /// <summary>The <c>--data</c> directory: <c>log/</c>, <c>checkpoints/</c>, <c>keys/</c>.</summary>
+    public required string DataDirectory { get; init; }
+
+    /// <summary>This node's name; the checkpoint origin is <c>auditgateway/&lt;node&gt;</c>.</summary>
+    public required string NodeId { get; init; }
+
+    /// <summary>The longest a request entry waits before it is fsynced: the most a crash may lose.</summary>
+    public TimeSpan FlushInterval { get; init; } = TimeSpan.FromMilliseconds(50);
+
+    /// <summary>How often a new signed checkpoint is written while entries arrive.</summary>
+    public TimeSpan CheckpointInterval { get; init; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>PEM PKCS#8 ECDSA P-256 key; relative to <see cref="DataDirectory"/>; generated there when absent.</summary>
+    public string SigningKeyPath { get; init; } = Path.Combine("keys", Notes.SigningKeys.PrivateKeyFile);
+
+    /// <summary>Entries that may wait for the writer before producers feel back-pressure.</summary>
+    public int QueueCapacity { get; init; } = 65_536;
+
+    /// <summary>A segment is closed after this many entries.</summary>
+    public long SegmentMaxEntries { get; init; } = 1_000_000;
+
+    /// <summary>A segment is closed once it reaches this many bytes.</summary>
+    public long SegmentMaxBytes { get; init; } = 256L * 1024 * 1024;
+
+    /// <summary>Written into lifecycle entries.</summary>
+    public string? Version { get; init; }
+
+    public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
+
+    public string Origin => Notes.Checkpoint.OriginOf(NodeId);
+
+    public string ResolvedSigningKeyPath => Path.Combine(DataDirectory, SigningKeyPath);
+
+    /// <summary>Every problem with these options, each naming the option, the value and what is expected.</summary>
+    public IReadOnlyList<string> Validate()
+    {
+        var errors = new List<string>();
+        if (string.IsNullOrWhiteSpace(DataDirectory))
+        {
+            errors.Add("--data: a directory is required");
+        }
+
+        if (string.IsNullOrEmpty(NodeId) || NodeId.Any(c => char.IsWhiteSpace(c) || char.IsControl(c) || c == '+'))
+        {
+            errors.Add($"audit node id '{NodeId}': expected a non-empty name without spaces or '+'");
+        }
+
+        if (FlushInterval <= TimeSpan.Zero)
+        {
+            errors.Add($"audit.flushInterval {FlushInterval}: expected a positive duration");
+        }
+
+        if (CheckpointInterval <= TimeSpan.Zero)
+        {
+            errors.Add($"audit.checkpointInterval {CheckpointInterval}: expected a positive duration");
+        }
+
+        if (QueueCapacity < 1)
+        {
+            errors.Add($"audit queue capacity {QueueCapacity}: expected at least 1");
+        }
+
+        if (SegmentMaxEntries < 1 || SegmentMaxBytes < 1)
+        {
+            errors.Add($"audit segment limits {SegmentMaxEntries} entries / {SegmentMaxBytes} bytes: expected positive numbers");
+        }
+
+        return errors;
+    }
+}

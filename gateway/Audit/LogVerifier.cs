@@ -1,0 +1,316 @@
+using System.Security.Cryptography;
+using AuditGateway.Audit.Entries;
+using AuditGateway.Audit.Merkle;
+using AuditGateway.Audit.Notes;
+using AuditGateway.Audit.Storage;
+
+namespace AuditGateway.Audit;
+
+/// <summary>The outcome of <see cref="LogVerifier.Verify"/>: intact, or the first bad seq and why.</summary>
+internal sealed record VerifyResult(long Entries, int Checkpoints, byte[] Root, long TornTailBytes, long? BadSeq, string? Reason)
+{
+    public bool Intact => BadSeq is null;
+}
+
+/// <summary>
+/// Checks a whole log in one streaming pass, in constant memory: every line canonical, seq
+/// contiguous across segments, the prev chain, and every signed checkpoint (signature, origin,
+/// root against the tree recomputed at its size; successive checkpoints that all match one
+/// recomputed tree are consistent with each other), plus an optional trusted checkpoint kept by
+/// an auditor, which catches truncation, rollback and forks that the local files cannot.
+/// </summary>
+/// <remarks>
+/// When a checkpoint's root does not match, the first bad seq reported is the first entry not
+/// covered by the previous good checkpoint: a rewrite that recomputed the chain can only be
+/// located to that interval.
+/// </remarks>
+internal sealed class LogVerifier : IDisposable
+{
+    private readonly string _data;
+    private readonly System.Security.Cryptography.ECDsa? _publicKey;
+    private readonly SignedCheckpoint? _trusted;
+    private readonly Dictionary<string, NoteVerifier> _verifiers = [];
+    private readonly MerkleFrontier _tree = new();
+    private long _lastGood;
+    private int _checkpoints;
+
+    /// <param name="publicKey">The signer's public key; required when there are checkpoints to check.</param>
+    /// <param name="trusted">A checkpoint saved earlier by an auditor; its signature must already have been checked.</param>
+    public LogVerifier(string dataDirectory, ECDsa? publicKey, SignedCheckpoint? trusted)
+    {
+        _data = dataDirectory;
+        _publicKey = publicKey;
+        _trusted = trusted;
+    }
+
+    public VerifyResult Verify()
+    {
+        if (!Directory.Exists(LogLayout.LogDirectory(_data)))
+        {
+            throw new DirectoryNotFoundException($"{LogLayout.LogDirectory(_data)} does not exist");
+        }
+
+        var checkpoints = LogLayout.Checkpoints(_data);
+        if (checkpoints.Count > 0 && _publicKey is null)
+        {
+            throw new InvalidOperationException("there are checkpoints to check but no public key: pass --public-key");
+        }
+
+        var latest = ReadLatest(checkpoints, out var latestProblem);
+        var walk = new Walk(checkpoints, latest);
+        using (var reader = new LogReader(_data))
+        {
+            var block = new LineBlock();
+            var more = true;
+            while (more)
+            {
+                block.Clear();
+                while (!block.IsFull && (more = reader.Read()))
+                {
+                    if (reader.Unterminated)
+                    {
+                        walk.Unterminated = (reader.Segment, reader.InLastSegment, reader.Line.Length, reader.FirstInSegment);
+                        more = false;
+                        break;
+                    }
+
+                    block.Add(reader);
+                }
+
+                block.Check();
+                for (var i = 0; i < block.Count; i++)
+                {
+                    if (Step(block, i, reader, walk) is { } bad)
+                    {
+                        return bad;
+                    }
+                }
+            }
+        }
+
+        if (walk.Unterminated is { } cut)
+        {
+            if (cut.First && cut.Segment.FirstSeq != walk.Count)
+            {
+                return Bad(walk.Count, SegmentStartProblem(cut.Segment, walk.Count));
+            }
+
+            if (!cut.Last)
+            {
+                return Bad(walk.Count, $"segment {Path.GetFileName(cut.Segment.Path)} ends in the middle of a line");
+            }
+        }
+
+        var count = walk.Count;
+        var next = walk.NextCheckpoint;
+        if (next < checkpoints.Count)
+        {
+            return Bad(count, $"checkpoint {checkpoints[next].FirstSeq} covers entries beyond the end of the log at {count} (the log was truncated)");
+        }
+
+        if (latestProblem is not null)
+        {
+            return Bad(latest?.Checkpoint.Size ?? _lastGood, latestProblem);
+        }
+
+        if (_trusted is { } trusted && trusted.Checkpoint.Size > count)
+        {
+            return Bad(count, $"the trusted checkpoint covers {trusted.Checkpoint.Size} entries but the log ends at {count} (the log was truncated or rolled back)");
+        }
+
+        return new VerifyResult(count, _checkpoints, _tree.Root(), walk.Unterminated?.Length ?? 0, null, null);
+    }
+
+    /// <summary>One entry, in order: segment start, canonical form, seq, chain, tree, checkpoints at this size.</summary>
+    private VerifyResult? Step(LineBlock block, int i, LogReader reader, Walk walk)
+    {
+        var count = walk.Count;
+        if (block.FirstInSegment[i] && block.Segment[i].FirstSeq != count)
+        {
+            return Bad(count, SegmentStartProblem(block.Segment[i], count));
+        }
+
+        if (block.Error[i] is { } error)
+        {
+            return Bad(count, error);
+        }
+
+        var entry = block.Entry[i]!;
+        if (entry.Seq != count)
+        {
+            return Bad(count, $"found seq {entry.Seq} where seq {count} is expected (a line was removed, added or reordered)");
+        }
+
+        if (!block.PrevValid[i] || !block.Prev(i).SequenceEqual(walk.Prev))
+        {
+            var (badSeq, reason) = count == 0 ? (0, "prev of the first entry is not 64 zeros") : LocateBreak(block, i, reader);
+            return Bad(badSeq, reason);
+        }
+
+        block.LineHash(i).CopyTo(walk.Prev);
+        _tree.Append(block.LeafHash(i));
+        count = ++walk.Count;
+
+        for (; walk.NextCheckpoint < walk.Checkpoints.Count && walk.Checkpoints[walk.NextCheckpoint].FirstSeq <= count; walk.NextCheckpoint++)
+        {
+            if (CheckFile(walk.Checkpoints[walk.NextCheckpoint], entry.Node) is { } problem)
+            {
+                return Bad(_lastGood, problem);
+            }
+        }
+
+        if (walk.Latest?.Checkpoint.Size == count && CheckRoot(walk.Latest, entry.Node, "checkpoints/latest") is { } latestBad)
+        {
+            return Bad(_lastGood, latestBad);
+        }
+
+        if (_trusted?.Checkpoint.Size == count && CheckRoot(_trusted, entry.Node, "the trusted checkpoint") is { } trustedBad)
+        {
+            return Bad(_lastGood, trustedBad + " (the log was rewritten or forked)");
+        }
+
+        return null;
+    }
+
+    private static string SegmentStartProblem(SegmentFile segment, long count) =>
+        $"segment {Path.GetFileName(segment.Path)} starts where seq {count} is expected (a line or segment was removed, added or reordered)";
+
+    public void Dispose()
+    {
+        foreach (var verifier in _verifiers.Values)
+        {
+            verifier.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// The link into entry <c>seq</c> (line <paramref name="i"/> of the block) is broken: either
+    /// the entry before it was changed or this one was. A changed entry also breaks the link out
+    /// of it, so look one line ahead. At the end of the log the earlier entry is blamed.
+    /// </summary>
+    private static (long Seq, string Reason) LocateBreak(LineBlock block, int i, LogReader reader)
+    {
+        const string Changed = "the entry does not hash to the next entry's prev (the entry was changed)";
+        var seq = block.Entry[i]!.Seq;
+        Span<byte> next = stackalloc byte[32];
+        bool nextKnown;
+        if (i + 1 < block.Count)
+        {
+            nextKnown = block.PrevValid[i + 1];
+            block.Prev(i + 1).CopyTo(next);
+        }
+        else if (reader.Read() && !reader.Unterminated)
+        {
+            var following = EntryParser.TryParse(reader.Line, out _);
+            nextKnown = following is not null && HexEncoding.TryDecode(following.Prev, next);
+        }
+        else
+        {
+            return (seq - 1, Changed);
+        }
+
+        return nextKnown && next.SequenceEqual(block.LineHash(i))
+            ? (seq - 1, Changed)
+            : (seq, "prev does not match the hash of the previous entry (the entry was changed)");
+    }
+
+    /// <summary>Where the walk through the log stands.</summary>
+    private sealed class Walk(List<SegmentFile> checkpoints, SignedCheckpoint? latest)
+    {
+        public List<SegmentFile> Checkpoints { get; } = checkpoints;
+
+        public SignedCheckpoint? Latest { get; } = latest;
+
+        public int NextCheckpoint { get; set; }
+
+        public long Count { get; set; }
+
+        /// <summary>SHA-256 of the last good line: the prev the next entry must carry.</summary>
+        public byte[] Prev { get; } = new byte[32];
+
+        /// <summary>A line without newline that ended the reading, if any.</summary>
+        public (SegmentFile Segment, bool Last, long Length, bool First)? Unterminated { get; set; }
+    }
+
+    private VerifyResult Bad(long seq, string reason) => new(_tree.Size, _checkpoints, _tree.Root(), 0, seq, reason);
+
+    /// <summary>Reads <c>latest</c>; a problem is reported once the entries before it have been checked.</summary>
+    private SignedCheckpoint? ReadLatest(List<SegmentFile> checkpoints, out string? problem)
+    {
+        problem = null;
+        var path = LogLayout.LatestCheckpoint(_data);
+        if (!File.Exists(path))
+        {
+            problem = checkpoints.Count > 0 ? "checkpoints/latest is missing" : null;
+            return null;
+        }
+
+        var latest = CheckpointStore.TryRead(path, out var error);
+        if (latest is null)
+        {
+            problem = $"checkpoints/latest: {error}";
+            return null;
+        }
+
+        var newest = checkpoints.Count > 0 ? checkpoints[^1].FirstSeq : 0;
+        if (latest.Checkpoint.Size < newest)
+        {
+            problem = $"checkpoints/latest is the checkpoint of size {latest.Checkpoint.Size} but the newest is {newest} (rolled back to an older checkpoint)";
+        }
+
+        return latest;
+    }
+
+    private string? CheckFile(SegmentFile file, string node)
+    {
+        var name = Path.GetFileName(file.Path);
+        var checkpoint = CheckpointStore.TryRead(file.Path, out var error);
+        if (checkpoint is null)
+        {
+            return $"checkpoint {name}: {error}";
+        }
+
+        if (checkpoint.Checkpoint.Size != file.FirstSeq)
+        {
+            return $"checkpoint {name} holds the checkpoint of size {checkpoint.Checkpoint.Size} (replaced by another checkpoint)";
+        }
+
+        if (CheckRoot(checkpoint, node, $"checkpoint {name}") is { } problem)
+        {
+            return problem;
+        }
+
+        _lastGood = file.FirstSeq;
+        _checkpoints++;
+        return null;
+    }
+
+    private string? CheckRoot(SignedCheckpoint checkpoint, string node, string what)
+    {
+        var cp = checkpoint.Checkpoint;
+        if (cp.Origin != Checkpoint.OriginOf(node))
+        {
+            return $"{what} has origin {cp.Origin} but the entries are from node {node}";
+        }
+
+        if (!ReferenceEquals(checkpoint, _trusted) && !VerifierFor(cp.Origin).Verify(checkpoint.Note))
+        {
+            return $"{what} does not carry a valid signature by the public key";
+        }
+
+        return CryptographicOperations.FixedTimeEquals(cp.Root, _tree.Root())
+            ? null
+            : $"{what} root does not match the entries [{_lastGood}, {cp.Size}) (an entry was altered and the chain recomputed)";
+    }
+
+    private NoteVerifier VerifierFor(string origin)
+    {
+        if (!_verifiers.TryGetValue(origin, out var verifier))
+        {
+            verifier = NoteVerifier.FromPublicKey(origin, _publicKey!);
+            _verifiers[origin] = verifier;
+        }
+
+        return verifier;
+    }
+}

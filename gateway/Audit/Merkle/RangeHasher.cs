@@ -1,0 +1,54 @@
+namespace AuditGateway.Audit.Merkle;
+
+/// <summary>
+/// Computes the Merkle tree hashes of a set of leaf ranges (proof elements, roots of prefixes)
+/// in one streaming pass over the leaf hashes. Ranges may overlap.
+/// </summary>
+internal sealed class RangeHasher
+{
+    private readonly LeafRange[] _ranges;
+    private readonly MerkleFrontier[] _frontiers;
+
+    public RangeHasher(IEnumerable<LeafRange> ranges)
+    {
+        _ranges = [.. ranges];
+        _frontiers = [.. _ranges.Select(_ => new MerkleFrontier())];
+        Start = _ranges.Length == 0 ? 0 : _ranges.Min(r => r.Start);
+        End = _ranges.Length == 0 ? 0 : _ranges.Max(r => r.End);
+    }
+
+    /// <summary>The first leaf any range needs.</summary>
+    public long Start { get; }
+
+    /// <summary>One past the last leaf any range needs.</summary>
+    public long End { get; }
+
+    /// <summary>Feeds leaf <paramref name="index"/>; leaves must come in order from <see cref="Start"/>.</summary>
+    public void Add(long index, ReadOnlySpan<byte> leafHash)
+    {
+        for (var i = 0; i < _ranges.Length; i++)
+        {
+            if (index >= _ranges[i].Start && index < _ranges[i].End)
+            {
+                _frontiers[i].Append(leafHash);
+            }
+        }
+    }
+
+    /// <summary>The hashes of the ranges, in the order given; throws if a range was not fed completely.</summary>
+    public List<byte[]> Hashes()
+    {
+        var hashes = new List<byte[]>(_ranges.Length);
+        for (var i = 0; i < _ranges.Length; i++)
+        {
+            if (_frontiers[i].Size != _ranges[i].End - _ranges[i].Start)
+            {
+                throw new InvalidOperationException($"leaves [{_ranges[i].Start},{_ranges[i].End}) were not all supplied");
+            }
+
+            hashes.Add(_frontiers[i].Root());
+        }
+
+        return hashes;
+    }
+}

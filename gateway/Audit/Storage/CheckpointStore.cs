@@ -1,0 +1,56 @@
+using System.Text;
+using AuditGateway.Audit.Notes;
+
+namespace AuditGateway.Audit.Storage;
+
+/// <summary>A checkpoint as stored: the parsed body and the signed note it came from.</summary>
+internal sealed record SignedCheckpoint(Checkpoint Checkpoint, SignedNote Note);
+
+/// <summary>Writes and reads <c>checkpoints/</c>: every checkpoint is kept as <c>&lt;size&gt;.note</c>, and <c>latest</c> is the newest.</summary>
+internal static class CheckpointStore
+{
+    /// <summary>Writes the note as <c>&lt;size&gt;.note</c> and <c>latest</c>, each durably (temp file, fsync, rename).</summary>
+    public static void Write(string dataDirectory, SignedCheckpoint checkpoint)
+    {
+        var text = Encoding.UTF8.GetBytes(checkpoint.Note.ToString());
+        WriteDurably(LogLayout.CheckpointPath(dataDirectory, checkpoint.Checkpoint.Size), text);
+        WriteDurably(LogLayout.LatestCheckpoint(dataDirectory), text);
+    }
+
+    /// <summary>Reads and parses a note file; null with a reason when it is not a signed checkpoint.</summary>
+    public static SignedCheckpoint? TryRead(string path, out string? error)
+    {
+        var text = File.ReadAllText(path, Encoding.UTF8);
+        return TryParse(text, out error);
+    }
+
+    public static SignedCheckpoint? TryParse(string text, out string? error)
+    {
+        if (!SignedNote.TryParse(text, out var note))
+        {
+            error = "not a signed note";
+            return null;
+        }
+
+        if (!Checkpoint.TryParse(note!.Text, out var checkpoint))
+        {
+            error = "not a checkpoint";
+            return null;
+        }
+
+        error = null;
+        return new SignedCheckpoint(checkpoint!, note);
+    }
+
+    private static void WriteDurably(string path, byte[] bytes)
+    {
+        var temp = path + ".tmp";
+        using (var file = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None, bufferSize: 0))
+        {
+            file.Write(bytes);
+            file.Flush(flushToDisk: true);
+        }
+
+        File.Move(temp, path, overwrite: true);
+    }
+}

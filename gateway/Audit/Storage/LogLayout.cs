@@ -1,0 +1,60 @@
+using System.Globalization;
+
+namespace AuditGateway.Audit.Storage;
+
+/// <summary>A log segment: its first seq and path.</summary>
+internal readonly record struct SegmentFile(long FirstSeq, string Path);
+
+/// <summary>
+/// The files under the data directory: <c>log/NNNNNNNNNNNN.jsonl</c> (named by first seq),
+/// <c>checkpoints/NNNNNNNNNNNN.note</c> (named by tree size) and <c>checkpoints/latest</c>, <c>keys/</c>.
+/// </summary>
+internal static class LogLayout
+{
+    public const string SegmentExtension = ".jsonl";
+    public const string CheckpointExtension = ".note";
+    private const int NameDigits = 12;
+
+    public static string LogDirectory(string data) => Path.Combine(data, "log");
+
+    public static string CheckpointDirectory(string data) => Path.Combine(data, "checkpoints");
+
+    public static string KeysDirectory(string data) => Path.Combine(data, "keys");
+
+    public static string LatestCheckpoint(string data) => Path.Combine(CheckpointDirectory(data), "latest");
+
+    public static string SegmentPath(string data, long firstSeq) =>
+        Path.Combine(LogDirectory(data), Number(firstSeq) + SegmentExtension);
+
+    public static string CheckpointPath(string data, long size) =>
+        Path.Combine(CheckpointDirectory(data), Number(size) + CheckpointExtension);
+
+    /// <summary>The segments in seq order; files with other names are not part of the log.</summary>
+    public static List<SegmentFile> Segments(string data) => Numbered(LogDirectory(data), SegmentExtension);
+
+    /// <summary>The checkpoint files in size order (without <c>latest</c>).</summary>
+    public static List<SegmentFile> Checkpoints(string data) => Numbered(CheckpointDirectory(data), CheckpointExtension);
+
+    private static string Number(long n) => n.ToString("D" + NameDigits, CultureInfo.InvariantCulture);
+
+    private static List<SegmentFile> Numbered(string directory, string extension)
+    {
+        var files = new List<SegmentFile>();
+        if (!Directory.Exists(directory))
+        {
+            return files;
+        }
+
+        foreach (var path in Directory.EnumerateFiles(directory, "*" + extension))
+        {
+            var stem = Path.GetFileNameWithoutExtension(path);
+            if (stem.Length == NameDigits && stem.All(char.IsAsciiDigit))
+            {
+                files.Add(new SegmentFile(long.Parse(stem, CultureInfo.InvariantCulture), path));
+            }
+        }
+
+        files.Sort((a, b) => a.FirstSeq.CompareTo(b.FirstSeq));
+        return files;
+    }
+}
