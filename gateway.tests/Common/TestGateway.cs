@@ -222,9 +222,21 @@ internal sealed class TestGateway : IAsyncDisposable
 
     public Uri AdminUri(string path) => new($"http://127.0.0.1:{App.Ports.Admin}{path}");
 
+    /// <summary>The operator token the gateway generated into its data directory (no admin token is configured).</summary>
+    public string AdminToken => File.ReadAllText(Path.Combine(_root, "data", AuditGateway.Hosting.GatewaySettings.GeneratedAdminTokenFile)).Trim();
+
+    /// <summary>An admin API request carrying the generated operator token.</summary>
+    public HttpRequestMessage AdminRequest(HttpMethod method, string path)
+    {
+        var request = new HttpRequestMessage(method, AdminUri(path));
+        request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", AdminToken);
+        return request;
+    }
+
     public async Task<JsonNode> GetAdminJsonAsync(string path)
     {
-        using var response = await Client.GetAsync(AdminUri(path));
+        using var request = AdminRequest(HttpMethod.Get, path);
+        using var response = await Client.SendAsync(request);
         var body = await response.Content.ReadAsStringAsync();
         Assert.True(response.StatusCode == HttpStatusCode.OK, $"GET {path}: {(int)response.StatusCode} {body}");
         return JsonNode.Parse(body)!;

@@ -50,7 +50,7 @@ public sealed class StartupErrorTests : IDisposable
     [Theory]
     [InlineData("--http", "nonsense")]
     [InlineData("--https", "127.0.0.1:99999")]
-    [InlineData("--admin", "0.0.0.0:9090")]
+    [InlineData("--admin", "example.com:9090")]
     public async Task Bad_listener_address_names_the_option(string option, string value)
     {
         var others = FreePorts.Chunk(2).Where(pair => pair[0] != option).SelectMany(pair => pair);

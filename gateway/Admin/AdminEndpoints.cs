@@ -1,6 +1,10 @@
 using System.Net;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using System.Text.Json.Serialization.Metadata;
+using AuditGateway.Audit;
+using AuditGateway.Policy;
+using AuditGateway.Policy.Identity;
 using AuditGateway.Routing;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -9,16 +13,23 @@ using Microsoft.Extensions.DependencyInjection;
 
 namespace AuditGateway.Admin;
 
-/// <summary>The admin listener's endpoints (PRODUCT.md §7). Loopback only until admin auth exists.</summary>
+/// <summary>
+/// The admin listener's endpoints (PRODUCT.md §7). <c>/healthz</c> and <c>/readyz</c> are open;
+/// everything under <c>/api/</c> needs an admin token or JWT with the auditor role, and
+/// changes need the operator role.
+/// </summary>
 internal static class AdminEndpoints
 {
+    private const string PrincipalKey = "auditgw.admin";
+
     public static void Map(IEndpointRouteBuilder endpoints)
     {
         endpoints.MapGet("/healthz", static context => context.Response.WriteAsync("ok\n"));
         endpoints.MapGet("/readyz", static context =>
         {
             var state = context.RequestServices.GetRequiredService<RoutingState>();
-            var ready = new Readiness(state.Synced, state.Synced, state.Current.Revision);
+            var writable = context.RequestServices.GetRequiredService<IAuditLog>().IsWritable;
+            var ready = new Readiness(state.Synced && writable, state.Synced, writable, state.Current.Revision);
             context.Response.StatusCode = ready.Ready ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable;
             return WriteJson(context, ready, AdminJsonContext.Readable.Readiness);
         });
@@ -27,32 +38,75 @@ internal static class AdminEndpoints
             var table = context.RequestServices.GetRequiredService<RoutingState>().Current;
             return WriteJson(context, table, AdminJsonContext.Readable.RouteTable);
         });
+        endpoints.MapGet("/api/blocks", static context =>
+        {
+            var blocks = context.RequestServices.GetRequiredService<IBlockList>().List();
+            var view = blocks.Select(b => new BlockView(b.Address.ToString(), b.BlockedAt, b.ExpiresAt, b.Detector, b.Evidence)).ToList();
+            return WriteJson(context, view, AdminJsonContext.Readable.ListBlockView);
+        });
+        endpoints.MapDelete("/api/blocks/{ip}", static context =>
+        {
+            var text = (string)context.Request.RouteValues["ip"]!;
+            if (!IPAddress.TryParse(text, out var address))
+            {
+                context.Response.StatusCode = StatusCodes.Status400BadRequest;
+                return context.Response.WriteAsync($"400 Bad Request: '{text}' is not an IP address\n");
+            }
+
+            var by = (context.Items[PrincipalKey] as AdminPrincipal)?.Name ?? "unknown";
+            var removed = context.RequestServices.GetRequiredService<IBlockList>().Unblock(address, $"admin:{by}");
+            context.Response.StatusCode = removed ? StatusCodes.Status204NoContent : StatusCodes.Status404NotFound;
+            return Task.CompletedTask;
+        });
     }
 
-    /// <summary>Refuses anything but loopback clients.</summary>
-    public static IApplicationBuilder UseLoopbackOnly(this IApplicationBuilder app) => app.Use(static (context, next) =>
+    /// <summary>Authenticates <c>/api/*</c>: 401 without valid credentials, 403 without the role.</summary>
+    public static IApplicationBuilder UseAdminAuthentication(this IApplicationBuilder app) => app.Use(static async (context, next) =>
     {
-        if (context.Connection.RemoteIpAddress is { } remote && IPAddress.IsLoopback(remote))
+        if (!context.Request.Path.StartsWithSegments("/api", StringComparison.Ordinal))
         {
-            return next(context);
+            await next(context);
+            return;
         }
 
-        context.Response.StatusCode = StatusCodes.Status403Forbidden;
-        return context.Response.WriteAsync("403 Forbidden: the admin API only answers loopback clients\n");
+        var authenticator = context.RequestServices.GetRequiredService<AdminAuthenticator>();
+        var header = context.Request.Headers.Authorization.Count == 1 ? context.Request.Headers.Authorization[0] : null;
+        var principal = await authenticator.AuthenticateAsync(header, context.RequestAborted);
+        var needed = HttpMethods.IsGet(context.Request.Method) || HttpMethods.IsHead(context.Request.Method) ? AdminRole.Auditor : AdminRole.Operator;
+        if (!principal.IsAuthenticated)
+        {
+            context.Response.StatusCode = StatusCodes.Status401Unauthorized;
+            context.Response.Headers.WWWAuthenticate = "Bearer realm=\"auditgateway-admin\"";
+            await context.Response.WriteAsync($"401 Unauthorized: {principal.Problem ?? "an admin token is required"}\n");
+            return;
+        }
+
+        if (!principal.Has(needed))
+        {
+            context.Response.StatusCode = StatusCodes.Status403Forbidden;
+            await context.Response.WriteAsync($"403 Forbidden: this needs the {needed.ToString().ToLowerInvariant()} role\n");
+            return;
+        }
+
+        context.Items[PrincipalKey] = principal;
+        await next(context);
     });
 
-    private static Task WriteJson<T>(HttpContext context, T value, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> type)
+    private static Task WriteJson<T>(HttpContext context, T value, JsonTypeInfo<T> type)
     {
         context.Response.ContentType = "application/json; charset=utf-8";
         return JsonSerializer.SerializeAsync(context.Response.Body, value, type, context.RequestAborted);
     }
 }
 
-internal sealed record Readiness(bool Ready, bool ConfigSynced, string Revision);
+internal sealed record Readiness(bool Ready, bool ConfigSynced, bool LogWritable, string Revision);
+
+internal sealed record BlockView(string Address, DateTimeOffset BlockedAt, DateTimeOffset ExpiresAt, string Detector, string Evidence);
 
 /// <summary>Indented JSON for people, with only the escaping JSON requires (no <c>\u0027</c> for quotes).</summary>
 [JsonSerializable(typeof(RouteTable))]
 [JsonSerializable(typeof(Readiness))]
+[JsonSerializable(typeof(List<BlockView>))]
 internal sealed partial class AdminJsonContext : JsonSerializerContext
 {
     public static AdminJsonContext Readable { get; } = new(new JsonSerializerOptions

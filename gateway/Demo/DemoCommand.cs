@@ -45,6 +45,9 @@ internal static class DemoCommand
         var p = gateway.Ports;
         var shop = DemoManifests.ShopHost;
         var secure = DemoManifests.SecureHost;
+        var options = (GatewayOptions)gateway.Services.GetService(typeof(GatewayOptions))!;
+        var data = Path.GetRelativePath(Directory.GetCurrentDirectory(), Path.GetFullPath(options.Data));
+        var token = Path.Combine(data, GatewaySettings.GeneratedAdminTokenFile);
         return Console.Out.WriteLineAsync($"""
 
             AuditGateway demo is running. Manifests: {manifests} (edit them; changes apply live)
@@ -55,8 +58,13 @@ internal static class DemoCommand
               curl -i -H 'Host: {secure}' http://127.0.0.1:{p.Http}/            # 308 to HTTPS
               curl -k --resolve {secure}:{p.Https}:127.0.0.1 https://{secure}:{p.Https}/   # vault, over TLS (SNI)
               curl -i http://127.0.0.1:{p.Http}/                                  # 404: no rule for this host
-              curl http://127.0.0.1:{p.Admin}/api/routes                          # the route table in force
+              curl -H "Authorization: Bearer $(cat {token})" http://127.0.0.1:{p.Admin}/api/routes   # the route table in force
               curl http://127.0.0.1:{p.Admin}/readyz
+
+            Every request above, and every manifest change, is in the tamper-evident log:
+
+              dotnet run --project gateway -- tail --data {data}
+              dotnet run --project gateway -- verify --data {data}
 
             Press Ctrl+C to stop.
             """);

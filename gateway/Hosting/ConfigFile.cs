@@ -34,7 +34,7 @@ internal sealed record ConfigFile
 
     public JsonElement? Policy { get; init; }
 
-    public JsonElement? Audit { get; init; }
+    public AuditSection? Audit { get; init; }
 
     public JsonElement? Redis { get; init; }
 
@@ -79,6 +79,18 @@ internal sealed record ConfigFile
             throw new OptionException($"--config {path}: {reason} at '{field}': {e.Message.Split(" Path:")[0]}");
         }
     }
+}
+
+internal sealed record AuditSection
+{
+    public string? FlushInterval { get; init; }
+
+    public string? CheckpointInterval { get; init; }
+
+    /// <summary>PEM PKCS#8 ECDSA P-256 signing key; relative to the config file's directory.</summary>
+    public string? SigningKey { get; init; }
+
+    public IReadOnlyList<string>? RedactQueryParams { get; init; }
 }
 
 internal sealed record AdminSection

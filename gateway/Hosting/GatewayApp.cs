@@ -1,6 +1,9 @@
 using System.Net;
 using System.Security.Authentication;
 using AuditGateway.Admin;
+using AuditGateway.Audit;
+using AuditGateway.Policy;
+using AuditGateway.Policy.Identity;
 using AuditGateway.Proxy;
 using AuditGateway.Routing;
 using AuditGateway.Sources;
@@ -51,10 +54,7 @@ internal sealed partial class GatewayApp : IAsyncDisposable
                 : $"--kubeconfig '{options.Kubeconfig}': cluster mode is not available yet; use --manifests DIR");
         }
 
-        if (!IPAddress.IsLoopback(options.Admin.Address))
-        {
-            throw new OptionException($"--admin '{options.Admin}': the admin API must listen on a loopback address until admin tokens are configured");
-        }
+        var settings = GatewaySettings.Parse(options, TimeProvider.System).WithGeneratedAdminToken(out var generatedToken);
 
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
@@ -70,6 +70,9 @@ internal sealed partial class GatewayApp : IAsyncDisposable
         var services = builder.Services;
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton(options);
+        services.AddSingleton(settings);
+        AddAudit(services, settings);
+        AddPolicy(services, settings);
         services.AddSingleton(new ClassOptions
         {
             ClassName = options.IngressClass,
@@ -79,6 +82,7 @@ internal sealed partial class GatewayApp : IAsyncDisposable
         services.AddSingleton<RoutingState>();
         services.AddSingleton<ListenerPorts>();
         services.AddSingleton<CertificateStore>();
+        services.AddSingleton<IRouteTableObserver, ConfigChangeRecorder>();
         services.AddSingleton<IRouteTableObserver>(sp => sp.GetRequiredService<CertificateStore>());
         services.AddSingleton<ConfigPipeline>();
         services.AddSingleton(sp => new ManifestDirectorySource(
@@ -121,6 +125,24 @@ internal sealed partial class GatewayApp : IAsyncDisposable
         });
 
         var app = builder.Build();
+        var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger<GatewayApp>();
+        if (generatedToken is not null)
+        {
+            LogGeneratedAdminToken(logger, generatedToken);
+        }
+
+        var audit = app.Services.GetRequiredService<AuditLogService>();
+        try
+        {
+            await audit.StartAsync(cancellationToken);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException or System.Security.Cryptography.CryptographicException)
+        {
+            await app.DisposeAsync();
+            throw new OptionException($"--data '{options.Data}': cannot open the audit log: {e.Message}");
+        }
+
+        app.Services.GetRequiredService<BlockAuditor>();
         var source = app.Services.GetRequiredService<ManifestDirectorySource>();
         var initial = source.LoadInitial();
         var pipeline = app.Services.GetRequiredService<ConfigPipeline>();
@@ -128,7 +150,7 @@ internal sealed partial class GatewayApp : IAsyncDisposable
 
         app.MapWhen(
             context => ListenerPorts.IsOn(context, ListenerKind.Admin),
-            admin => admin.UseLoopbackOnly().UseRouting().UseEndpoints(AdminEndpoints.Map));
+            admin => admin.UseRouting().UseAdminAuthentication().UseEndpoints(AdminEndpoints.Map));
         var proxy = app.Services.GetRequiredService<ProxyMiddleware>();
         app.Run(proxy.InvokeAsync);
 
@@ -147,6 +169,41 @@ internal sealed partial class GatewayApp : IAsyncDisposable
         return new GatewayApp(app, stopping, sourceTask);
     }
 
+    private static void AddAudit(IServiceCollection services, GatewaySettings settings)
+    {
+        services.AddMetrics();
+        services.AddSingleton(sp => settings.Audit with { TimeProvider = sp.GetRequiredService<TimeProvider>() });
+        services.AddSingleton<AuditLogService>();
+        services.AddSingleton<IAuditLog>(sp => sp.GetRequiredService<AuditLogService>());
+        services.AddSingleton(new QueryRedactor(settings.RedactQueryParams));
+    }
+
+    private static void AddPolicy(IServiceCollection services, GatewaySettings settings)
+    {
+        services.AddSingleton(settings.Policy);
+        services.AddSingleton(new ClientAddressResolver(settings.Policy.TrustedProxies));
+        services.AddSingleton<IRateLimitStore, RateLimiter>();
+        services.AddSingleton<IBlockList, InMemoryBlockList>();
+        services.AddSingleton<BlockAuditor>();
+        if (settings.Policy.ProbeDetection.Enabled)
+        {
+            services.AddSingleton(sp => new ProbeDetector(
+                settings.Policy.ProbeDetection, sp.GetRequiredService<IBlockList>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<ProbeDetector>>()));
+        }
+
+        if (settings.Jwt.Issuers.Count > 0)
+        {
+            services.AddSingleton(sp => JwtAuthenticator.Create(
+                settings.Jwt, new HttpClient(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILoggerFactory>()));
+        }
+
+        services.AddSingleton(sp => new PolicyEngine(settings.Policy, sp.GetRequiredService<IRateLimitStore>(), sp.GetService<JwtAuthenticator>()));
+        services.AddSingleton(sp => new AdminAuthenticator(settings.Admin, sp.GetService<JwtAuthenticator>()));
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "No admin token or JWT issuer is configured: generated an operator token for the admin API in {Path} (send it as 'Authorization: Bearer <token>')")]
+    private static partial void LogGeneratedAdminToken(ILogger logger, string path);
+
     public Task WaitForShutdownAsync(CancellationToken cancellationToken) => _app.WaitForShutdownAsync(cancellationToken);
 
     public async ValueTask DisposeAsync()
@@ -161,7 +218,10 @@ internal sealed partial class GatewayApp : IAsyncDisposable
         }
 
         await _app.StopAsync();
+        // The log closes last: entries of the requests that just finished are flushed and a final checkpoint is signed.
+        var audit = _app.Services.GetRequiredService<AuditLogService>();
         await _app.DisposeAsync();
+        await audit.DisposeAsync();
         _stopping.Dispose();
     }
 }

@@ -26,6 +26,18 @@ internal sealed record GatewayOptions
 
     public bool WatchIngressWithoutClass { get; init; }
 
+    /// <summary>The configuration file's contents (empty without <c>--config</c>).</summary>
+    public ConfigFile File { get; init; } = new();
+
+    /// <summary>This node's name in the log and its checkpoints (<c>AUDITGW_NODE</c>, else the host name).</summary>
+    public string Node { get; init; } = NodeName(Environment.GetEnvironmentVariable("AUDITGW_NODE") ?? Environment.MachineName);
+
+    private static string NodeName(string name)
+    {
+        var cleaned = new string([.. name.Select(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '.' or '_' ? c : '-')]);
+        return cleaned.Length == 0 ? "node" : cleaned;
+    }
+
     /// <summary>Parses <c>HOST:PORT</c>; <c>localhost</c> means the IPv4 loopback.</summary>
     public static IPEndPoint ParseEndpoint(string option, string value)
     {

@@ -98,6 +98,7 @@ internal static class RunCommand
             Https = https is null ? defaults.Https : GatewayOptions.ParseEndpoint("--https", https),
             Admin = admin is null ? defaults.Admin : GatewayOptions.ParseEndpoint("--admin", admin),
             Config = configPath,
+            File = file,
             IngressClass = Pick(IngressClass, file.IngressClass) ?? defaults.IngressClass,
             ControllerName = Pick(ControllerName, file.ControllerName) ?? defaults.ControllerName,
             WatchIngressWithoutClass = result.GetValue(WithoutClass) ?? withoutClassEnv ?? file.WatchIngressWithoutClass ?? false,

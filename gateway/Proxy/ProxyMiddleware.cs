@@ -1,5 +1,9 @@
-using System.Diagnostics;
 using System.Globalization;
+using System.Net;
+using System.Text;
+using AuditGateway.Audit;
+using AuditGateway.Audit.Entries;
+using AuditGateway.Policy;
 using AuditGateway.Routing;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
@@ -7,44 +11,101 @@ using Yarp.ReverseProxy.Forwarder;
 
 namespace AuditGateway.Proxy;
 
-/// <summary>What the gateway decided for a request: the table in force and the route matched.</summary>
-internal sealed class RouteFeature
-{
-    public required RouteTable Table { get; init; }
-
-    public IngressRoute? Route { get; init; }
-
-    public string? Destination { get; set; }
-
-    public ForwarderError Error { get; set; }
-}
-
 /// <summary>
-/// The data plane's last step: match the request against the table in force, then redirect
-/// to HTTPS, answer 404/503 from the gateway, or forward to one ready endpoint (round robin)
-/// with YARP's forwarder. Ends the pipeline.
+/// The data plane. For each request, cheapest checks first: the block list, hostile spellings
+/// of the path, the route (Ingress v1 matching on the table in force), the policy (address
+/// lists, methods, rate limits, JWT, claims); then a redirect to HTTPS, the gateway's own
+/// 404/503, or forwarding to one ready endpoint (round robin) with YARP's forwarder. Every
+/// request, allowed or not, ends as one audit entry, and feeds the probe detector.
 /// </summary>
 internal sealed partial class ProxyMiddleware(
     RoutingState state,
     IHttpForwarder forwarder,
     HttpMessageInvoker invoker,
     ListenerPorts ports,
-    ILogger<ProxyMiddleware> logger)
+    PolicyEngine policy,
+    ClientAddressResolver resolver,
+    IBlockList blocks,
+    IAuditLog audit,
+    QueryRedactor redactor,
+    TimeProvider time,
+    ILogger<ProxyMiddleware> logger,
+    ProbeDetector? probes = null)
 {
     private static readonly ForwarderRequestConfig RequestConfig = new() { ActivityTimeout = TimeSpan.FromSeconds(60) };
     private int _roundRobin;
 
     public async Task InvokeAsync(HttpContext context)
     {
-        var table = state.Current;
+        var connection = context.Connection;
+        var client = resolver.Resolve(connection.RemoteIpAddress ?? IPAddress.IPv6None, connection.RemotePort, context.Request.Headers);
+        var record = new RequestRecord(time.GetTimestamp(), state.Current, client);
+        context.Features.Set(record);
+        try
+        {
+            await HandleAsync(context, record);
+        }
+        finally
+        {
+            var latency = (long)time.GetElapsedTime(record.StartedAt).TotalMicroseconds;
+            await audit.EnqueueAsync(new AuditEntry(time.GetUtcNow(), record.ToEntry(context, redactor, latency)), CancellationToken.None);
+            if (!record.RefusedAsBlocked)
+            {
+                probes?.Observe(client.Ip, context.Request.Path.Value ?? "/", context.Response.StatusCode, routeless: record.Route is null);
+            }
+        }
+    }
+
+    private async Task HandleAsync(HttpContext context, RequestRecord record)
+    {
         var request = context.Request;
-        var route = table.Matcher.Match(request.Host.Host, request.Path.Value ?? "/");
-        var feature = new RouteFeature { Table = table, Route = route };
-        context.Features.Set(feature);
+        if (blocks.IsBlocked(record.Client.Ip, out var block))
+        {
+            record.RefusedAsBlocked = true;
+            record.Decision = PolicyDecision.Deny(StatusCodes.Status403Forbidden, "probe-block", $"client blocked by {block!.Detector} until {block.ExpiresAt:O}");
+            await Reply(context, record, StatusCodes.Status403Forbidden, "this client is blocked");
+            return;
+        }
+
+        if (HostileTarget(request) is { } hostile)
+        {
+            record.Decision = PolicyDecision.Deny(StatusCodes.Status400BadRequest, "hostile-request", hostile);
+            await Reply(context, record, StatusCodes.Status400BadRequest, hostile);
+            return;
+        }
+
+        var path = request.Path.Value ?? "/";
+        var route = record.Table.Matcher.Match(request.Host.Host, path);
+        record.Route = route;
+        var decision = await policy.EvaluateAsync(request, record.Client, route, context.RequestAborted);
+
+        // Another spelling of a path (case) must not dodge a stricter rule: evaluate the route
+        // the path matches case-insensitively as well, and take its denial.
+        if (!decision.Denies && record.Table.Matcher.MatchIgnoringCase(request.Host.Host, path) is { } alias && alias != route && alias.Policy is not null)
+        {
+            var aliasDecision = await policy.EvaluateAsync(request, record.Client, alias, context.RequestAborted);
+            if (aliasDecision.Denies)
+            {
+                decision = aliasDecision with { Reason = $"{aliasDecision.Reason} (path matches {alias.Path} ignoring case)" };
+            }
+        }
+
+        record.Decision = decision;
+        if (decision.Denies)
+        {
+            if (decision.Header is { } header)
+            {
+                context.Response.Headers[header.Key] = header.Value;
+            }
+
+            await Reply(context, record, decision.Status, decision.Reason ?? "denied");
+            return;
+        }
 
         if (route is null)
         {
-            await Reply(context, StatusCodes.Status404NotFound, "no route matches this host and path");
+            record.Decision = decision with { Rule = "no-route" };
+            await Reply(context, record, StatusCodes.Status404NotFound, "no route matches this host and path");
             return;
         }
 
@@ -57,20 +118,59 @@ internal sealed partial class ProxyMiddleware(
         var destinations = route.Backend.DestinationPrefixes;
         if (destinations.Count == 0)
         {
-            await Reply(context, StatusCodes.Status503ServiceUnavailable, route.Backend.Unavailable ?? "no destination");
+            await Reply(context, record, StatusCodes.Status503ServiceUnavailable, route.Backend.Unavailable ?? "no destination");
             return;
         }
 
         var index = (uint)Interlocked.Increment(ref _roundRobin) % (uint)destinations.Count;
         var destination = destinations[(int)index];
-        feature.Destination = destination;
+        record.Destination = route.Backend.Destinations[(int)index];
+        record.BodyIn = new CountingStream(request.Body, reading: true);
+        request.Body = record.BodyIn;
+        record.BodyOut = new CountingStream(context.Response.Body, reading: false);
+        context.Response.Body = record.BodyOut;
+
+        var upstreamStart = time.GetTimestamp();
         var error = await forwarder.SendAsync(context, destination, invoker, RequestConfig, ForwardingTransformer.Instance);
-        feature.Error = error;
+        record.UpstreamMicroseconds = (long)time.GetElapsedTime(upstreamStart).TotalMicroseconds;
         if (error != ForwarderError.None)
         {
             var failure = context.Features.Get<IForwarderErrorFeature>()?.Exception;
+            record.UpstreamError = failure is null ? error.ToString() : $"{error}: {failure.Message}";
             LogUpstreamError(logger, route.Id, destination, error, failure?.Message ?? "");
         }
+    }
+
+    /// <summary>
+    /// Paths the gateway refuses rather than guess how a backend would read them: an encoded
+    /// <c>/</c> or <c>\</c> (the gateway and a backend could split the path differently), a raw
+    /// backslash, or control characters. Dot segments, also encoded, are resolved by the server
+    /// before matching.
+    /// </summary>
+    private static string? HostileTarget(HttpRequest request)
+    {
+        var path = request.Path.Value;
+        if (string.IsNullOrEmpty(path))
+        {
+            return null;
+        }
+
+        if (path.Contains("%2F", StringComparison.OrdinalIgnoreCase) || path.Contains("%5C", StringComparison.OrdinalIgnoreCase))
+        {
+            return "the path contains an encoded '/' or '\\'";
+        }
+
+        if (path.Contains('\\', StringComparison.Ordinal) || path.Any(char.IsControl))
+        {
+            return "the path contains a backslash or a control character";
+        }
+
+        if (path.Contains("//", StringComparison.Ordinal))
+        {
+            return "the path contains an empty segment ('//')";
+        }
+
+        return null;
     }
 
     private void RedirectToHttps(HttpContext context)
@@ -81,20 +181,27 @@ internal sealed partial class ProxyMiddleware(
         var host = request.Host.Port is null || ports.Https is null or 443
             ? request.Host.Host
             : $"{request.Host.Host}:{ports.Https.Value.ToString(CultureInfo.InvariantCulture)}";
-        var location = $"https://{host}{request.PathBase}{request.Path}{request.QueryString}";
         context.Response.StatusCode = StatusCodes.Status308PermanentRedirect;
-        context.Response.Headers.Location = location;
+        context.Response.Headers.Location = $"https://{host}{request.PathBase}{request.Path}{request.QueryString}";
     }
 
-    private static Task Reply(HttpContext context, int status, string reason)
+    private static Task Reply(HttpContext context, RequestRecord record, int status, string reason)
     {
+        var body = $"{status} {Microsoft.AspNetCore.WebUtilities.ReasonPhrases.GetReasonPhrase(status)}: {reason}\n";
+        record.GatewayBytesOut = Encoding.UTF8.GetByteCount(body);
         context.Response.StatusCode = status;
         context.Response.ContentType = "text/plain; charset=utf-8";
-        context.Response.Headers["X-AuditGateway-Reason"] = reason;
-        return context.Response.WriteAsync($"{status} {ReasonPhrase(status)}: {reason}\n");
+        context.Response.Headers["X-AuditGateway-Reason"] = HeaderSafe(reason);
+        return context.Response.WriteAsync(body);
     }
 
-    private static string ReasonPhrase(int status) => Microsoft.AspNetCore.WebUtilities.ReasonPhrases.GetReasonPhrase(status);
+    private static string HeaderSafe(string text) => string.Create(text.Length, text, static (span, source) =>
+    {
+        for (var i = 0; i < source.Length; i++)
+        {
+            span[i] = source[i] is >= ' ' and < (char)127 ? source[i] : '?';
+        }
+    });
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Route {Route}: forwarding to {Destination} failed: {Error} {Reason}")]
     private static partial void LogUpstreamError(ILogger logger, string route, string destination, ForwarderError error, string reason);

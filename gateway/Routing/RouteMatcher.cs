@@ -18,10 +18,23 @@ internal sealed class RouteMatcher
     private readonly PathTable? _anyHost;
     private readonly IngressRoute? _defaultBackend;
 
+    /// <summary>The same routes with paths compared case-insensitively; only when some route has a policy.</summary>
+    private readonly RouteMatcher? _caseless;
+
     /// <param name="routes">Routes in precedence order for equal keys (the first wins).</param>
     public RouteMatcher(IEnumerable<IngressRoute> routes, IngressRoute? defaultBackend)
+        : this([.. routes], defaultBackend, ignoreCase: false)
+    {
+    }
+
+    private RouteMatcher(IReadOnlyList<IngressRoute> routes, IngressRoute? defaultBackend, bool ignoreCase)
     {
         _defaultBackend = defaultBackend;
+        if (!ignoreCase && routes.Any(r => r.Policy is not null))
+        {
+            _caseless = new RouteMatcher(routes, null, ignoreCase: true);
+        }
+
         PathTable? anyHost = null;
         foreach (var route in routes)
         {
@@ -39,13 +52,20 @@ internal sealed class RouteMatcher
                 table = GetOrAdd(_exactHosts, route.Host);
             }
 
-            table.Add(route);
+            table.Add(route, ignoreCase);
         }
 
         _anyHost = anyHost;
         _exactLookup = _exactHosts.GetAlternateLookup<ReadOnlySpan<char>>();
         _wildcardLookup = _wildcardHosts.GetAlternateLookup<ReadOnlySpan<char>>();
     }
+
+    /// <summary>
+    /// The route the path matches when case is ignored, if any route has a policy: a request
+    /// spelled <c>/ADMIN</c> must still meet the rules of <c>/admin</c>.
+    /// </summary>
+    public IngressRoute? MatchIgnoringCase(ReadOnlySpan<char> host, string path) =>
+        _caseless?.Match(host, path.ToLowerInvariant());
 
     /// <summary>The route for the request, the default backend, or null for "no route".</summary>
     /// <param name="host">The host without port.</param>
@@ -93,9 +113,9 @@ internal sealed class RouteMatcher
 
         public PathTable() => _prefixLookup = _prefix.GetAlternateLookup<ReadOnlySpan<char>>();
 
-        public void Add(IngressRoute route)
+        public void Add(IngressRoute route, bool ignoreCase)
         {
-            var path = route.Path!;
+            var path = ignoreCase ? route.Path!.ToLowerInvariant() : route.Path!;
             if (route.PathType == "Exact")
             {
                 _exact.TryAdd(path, route);

@@ -48,14 +48,14 @@ internal sealed partial class ConfigPipeline(
 
             var before = state.Current;
             var after = result.Table;
+            var update = new RouteTableUpdate(before, after, RouteTableDiff.Compute(before, after), changes, context);
+            foreach (var observer in _observers)
+            {
+                await observer.BeforeSwapAsync(update, cancellationToken);
+            }
+
             if (after.Revision != before.Revision)
             {
-                var update = new RouteTableUpdate(before, after, RouteTableDiff.Compute(before, after), changes, context);
-                foreach (var observer in _observers)
-                {
-                    await observer.BeforeSwapAsync(update, cancellationToken);
-                }
-
                 state.Swap(after);
                 LogSwapped(logger, before.Revision, after.Revision, update.Effect.Added.Count, update.Effect.Removed.Count, update.Effect.Changed.Count, context.Via);
             }
@@ -120,8 +120,9 @@ internal sealed record RouteTableUpdate(
     ChangeContext Context);
 
 /// <summary>
-/// Runs before a new table is swapped in, in registration order: the audit log makes the
-/// change durable here (write-ahead); the certificate store loads new certificates.
+/// Runs for every batch of changes before its table is swapped in (even when the table does
+/// not change), in registration order: the audit log makes the change durable here
+/// (write-ahead); the certificate store loads new certificates.
 /// </summary>
 internal interface IRouteTableObserver
 {

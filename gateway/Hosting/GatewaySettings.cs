@@ -1,0 +1,106 @@
+using System.Security.Cryptography;
+using System.Text;
+using AuditGateway.Audit;
+using AuditGateway.Policy;
+using AuditGateway.Policy.Identity;
+
+namespace AuditGateway.Hosting;
+
+/// <summary>
+/// The configuration file's sections (PRODUCT.md §5), parsed and checked at start-up: any
+/// error stops start-up with a line naming the key.
+/// </summary>
+internal sealed record GatewaySettings(
+    PolicyOptions Policy,
+    JwtOptions Jwt,
+    AdminOptions Admin,
+    AuditOptions Audit,
+    IReadOnlyList<string> RedactQueryParams)
+{
+    public static readonly IReadOnlyList<string> DefaultRedactQueryParams =
+        ["token", "access_token", "id_token", "password", "secret", "api_key", "apikey", "code", "signature", "sig"];
+
+    /// <summary>Where a generated admin token is written when none is configured.</summary>
+    public const string GeneratedAdminTokenFile = "keys/admin.token";
+
+    public static GatewaySettings Parse(GatewayOptions options, TimeProvider time)
+    {
+        var file = options.File;
+        var configDirectory = options.Config is null ? Directory.GetCurrentDirectory() : Path.GetDirectoryName(Path.GetFullPath(options.Config))!;
+        try
+        {
+            var policy = PolicyOptions.Parse(file.Policy, file.Identity);
+            var jwt = JwtOptions.Parse(file.Identity, configDirectory);
+            var admin = AdminOptions.Parse(file.Admin?.Tokens, file.Admin?.AuditorRole, file.Admin?.OperatorRole);
+            var section = file.Audit ?? new AuditSection();
+            var audit = new AuditOptions
+            {
+                DataDirectory = Path.GetFullPath(options.Data),
+                NodeId = options.Node,
+                FlushInterval = Duration("audit.flushInterval", section.FlushInterval) ?? TimeSpan.FromMilliseconds(50),
+                CheckpointInterval = Duration("audit.checkpointInterval", section.CheckpointInterval) ?? TimeSpan.FromSeconds(1),
+                Version = typeof(GatewaySettings).Assembly.GetName().Version?.ToString(),
+                TimeProvider = time,
+            };
+            if (section.SigningKey is { } key)
+            {
+                audit = audit with { SigningKeyPath = Path.Combine(configDirectory, key) };
+            }
+
+            if (audit.Validate() is { Count: > 0 } errors)
+            {
+                throw new OptionException(string.Join("; ", errors));
+            }
+
+            return new GatewaySettings(policy, jwt, admin, audit, section.RedactQueryParams ?? DefaultRedactQueryParams);
+        }
+        catch (IdentityConfigException e)
+        {
+            throw new OptionException($"--config {options.Config}: {e.Message}");
+        }
+        catch (OptionException e) when (options.Config is not null && !e.Message.StartsWith("--", StringComparison.Ordinal))
+        {
+            throw new OptionException($"--config {options.Config}: {e.Message}");
+        }
+    }
+
+    /// <summary>
+    /// With no admin token and no JWT issuer configured, the admin API would be unusable: a
+    /// random operator token is generated into <c>--data/keys/admin.token</c> (mode 0600) once
+    /// and reused; the caller logs where it is.
+    /// </summary>
+    public GatewaySettings WithGeneratedAdminToken(out string? tokenPath)
+    {
+        tokenPath = null;
+        if (Admin.Tokens.Count > 0 || Jwt.Issuers.Count > 0)
+        {
+            return this;
+        }
+
+        tokenPath = Path.Combine(Audit.DataDirectory, GeneratedAdminTokenFile);
+        if (!File.Exists(tokenPath))
+        {
+            Directory.CreateDirectory(Path.GetDirectoryName(tokenPath)!);
+            var token = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+            File.WriteAllText(tokenPath, token + "\n");
+            if (!OperatingSystem.IsWindows())
+            {
+                File.SetUnixFileMode(tokenPath, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+            }
+        }
+
+        var text = File.ReadAllText(tokenPath).Trim();
+        var hash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text)));
+        return this with { Admin = Admin with { Tokens = [new AdminToken("generated-admin", AdminRole.Operator, hash)] } };
+    }
+
+    private static TimeSpan? Duration(string key, string? text)
+    {
+        if (text is null)
+        {
+            return null;
+        }
+
+        return DurationParser.TryParse(text, out var value, out var error) ? value : throw new OptionException($"{key}: {error}");
+    }
+}

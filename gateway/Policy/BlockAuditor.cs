@@ -1,0 +1,47 @@
+using AuditGateway.Audit;
+using AuditGateway.Audit.Entries;
+
+namespace AuditGateway.Policy;
+
+/// <summary>Turns every block and unblock into a <c>security</c> entry: who or which detector, why, until when.</summary>
+internal sealed class BlockAuditor : IDisposable
+{
+    private readonly IBlockList _blocks;
+    private readonly IAuditLog _log;
+
+    public BlockAuditor(IBlockList blocks, IAuditLog log)
+    {
+        _blocks = blocks;
+        _log = log;
+        _blocks.Changed += OnChanged;
+    }
+
+    public void Dispose() => _blocks.Changed -= OnChanged;
+
+    private void OnChanged(object? sender, BlockChange change)
+    {
+        var entry = change.Entry;
+        var blocked = change.Kind == BlockChangeKind.Blocked;
+        var body = new SecurityBody
+        {
+            Action = blocked ? SecurityAction.Blocked : SecurityAction.Unblocked,
+            Subject = entry.Address.ToString(),
+            By = blocked ? entry.Detector : change.By ?? "unknown",
+            Reason = blocked ? $"probe detection: {entry.Detector}" : $"unblocked by {change.By}",
+            Until = blocked ? entry.ExpiresAt : null,
+            Evidence = new Dictionary<string, string>(StringComparer.Ordinal)
+            {
+                ["detector"] = entry.Detector,
+                ["evidence"] = entry.Evidence,
+                ["blockedAt"] = entry.BlockedAt.ToString("O", System.Globalization.CultureInfo.InvariantCulture),
+            },
+        };
+
+        // The request path must not wait on disk: the entry is queued like a request entry.
+        var pending = _log.EnqueueAsync(new AuditEntry(change.At, body), CancellationToken.None);
+        if (!pending.IsCompletedSuccessfully)
+        {
+            _ = pending.AsTask();
+        }
+    }
+}

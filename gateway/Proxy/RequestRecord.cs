@@ -1,0 +1,108 @@
+using System.Security.Authentication;
+using AuditGateway.Audit.Entries;
+using AuditGateway.Policy;
+using AuditGateway.Routing;
+using Microsoft.AspNetCore.Connections.Features;
+using Microsoft.AspNetCore.Http;
+
+namespace AuditGateway.Proxy;
+
+/// <summary>
+/// What the gateway learned about one request as it went, turned into its audit entry at the end.
+/// Also the request's feature (<c>HttpContext.Features.Get&lt;RequestRecord&gt;()</c>): the table in
+/// force, the route matched and the decision.
+/// </summary>
+internal sealed class RequestRecord(long startedAt, RouteTable table, ClientAddress client)
+{
+    public long StartedAt { get; } = startedAt;
+
+    public RouteTable Table { get; } = table;
+
+    public ClientAddress Client { get; } = client;
+
+    public IngressRoute? Route { get; set; }
+
+    public PolicyDecision Decision { get; set; } = PolicyDecision.Allowed;
+
+    public string? Destination { get; set; }
+
+    public long? UpstreamMicroseconds { get; set; }
+
+    public string? UpstreamError { get; set; }
+
+    public CountingStream? BodyIn { get; set; }
+
+    public CountingStream? BodyOut { get; set; }
+
+    /// <summary>Bytes the gateway wrote itself (its own 403/404/503 replies).</summary>
+    public long GatewayBytesOut { get; set; }
+
+    /// <summary>The client was refused because it was already blocked: not evidence for the probe detector.</summary>
+    public bool RefusedAsBlocked { get; set; }
+
+    public RequestBody ToEntry(HttpContext context, QueryRedactor redactor, long latencyMicroseconds)
+    {
+        var request = context.Request;
+        var identity = Decision.Identity;
+        var route = Route is { Path: not null } r ? r : null;
+        return new RequestBody
+        {
+            Id = context.TraceIdentifier,
+            Method = request.Method,
+            Scheme = request.Scheme,
+            Host = request.Host.Value ?? "",
+            Path = request.Path.Value ?? "",
+            Query = redactor.Redact(request.QueryString.Value, Route?.Policy?.RedactQuery),
+            Protocol = request.Protocol,
+            Client = new ClientEndpoint(Client.Ip.ToString(), Client.Port),
+            Forwarded = Client.Chain,
+            UserAgent = request.Headers.UserAgent.Count > 0 ? request.Headers.UserAgent.ToString() : null,
+            Identity = identity is null ? RequestIdentity.Anonymous : new RequestIdentity
+            {
+                Authenticated = true,
+                Subject = identity.Subject,
+                Issuer = identity.Issuer,
+                Audience = identity.Audience,
+                ClientId = identity.ClientId,
+                Claims = identity.Claims.ToDictionary(c => c.Key, c => (IReadOnlyList<string>)[c.Value], StringComparer.Ordinal),
+            },
+            Route = route is null ? null : new RouteRef
+            {
+                Id = route.Id,
+                Namespace = route.Namespace,
+                Ingress = route.Ingress,
+                Path = route.Path!,
+                PathType = route.PathType!,
+                Service = route.Backend.Service,
+                Port = route.Backend.Port,
+                Destination = Destination,
+            },
+            Revision = Table.Revision,
+            Decision = new RequestDecision(
+                Decision.Outcome switch
+                {
+                    DecisionOutcome.Deny => Audit.Entries.Decision.Deny,
+                    DecisionOutcome.WouldDeny => Audit.Entries.Decision.WouldDeny,
+                    _ => Audit.Entries.Decision.Allow,
+                },
+                Decision.Rule ?? route?.Id,
+                Decision.Reason),
+            Status = context.Response.StatusCode,
+            BytesIn = BodyIn?.Count ?? 0,
+            BytesOut = (BodyOut?.Count ?? 0) + GatewayBytesOut,
+            LatencyUs = latencyMicroseconds,
+            UpstreamLatencyUs = UpstreamMicroseconds,
+            Tls = context.Features.Get<ITlsHandshakeFeature>() is { } tls
+                ? new TlsInfo(string.IsNullOrEmpty(tls.HostName) ? null : tls.HostName, Version(tls.Protocol))
+                : null,
+            UpstreamError = UpstreamError,
+        };
+    }
+
+    private static string Version(SslProtocols protocol) => protocol switch
+    {
+        SslProtocols.Tls13 => "TLSv1.3",
+        SslProtocols.Tls12 => "TLSv1.2",
+        _ => protocol.ToString(),
+    };
+}

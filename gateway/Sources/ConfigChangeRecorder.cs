@@ -1,0 +1,123 @@
+using System.Text.Json;
+using AuditGateway.Audit;
+using AuditGateway.Audit.Entries;
+using AuditGateway.Kubernetes.Models;
+using AuditGateway.Routing;
+
+namespace AuditGateway.Sources;
+
+/// <summary>
+/// Write-ahead for routing changes: every changed object of a batch becomes one <c>config</c>
+/// entry — who, what diff, which file or tool, what it did to the route table, and the
+/// refusal if it was refused — and the batch's table is swapped in only once they are all
+/// durable (PRODUCT.md §6, guarantee 1).
+/// </summary>
+internal sealed class ConfigChangeRecorder(IAuditLog log, TimeProvider time) : IRouteTableObserver
+{
+    public async ValueTask BeforeSwapAsync(RouteTableUpdate update, CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow();
+        var pending = new List<Task<AuditReceipt>>(update.Changes.Count);
+        foreach (var change in update.Changes)
+        {
+            pending.Add(log.AppendDurableAsync(new AuditEntry(now, Describe(change, update)), cancellationToken));
+        }
+
+        await Task.WhenAll(pending);
+    }
+
+    internal static ConfigBody Describe(ResourceChange change, RouteTableUpdate update)
+    {
+        var resource = change.New ?? change.Old!;
+        var meta = resource.Object.Metadata;
+        var origin = change.New?.Origin ?? change.Old?.Origin;
+        var fromFile = update.Context.Via == "file";
+        var diff = JsonPatch.Diff(JsonPatch.AuditableView(change.Old), JsonPatch.AuditableView(change.New));
+        return new ConfigBody
+        {
+            RevisionBefore = update.Before.Revision,
+            RevisionAfter = update.After.Revision,
+            Object = new ObjectRef
+            {
+                Kind = change.Key.Kind.ToString(),
+                Namespace = change.Key.Namespace.Length == 0 ? null : change.Key.Namespace,
+                Name = change.Key.Name,
+                Uid = meta?.Uid,
+                ResourceVersion = meta?.ResourceVersion,
+                Generation = meta?.Generation,
+            },
+            Operation = change.Old is null ? "create" : change.New is null ? "delete" : "update",
+            Actor = new ChangeActor
+            {
+                Username = update.Context.Actor,
+                Via = fromFile ? ActorSource.File : ActorSource.ManagedFields,
+            },
+            Source = fromFile ? ChangeSource.File : ChangeSource.Unknown,
+            File = origin is null ? null : new FileRef(origin.Path, origin.Sha256),
+            Diff = JsonSerializer.SerializeToElement(diff, SourcesJsonContext.Default.JsonArray),
+            Effect = EffectOf(change, update),
+            Errors = ErrorsOf(change, update.After),
+        };
+    }
+
+    /// <summary>
+    /// The routes this object touched. With one change in the batch, the batch's whole effect;
+    /// otherwise the routes of this Ingress, or of the Ingresses whose backend is this Service.
+    /// </summary>
+    private static RouteEffect EffectOf(ResourceChange change, RouteTableUpdate update)
+    {
+        var effect = update.Effect;
+        if (update.Changes.Count > 1)
+        {
+            var related = RelatedRoutes(change, update);
+            effect = new RouteTableDiff(
+                [.. effect.Added.Where(related.Contains)],
+                [.. effect.Removed.Where(related.Contains)],
+                [.. effect.Changed.Where(related.Contains)]);
+        }
+
+        return effect.IsEmpty ? RouteEffect.None : new RouteEffect { Added = effect.Added, Removed = effect.Removed, Changed = effect.Changed };
+    }
+
+    private static HashSet<string> RelatedRoutes(ResourceChange change, RouteTableUpdate update)
+    {
+        var key = change.Key;
+        var service = key.Kind switch
+        {
+            ResourceKind.Service => key.Name,
+            ResourceKind.EndpointSlice => (change.New ?? change.Old)!.Object.Metadata?.Labels?.GetValueOrDefault(EndpointSlice.ServiceNameLabel),
+            _ => null,
+        };
+        var routes = update.Before.Routes.Concat(update.After.Routes);
+        if (update.Before.DefaultBackend is { } before)
+        {
+            routes = routes.Append(before);
+        }
+
+        if (update.After.DefaultBackend is { } after)
+        {
+            routes = routes.Append(after);
+        }
+
+        return routes
+            .Where(r => r.Namespace == key.Namespace
+                && (key.Kind == ResourceKind.Ingress ? r.Ingress == key.Name : r.Backend.Service == service))
+            .Select(r => r.Id)
+            .ToHashSet(StringComparer.Ordinal);
+    }
+
+    private static IReadOnlyList<string> ErrorsOf(ResourceChange change, RouteTable table)
+    {
+        if (change.Key.Kind != ResourceKind.Ingress || change.New is null)
+        {
+            return [];
+        }
+
+        var name = $"{change.Key.Namespace}/{change.Key.Name}";
+        var report = table.Ingresses.FirstOrDefault(r => r.Ingress == name);
+        return report is null ? [] : [.. report.Errors.Select(e => e.ToString())];
+    }
+}
+
+[System.Text.Json.Serialization.JsonSerializable(typeof(System.Text.Json.Nodes.JsonArray))]
+internal sealed partial class SourcesJsonContext : System.Text.Json.Serialization.JsonSerializerContext;
