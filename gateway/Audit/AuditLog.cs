@@ -137,7 +137,7 @@ internal sealed partial class AuditLog : IAuditLog, IAsyncDisposable
         var signer = new NoteSigner(options.Origin, LoadOrCreateKey(options, logger));
         try
         {
-            // latest is written after <size>.note: a crash between the two leaves the numbered one newer.
+            // The newest of latest and the numbered files: a replaced or lost latest must not hide a newer checkpoint.
             var latestPath = LogLayout.LatestCheckpoint(data);
             var latest = File.Exists(latestPath) ? ReadCheckpoint(latestPath) : null;
             if (LogLayout.Checkpoints(data) is [.., var newest] && newest.FirstSeq > (latest?.Checkpoint.Size ?? 0))

@@ -16,7 +16,8 @@ internal static class EntryReader
 
     public static LoggedEntry Read(ReadOnlySpan<byte> line)
     {
-        var r = new Utf8JsonReader(line);
+        // Deeper than the default 64 so that no JSON Patch the writer accepted is refused here.
+        var r = new Utf8JsonReader(line, new JsonReaderOptions { MaxDepth = 1024 });
         Next(ref r, JsonTokenType.StartObject);
         var seq = Int64(ref r, "seq"u8);
         Name(ref r, "ts"u8);

@@ -9,12 +9,16 @@ internal sealed record SignedCheckpoint(Checkpoint Checkpoint, SignedNote Note);
 /// <summary>Writes and reads <c>checkpoints/</c>: every checkpoint is kept as <c>&lt;size&gt;.note</c>, and <c>latest</c> is the newest.</summary>
 internal static class CheckpointStore
 {
-    /// <summary>Writes the note as <c>&lt;size&gt;.note</c> and <c>latest</c>, each durably (temp file, fsync, rename).</summary>
+    /// <summary>
+    /// Writes the note as <c>latest</c> and then as <c>&lt;size&gt;.note</c>, each durably (temp file,
+    /// fsync, rename). In that order a crash can leave <c>latest</c> newer than the newest numbered
+    /// file, never older, so an older <c>latest</c> always means someone replaced it.
+    /// </summary>
     public static void Write(string dataDirectory, SignedCheckpoint checkpoint)
     {
         var text = Encoding.UTF8.GetBytes(checkpoint.Note.ToString());
-        WriteDurably(LogLayout.CheckpointPath(dataDirectory, checkpoint.Checkpoint.Size), text);
         WriteDurably(LogLayout.LatestCheckpoint(dataDirectory), text);
+        WriteDurably(LogLayout.CheckpointPath(dataDirectory, checkpoint.Checkpoint.Size), text);
     }
 
     /// <summary>Reads and parses a note file; null with a reason when it is not a signed checkpoint.</summary>
