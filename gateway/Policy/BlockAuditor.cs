@@ -26,7 +26,7 @@ internal sealed class BlockAuditor : IDisposable
         {
             Action = blocked ? SecurityAction.Blocked : SecurityAction.Unblocked,
             Subject = entry.Address.ToString(),
-            By = blocked ? entry.Detector : change.By ?? "unknown",
+            By = blocked ? entry.Detector : change.By,
             Reason = blocked ? $"probe detection: {entry.Detector}" : $"unblocked by {change.By}",
             Until = blocked ? entry.ExpiresAt : null,
             Evidence = new Dictionary<string, string>(StringComparer.Ordinal)
