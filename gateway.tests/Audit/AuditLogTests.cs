@@ -150,6 +150,25 @@ public sealed class AuditLogTests : IDisposable
     }
 
     [Fact]
+    public async Task A_partial_last_line_from_a_crash_passes_verify_until_the_restart_cuts_it()
+    {
+        await WriteLogAsync(_dir.Path, 3);
+        using (var file = new FileStream(_dir.Segment0, FileMode.Append))
+        {
+            file.Write("{\"seq\":5,\"ts\":\"20"u8);
+        }
+
+        var before = await VerifyAsync(_dir.Path);
+        Assert.Equal(0, before.ExitCode);
+        Assert.Contains(" torn-tail-bytes=17 ", before.Output, StringComparison.Ordinal);
+
+        await WriteLogAsync(_dir.Path, 0);
+        var after = await VerifyAsync(_dir.Path);
+        Assert.Equal(0, after.ExitCode);
+        Assert.DoesNotContain("torn", after.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task An_unclean_stop_without_a_torn_tail_is_still_recorded()
     {
         await WriteLogAsync(_dir.Path, 3);
