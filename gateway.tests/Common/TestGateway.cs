@@ -292,6 +292,16 @@ internal sealed class TestGateway : IAsyncDisposable
     /// <summary>Waits until a route with this id is in force.</summary>
     public Task<RouteTable> WaitForRouteAsync(string id) => WaitForAsync(t => t.Routes.Any(r => r.Id == id));
 
+    /// <summary>Stops the gateway as a shutdown would (the log is flushed and a last checkpoint signed), keeping its files for inspection.</summary>
+    public async Task StopAsync()
+    {
+        if (_app is not null)
+        {
+            await _app.DisposeAsync();
+            _app = null;
+        }
+    }
+
     public async ValueTask DisposeAsync()
     {
         foreach (var client in _clients)
@@ -299,10 +309,7 @@ internal sealed class TestGateway : IAsyncDisposable
             client.Dispose();
         }
 
-        if (_app is not null)
-        {
-            await _app.DisposeAsync();
-        }
+        await StopAsync();
 
         foreach (var backend in _backends.Values)
         {
