@@ -42,6 +42,9 @@ internal sealed class TestGateway : IAsyncDisposable
 
     public string ManifestDirectory { get; }
 
+    /// <summary>The gateway's <c>--data</c>: the audit log, checkpoints and keys.</summary>
+    public string DataDirectory => Path.Combine(_root, "data");
+
     public LogCollector Logs { get; } = new();
 
     public GatewayApp App => _app ?? throw new InvalidOperationException("the gateway is not started");
@@ -53,14 +56,14 @@ internal sealed class TestGateway : IAsyncDisposable
     public HttpClient Client => _client ?? throw new InvalidOperationException("the gateway is not started");
 
     /// <summary>Starts backends, writes the manifests, starts the gateway; disposes everything if a step fails.</summary>
-    public static async Task<TestGateway> StartAsync(string[] backends, Action<TestGateway> writeManifests)
+    public static async Task<TestGateway> StartAsync(string[] backends, Action<TestGateway> writeManifests, Action<IServiceCollection>? configure = null)
     {
         var gateway = new TestGateway();
         try
         {
             await gateway.AddBackendsAsync(backends);
             writeManifests(gateway);
-            await gateway.StartAsync();
+            await gateway.StartAsync(configure);
             return gateway;
         }
         catch
@@ -97,19 +100,26 @@ internal sealed class TestGateway : IAsyncDisposable
 
     public void DeleteManifest(string file) => File.Delete(Path.Combine(ManifestDirectory, file));
 
-    /// <summary>Starts the gateway on the manifests written so far and waits until its watcher runs.</summary>
-    public async Task StartAsync()
+    /// <summary>
+    /// Starts the gateway on the manifests written so far and waits until its watcher runs;
+    /// <paramref name="configure"/> may replace services (registered last, so it wins).
+    /// </summary>
+    public async Task StartAsync(Action<IServiceCollection>? configure = null)
     {
         var loopback = new IPEndPoint(IPAddress.Loopback, 0);
         var options = new GatewayOptions
         {
             Manifests = ManifestDirectory,
-            Data = Path.Combine(_root, "data"),
+            Data = DataDirectory,
             Http = loopback,
             Https = loopback,
             Admin = loopback,
         };
-        _app = await GatewayApp.StartAsync(options, services => services.AddSingleton<ILoggerProvider>(Logs));
+        _app = await GatewayApp.StartAsync(options, services =>
+        {
+            services.AddSingleton<ILoggerProvider>(Logs);
+            configure?.Invoke(services);
+        });
         _client = CreateClient();
         await WaitForAsync(_ => App.Routing.Synced);
     }
@@ -247,6 +257,20 @@ internal sealed class TestGateway : IAsyncDisposable
         Table.Ingresses.SingleOrDefault(r => r.Ingress == ingress)
         ?? throw new InvalidOperationException($"no report for {ingress}; reports: {string.Join(", ", Table.Ingresses.Select(r => r.Ingress))}");
 
+    /// <summary>
+    /// Every complete entry in the audit log files so far, in <c>seq</c> order (a line the
+    /// writer has not finished is left out).
+    /// </summary>
+    public IReadOnlyList<JsonElement> AuditEntries() => AuditLogFiles.ReadEntries(DataDirectory);
+
+    /// <summary>Waits until the audit log holds an entry matching <paramref name="match"/> (request entries are durable within the flush interval).</summary>
+    public async Task<JsonElement> WaitForAuditAsync(Func<JsonElement, bool> match, string because)
+    {
+        JsonElement? found = null;
+        await Eventually.TrueAsync(() => (found = AuditEntries().Cast<JsonElement?>().FirstOrDefault(e => match(e!.Value))) is not null, Timeout, because);
+        return found!.Value;
+    }
+
     /// <summary>Waits until the table in force satisfies the condition; fails the test after <see cref="Timeout"/>.</summary>
     public async Task<RouteTable> WaitForAsync(Func<RouteTable, bool> condition)
     {
@@ -268,6 +292,16 @@ internal sealed class TestGateway : IAsyncDisposable
     /// <summary>Waits until a route with this id is in force.</summary>
     public Task<RouteTable> WaitForRouteAsync(string id) => WaitForAsync(t => t.Routes.Any(r => r.Id == id));
 
+    /// <summary>Stops the gateway as a shutdown would (the log is flushed and a last checkpoint signed), keeping its files for inspection.</summary>
+    public async Task StopAsync()
+    {
+        if (_app is not null)
+        {
+            await _app.DisposeAsync();
+            _app = null;
+        }
+    }
+
     public async ValueTask DisposeAsync()
     {
         foreach (var client in _clients)
@@ -275,10 +309,7 @@ internal sealed class TestGateway : IAsyncDisposable
             client.Dispose();
         }
 
-        if (_app is not null)
-        {
-            await _app.DisposeAsync();
-        }
+        await StopAsync();
 
         foreach (var backend in _backends.Values)
         {

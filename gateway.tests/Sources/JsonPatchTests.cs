@@ -20,6 +20,13 @@ public sealed class JsonPatchTests
     }
 
     [Fact]
+    public void A_created_object_is_added_at_the_root_and_a_deleted_one_removed()
+    {
+        Assert.Equal("""[{"op":"add","path":"","value":{"spec":{"a":1}}}]""", JsonPatch.Diff(null, JsonNode.Parse("""{"spec":{"a":1}}""")).ToJsonString());
+        Assert.Equal("""[{"op":"remove","path":""}]""", JsonPatch.Diff(JsonNode.Parse("""{"spec":{"a":1}}"""), null).ToJsonString());
+    }
+
+    [Fact]
     public void Paths_escape_tilde_and_slash()
     {
         var patch = JsonPatch.Diff(JsonNode.Parse("""{"a/b~c":1}"""), JsonNode.Parse("""{"a/b~c":2}"""));

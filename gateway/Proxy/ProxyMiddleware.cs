@@ -104,8 +104,9 @@ internal sealed partial class ProxyMiddleware(
 
         if (route is null)
         {
-            record.Decision = decision with { Rule = "no-route" };
-            await Reply(context, record, StatusCodes.Status404NotFound, "no route matches this host and path");
+            const string NoRoute = "no route matches this host and path";
+            record.Decision = decision with { Rule = "no-route", Reason = NoRoute };
+            await Reply(context, record, StatusCodes.Status404NotFound, NoRoute);
             return;
         }
 
@@ -118,7 +119,9 @@ internal sealed partial class ProxyMiddleware(
         var destinations = route.Backend.DestinationPrefixes;
         if (destinations.Count == 0)
         {
-            await Reply(context, record, StatusCodes.Status503ServiceUnavailable, route.Backend.Unavailable ?? "no destination");
+            // The log says why the gateway answered 503 itself, as the response header does.
+            record.UpstreamError = route.Backend.Unavailable ?? "no destination";
+            await Reply(context, record, StatusCodes.Status503ServiceUnavailable, record.UpstreamError);
             return;
         }
 

@@ -130,6 +130,14 @@ internal static class JsonPatch
                 }
 
                 break;
+            // A created object: "add" at the root (RFC 6902 §4.1: the value becomes the whole
+            // document), as "replace" requires a document to exist; a deleted one: "remove" of the root.
+            case (null, _) when path.Length == 0:
+                patch.Add(new JsonObject { ["op"] = "add", ["path"] = path, ["value"] = after!.DeepClone() });
+                break;
+            case (_, null) when path.Length == 0:
+                patch.Add(new JsonObject { ["op"] = "remove", ["path"] = path });
+                break;
             default:
                 patch.Add(new JsonObject { ["op"] = "replace", ["path"] = path, ["value"] = after?.DeepClone() });
                 break;
