@@ -20,7 +20,7 @@ public sealed class PolicyGateway : IAsyncLifetime
 
     internal TestGateway Gateway => _gateway ?? throw new InvalidOperationException("the fixture is not initialized");
 
-    internal ManualTimeProvider Clock { get; } = new(DateTimeOffset.UtcNow);
+    internal ManualTimeProvider Clock { get; } = new(DateTimeOffset.FromUnixTimeSeconds(DateTimeOffset.UtcNow.ToUnixTimeSeconds()));
 
     internal static TestKey Rsa => TestKey.Shared("policy-e2e-rsa", () => TestKey.Rsa("policy-rsa"));
 
