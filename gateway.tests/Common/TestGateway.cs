@@ -6,6 +6,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using AuditGateway.Demo;
 using AuditGateway.Hosting;
+using AuditGateway.Policy;
 using AuditGateway.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -42,8 +43,28 @@ internal sealed class TestGateway : IAsyncDisposable
 
     public string ManifestDirectory { get; }
 
-    /// <summary>The gateway's <c>--data</c>: the audit log, checkpoints and keys.</summary>
+    /// <summary>The gateway's <c>--data</c> directory.</summary>
     public string DataDirectory => Path.Combine(_root, "data");
+
+    /// <summary>The <c>--config</c> file's YAML, written before start; null = no config file.</summary>
+    public string? ConfigYaml { get; set; }
+
+    /// <summary>
+    /// When set, the clock of the policy's timed state (rate-limit buckets, the probe detector, the
+    /// block list) instead of the system clock. The audit log keeps the system clock so it flushes.
+    /// </summary>
+    public ManualTimeProvider? PolicyClock { get; set; }
+
+    /// <summary>Listen on <c>[::1]</c> instead of <c>127.0.0.1</c>, so requests come from the IPv6 loopback.</summary>
+    public bool ListenOnIPv6 { get; set; }
+
+    /// <summary>Writes a file next to the config file (e.g. a JWKS <c>keysFile</c>); returns its path.</summary>
+    public string WriteConfigAsset(string name, string text)
+    {
+        var path = Path.Combine(_root, name);
+        File.WriteAllText(path, text);
+        return path;
+    }
 
     public LogCollector Logs { get; } = new();
 
@@ -106,19 +127,35 @@ internal sealed class TestGateway : IAsyncDisposable
     /// </summary>
     public async Task StartAsync(Action<IServiceCollection>? configure = null)
     {
-        var loopback = new IPEndPoint(IPAddress.Loopback, 0);
+        var loopback = new IPEndPoint(ListenOnIPv6 ? IPAddress.IPv6Loopback : IPAddress.Loopback, 0);
         var options = new GatewayOptions
         {
             Manifests = ManifestDirectory,
             Data = DataDirectory,
             Http = loopback,
             Https = loopback,
-            Admin = loopback,
+            Admin = new IPEndPoint(IPAddress.Loopback, 0),
         };
+        if (ConfigYaml is not null)
+        {
+            var config = WriteConfigAsset("gateway.yaml", ConfigYaml);
+            options = options with { Config = config, File = ConfigFile.Load(config) };
+        }
+
         _app = await GatewayApp.StartAsync(options, services =>
         {
             services.AddSingleton<ILoggerProvider>(Logs);
             configure?.Invoke(services);
+            if (PolicyClock is { } clock)
+            {
+                services.AddSingleton<IRateLimitStore>(sp => new RateLimiter(clock, sp.GetRequiredService<ILogger<RateLimiter>>()));
+                services.AddSingleton<IBlockList>(sp => new InMemoryBlockList(clock, sp.GetRequiredService<ILogger<InMemoryBlockList>>()));
+                if (services.Any(d => d.ServiceType == typeof(ProbeDetector)))
+                {
+                    services.AddSingleton(sp => new ProbeDetector(
+                        sp.GetRequiredService<PolicyOptions>().ProbeDetection, sp.GetRequiredService<IBlockList>(), clock, sp.GetRequiredService<ILogger<ProbeDetector>>()));
+                }
+            }
         });
         _client = CreateClient();
         await WaitForAsync(_ => App.Routing.Synced);
@@ -128,14 +165,17 @@ internal sealed class TestGateway : IAsyncDisposable
     /// A new client with its own connections. <paramref name="onCertificate"/> sees the server
     /// certificate of each TLS handshake.
     /// </summary>
-    public HttpClient CreateClient(Action<X509Certificate2>? onCertificate = null)
+    public HttpClient CreateClient(Action<X509Certificate2>? onCertificate = null) => CreateClient(onCertificate, localAddress: null);
+
+    /// <summary>A new client whose connections leave from <paramref name="localAddress"/> (e.g. 127.0.0.2: another loopback peer).</summary>
+    public HttpClient CreateClient(Action<X509Certificate2>? onCertificate, IPAddress? localAddress)
     {
         var handler = new SocketsHttpHandler
         {
             UseProxy = false,
             AllowAutoRedirect = false,
             UseCookies = false,
-            ConnectCallback = ConnectAsync,
+            ConnectCallback = (context, cancellationToken) => ConnectAsync(context, localAddress, cancellationToken),
         };
         handler.SslOptions.RemoteCertificateValidationCallback = (_, certificate, _, _) =>
         {
@@ -252,6 +292,48 @@ internal sealed class TestGateway : IAsyncDisposable
         return JsonNode.Parse(body)!;
     }
 
+    /// <summary>The durable entries of the gateway's audit log so far (whole lines only), parsed.</summary>
+    public IReadOnlyList<JsonObject> AuditNodes() =>
+        [.. AuditEntries().Select(entry => JsonNode.Parse(entry.GetRawText())!.AsObject())];
+
+    /// <summary>The raw text of the audit log's segments, whole lines only, in order.</summary>
+    public string AuditText()
+    {
+        var directory = Path.Combine(DataDirectory, "log");
+        if (!Directory.Exists(directory))
+        {
+            return "";
+        }
+
+        var text = new System.Text.StringBuilder();
+        foreach (var file in Directory.GetFiles(directory, "*.jsonl").Order(StringComparer.Ordinal))
+        {
+            using var stream = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+            using var reader = new StreamReader(stream);
+            var content = reader.ReadToEnd();
+            text.Append(content.AsSpan(0, content.LastIndexOf('\n') + 1));
+        }
+
+        return text.ToString();
+    }
+
+    /// <summary>Waits until the log holds an entry that matches; returns it (the body is under its kind, e.g. <c>request</c>).</summary>
+    public async Task<JsonObject> WaitForEntryAsync(Func<JsonObject, bool> match, string because)
+    {
+        JsonObject? found = null;
+        await Eventually.TrueAsync(() => (found = AuditNodes().LastOrDefault(match)) is not null, Timeout, because);
+        return found!;
+    }
+
+    /// <summary>The <c>request</c> body of the entry whose user agent is <paramref name="userAgent"/>.</summary>
+    public async Task<JsonObject> WaitForRequestEntryAsync(string userAgent)
+    {
+        var entry = await WaitForEntryAsync(
+            e => (string?)e["kind"] == "request" && (string?)e["request"]?["userAgent"] == userAgent,
+            $"a request entry with user agent {userAgent}");
+        return entry["request"]!.AsObject();
+    }
+
     /// <summary>The report of one Ingress (<c>default/name</c>) in the table in force.</summary>
     public IngressReport ReportOf(string ingress) =>
         Table.Ingresses.SingleOrDefault(r => r.Ingress == ingress)
@@ -326,16 +408,21 @@ internal sealed class TestGateway : IAsyncDisposable
         }
     }
 
-    private async ValueTask<Stream> ConnectAsync(SocketsHttpConnectionContext context, CancellationToken cancellationToken)
+    private async ValueTask<Stream> ConnectAsync(SocketsHttpConnectionContext context, IPAddress? localAddress, CancellationToken cancellationToken)
     {
         // A URI with an IP address (the admin API) is taken as it is; a host name goes to the gateway.
         var https = context.InitialRequestMessage.RequestUri?.Scheme == Uri.UriSchemeHttps;
         var endpoint = IPAddress.TryParse(context.DnsEndPoint.Host, out var address)
             ? new IPEndPoint(address, context.DnsEndPoint.Port)
-            : new IPEndPoint(IPAddress.Loopback, https ? App.Ports.Https!.Value : App.Ports.Http!.Value);
-        var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+            : new IPEndPoint(ListenOnIPv6 ? IPAddress.IPv6Loopback : IPAddress.Loopback, https ? App.Ports.Https!.Value : App.Ports.Http!.Value);
+        var socket = new Socket(endpoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
         try
         {
+            if (localAddress is not null)
+            {
+                socket.Bind(new IPEndPoint(localAddress, 0));
+            }
+
             await socket.ConnectAsync(endpoint, cancellationToken);
             return new NetworkStream(socket, ownsSocket: true);
         }

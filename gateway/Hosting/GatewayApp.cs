@@ -66,6 +66,7 @@ internal sealed partial class GatewayApp : IAsyncDisposable
         });
         builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
         builder.Logging.AddFilter("Yarp", LogLevel.Warning);
+        builder.Logging.AddFilter<RejectedRequestAuditor>(RejectedRequestAuditor.Category, LogLevel.Debug);
 
         var services = builder.Services;
         services.AddSingleton(TimeProvider.System);
@@ -88,6 +89,8 @@ internal sealed partial class GatewayApp : IAsyncDisposable
         services.AddSingleton(sp => new ManifestDirectorySource(
             options.Manifests, sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<ManifestDirectorySource>>()));
         services.AddSingleton<ProxyMiddleware>();
+        services.AddSingleton<RejectedRequestAuditor>();
+        services.AddSingleton<ILoggerProvider>(sp => sp.GetRequiredService<RejectedRequestAuditor>());
         services.AddHttpForwarder();
         services.AddSingleton(new HttpMessageInvoker(new SocketsHttpHandler
         {
@@ -110,7 +113,12 @@ internal sealed partial class GatewayApp : IAsyncDisposable
             kestrel.AddServerHeader = false;
             var certificates = kestrel.ApplicationServices.GetRequiredService<CertificateStore>();
             var ports = kestrel.ApplicationServices.GetRequiredService<ListenerPorts>();
-            kestrel.Listen(options.Http, l => ports.Register(ListenerKind.Http, l));
+            var rejected = kestrel.ApplicationServices.GetRequiredService<RejectedRequestAuditor>();
+            kestrel.Listen(options.Http, l =>
+            {
+                ports.Register(ListenerKind.Http, l);
+                rejected.Track(l, "http");
+            });
             kestrel.Listen(options.Https, l =>
             {
                 l.Protocols = HttpProtocols.Http1AndHttp2;
@@ -120,6 +128,7 @@ internal sealed partial class GatewayApp : IAsyncDisposable
                     ServerCertificateSelector = (_, name) => certificates.Select(name),
                 });
                 ports.Register(ListenerKind.Https, l);
+                rejected.Track(l, "https");
             });
             kestrel.Listen(options.Admin, l => ports.Register(ListenerKind.Admin, l));
         });

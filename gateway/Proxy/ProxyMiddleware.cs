@@ -6,6 +6,7 @@ using AuditGateway.Audit.Entries;
 using AuditGateway.Policy;
 using AuditGateway.Routing;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Logging;
 using Yarp.ReverseProxy.Forwarder;
 
@@ -152,6 +153,13 @@ internal sealed partial class ProxyMiddleware(
     /// </summary>
     private static string? HostileTarget(HttpRequest request)
     {
+        // An ingress is not a forward proxy: a plain CONNECT (authority-form target) would otherwise be
+        // routed on an empty path and tunnelled to a backend. HTTP/2 extended CONNECT (WebSockets) is fine.
+        if (HttpMethods.IsConnect(request.Method) && request.HttpContext.Features.Get<IHttpExtendedConnectFeature>()?.IsExtendedConnect != true)
+        {
+            return "CONNECT is not supported";
+        }
+
         var path = request.Path.Value;
         if (string.IsNullOrEmpty(path))
         {

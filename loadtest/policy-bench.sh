@@ -1,0 +1,299 @@
+#!/usr/bin/env bash
+# Issue 4's benchmark: the cost of inline enforcement, side by side in one run with the same wrk settings.
+#   bare     : loadtest/bareyarp (Kestrel + YARP's direct forwarder, nothing else) -> backend
+#   gateway  : auditgw run (Release) with the audit log on, JWT validation on every request
+#              (policy.defaultAuth: jwt, an RS256 issuer from a keysFile) and 1,000 CIDR rules
+#              (policy.denySourceRange, none containing 127.0.0.1) plus an allow-source-range
+#              annotation on the Ingress -> the same backend
+# The backend is nginx answering a static 200 from its own process. wrk sends the same valid bearer
+# token to both. Extra rows for finding where the cost is (VARIANTS): gateway-nojwt (same rules, no
+# JWT) and gateway-plain (no JWT, no rules; the audit log stays on, it cannot be turned off).
+# Everything listens on 127.0.0.1 only; every step is bounded; the trap stops what this script started.
+#
+# Usage: loadtest/policy-bench.sh
+# Environment (defaults in brackets):
+#   THREADS [2] CONNECTIONS [64] DURATION [10] (s) WARMUP [5] (s)   wrk settings, the same for every row
+#   ROUNDS [1]  runs the bare/gateway pair this many times, alternating, and reports each round
+#   VARIANTS [0] 1 = also measure gateway-nojwt and gateway-plain
+#   BUILD [auto] 1 = always build Release; 0 = never; auto = when missing
+#   MAX_SECONDS [420] watchdog for the whole script
+# Needs: dotnet, wrk, nginx, openssl, curl (Debian: apt-get install -y wrk nginx-light openssl curl).
+set -euo pipefail
+
+THREADS=${THREADS:-2}
+CONNECTIONS=${CONNECTIONS:-64}
+DURATION=${DURATION:-10}
+WARMUP=${WARMUP:-5}
+ROUNDS=${ROUNDS:-1}
+VARIANTS=${VARIANTS:-0}
+BUILD=${BUILD:-auto}
+MAX_SECONDS=${MAX_SECONDS:-420}
+HOST_HEADER=bench.local
+ISSUER=https://bench.example/
+AUDIENCE=api://bench
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+gateway_dll=$repo/gateway/bin/Release/net10.0/auditgw.dll
+bare_dll=$repo/loadtest/bareyarp/bin/Release/net10.0/bareyarp.dll
+for tool in dotnet wrk nginx openssl curl; do
+  command -v "$tool" >/dev/null || { echo "policy-bench: '$tool' not found (apt-get install -y wrk nginx-light openssl curl)" >&2; exit 2; }
+done
+
+work=$(mktemp -d /tmp/auditgw-policy-bench.XXXXXX)
+chmod 755 "$work"
+pids=()
+cleanup() {
+  local pid
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'echo "policy-bench: interrupted" >&2; exit 130' INT TERM
+(
+  trap 'kill "$nap" 2>/dev/null; exit 0' TERM
+  sleep "$MAX_SECONDS" & nap=$!
+  wait "$nap" && { echo "policy-bench: watchdog: still running after ${MAX_SECONDS}s, stopping" >&2; kill -TERM $$; }
+) &
+pids+=($!)
+
+build() { # project dll
+  if [[ $BUILD == 1 || ( $BUILD == auto && ! -f $2 ) ]]; then
+    echo "building $1 (Release)..."
+    timeout 300 dotnet build -c Release "$repo/$1" -v quiet -nologo >"$work/build.log" 2>&1 || { cat "$work/build.log" >&2; exit 1; }
+  fi
+}
+build gateway "$gateway_dll"
+build loadtest/bareyarp "$bare_dll"
+
+free_port() {
+  local candidate
+  for candidate in $(shuf -i 20000-60000 -n 50); do
+    ss -Htln "sport = :$candidate" | grep -q . || { echo "$candidate"; return 0; }
+  done
+  echo "policy-bench: no free port" >&2; exit 1
+}
+
+# --- the backend: nginx, a static 200 with keep-alive ---
+backend_port=$(free_port)
+mkdir -p "$work/nginx"
+user_line=""
+[[ $(id -u) == 0 ]] && user_line="user root root;"
+cat >"$work/nginx/nginx.conf" <<EOF
+# Temporary: written and removed by loadtest/policy-bench.sh. Loopback only.
+$user_line
+daemon off;
+worker_processes 1;
+pid $work/nginx/nginx.pid;
+error_log $work/nginx/error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  keepalive_requests 1000000;
+  client_body_temp_path $work/nginx/body;
+  proxy_temp_path $work/nginx/proxy;
+  fastcgi_temp_path $work/nginx/fastcgi;
+  uwsgi_temp_path $work/nginx/uwsgi;
+  scgi_temp_path $work/nginx/scgi;
+  server {
+    listen 127.0.0.1:$backend_port;
+    location / { default_type text/plain; return 200 "hello from the backend\n"; }
+  }
+}
+EOF
+nginx -t -q -c "$work/nginx/nginx.conf" -p "$work/nginx/" 2>"$work/nginx/test.log" || { cat "$work/nginx/test.log" >&2; exit 1; }
+nginx -c "$work/nginx/nginx.conf" -p "$work/nginx/" 2>>"$work/nginx/error.log" &
+pids+=($!)
+
+# --- an RS256 issuer: key pair, the public key as the keysFile, one token valid for an hour ---
+openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$work/issuer.key" 2>/dev/null
+openssl pkey -in "$work/issuer.key" -pubout -out "$work/issuer.pub.pem"
+b64url() { openssl base64 -A | tr '+/' '-_' | tr -d '='; }
+now=$(date +%s)
+header=$(printf '{"alg":"RS256","typ":"JWT"}' | b64url)
+payload=$(printf '{"iss":"%s","aud":"%s","sub":"bench-user","azp":"wrk","scope":"bench","iat":%d,"nbf":%d,"exp":%d}' \
+  "$ISSUER" "$AUDIENCE" "$now" "$now" $((now + 3600)) | b64url)
+signature=$(printf '%s.%s' "$header" "$payload" | openssl dgst -sha256 -sign "$work/issuer.key" -binary | b64url)
+token="$header.$payload.$signature"
+
+# --- 1,000 CIDR rules, none containing 127.0.0.1: 900 IPv4 /24 in 10.0.0.0/8 and 100 IPv6 /48 ---
+deny_ranges() {
+  local i
+  for ((i = 0; i < 900; i++)); do printf '"10.%d.%d.0/24", ' $((i / 250)) $((i % 250)); done
+  for ((i = 0; i < 99; i++)); do printf '"2001:db8:%x::/48", ' "$i"; done
+  printf '"2001:db8:ffff::/48"'
+}
+
+manifests() { # dir annotations-yaml
+  mkdir -p "$1"
+  cat >"$1/bench.yaml" <<EOF
+apiVersion: v1
+kind: Service
+metadata: { name: backend, namespace: default }
+spec:
+  ports: [{ name: http, port: 80, targetPort: $backend_port }]
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata:
+  name: backend-1
+  namespace: default
+  labels: { kubernetes.io/service-name: backend }
+addressType: IPv4
+ports: [{ name: http, port: $backend_port }]
+endpoints: [{ addresses: ["127.0.0.1"], conditions: { ready: true } }]
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata:
+  name: bench
+  namespace: default
+  annotations: {$2}
+spec:
+  ingressClassName: auditgateway
+  rules:
+    - host: $HOST_HEADER
+      http:
+        paths: [{ path: /, pathType: Prefix, backend: { service: { name: backend, port: { number: 80 } } } }]
+EOF
+}
+
+# gateway config: full = JWT + 1,000 rules; nojwt = rules only; plain = neither.
+gateway_config() { # dir kind
+  local dir=$1 kind=$2
+  mkdir -p "$dir"
+  cp "$work/issuer.pub.pem" "$dir/"
+  {
+    echo "audit: { flushInterval: 50ms, checkpointInterval: 1s }"
+    if [[ $kind == full ]]; then
+      printf 'identity:\n  jwt:\n    issuers:\n      - { issuer: "%s", audiences: ["%s"], keysFile: issuer.pub.pem }\n' "$ISSUER" "$AUDIENCE"
+    fi
+    echo "policy:"
+    [[ $kind == full ]] && echo "  defaultAuth: jwt"
+    [[ $kind != plain ]] && echo "  denySourceRange: [$(deny_ranges)]"
+    echo "  probeDetection: { enabled: true }"
+  } >"$dir/gateway.yaml"
+  if [[ $kind == plain ]]; then
+    manifests "$dir/manifests" ""
+  else
+    manifests "$dir/manifests" '"auditgateway.io/allow-source-range": "127.0.0.0/8, ::1/128, 192.168.0.0/16"'
+  fi
+}
+
+start_gateway() { # kind -> sets gw_port, gw_pid
+  local dir=$work/gw-$1
+  gateway_config "$dir" "$1"
+  (cd "$dir" && exec dotnet "$gateway_dll" run --manifests "$dir/manifests" --config "$dir/gateway.yaml" --data "$dir/data" \
+    --http 127.0.0.1:0 --https 127.0.0.1:0 --admin 127.0.0.1:0 >"$dir/out.log" 2>&1) &
+  gw_pid=$!
+  pids+=("$gw_pid")
+  for _ in $(seq 1 600); do
+    grep -q '^auditgw: listening' "$dir/out.log" && break
+    kill -0 "$gw_pid" 2>/dev/null || { cat "$dir/out.log" >&2; echo "policy-bench: auditgw exited" >&2; exit 1; }
+    sleep 0.1
+  done
+  gw_port=$(grep -m1 '^auditgw: listening' "$dir/out.log" | sed -E 's/.* http=[^ ]*:([0-9]+) .*/\1/')
+  [[ -n $gw_port ]] || { cat "$dir/out.log" >&2; echo "policy-bench: no listening line in 60s" >&2; exit 1; }
+}
+
+stop() { # pid
+  kill "$1" 2>/dev/null || true
+  wait "$1" 2>/dev/null || true
+}
+
+# Every target must answer 200 with the token before it is measured (and the gateway must refuse without it).
+check() { # url expected-status [token]
+  local code auth=()
+  [[ -n ${3:-} ]] && auth=(-H "Authorization: Bearer $3")
+  for _ in $(seq 1 100); do
+    code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 -H "Host: $HOST_HEADER" "${auth[@]}" "$1" || true)
+    [[ $code == "$2" ]] && return 0
+    sleep 0.1
+  done
+  echo "policy-bench: $1 answers $code, not $2" >&2
+  exit 1
+}
+
+to_ms() { # wrk latency like 812.00us, 1.23ms, 2.01s -> ms
+  awk -v v="$1" 'BEGIN {
+    if (v ~ /us$/) { sub(/us$/, "", v); printf "%.3f", v / 1000 }
+    else if (v ~ /ms$/) { sub(/ms$/, "", v); printf "%.3f", v }
+    else if (v ~ /s$/) { sub(/s$/, "", v); printf "%.3f", v * 1000 }
+    else { print "nan" } }'
+}
+
+declare -A rps p50 p99 errors
+rows=()
+measure() { # name url
+  local name=$1 url=$2 out
+  timeout $((WARMUP + 30)) wrk -t"$THREADS" -c"$CONNECTIONS" -d"${WARMUP}s" -H "Host: $HOST_HEADER" -H "Authorization: Bearer $token" "$url" >/dev/null
+  out=$(timeout $((DURATION + 30)) wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency -H "Host: $HOST_HEADER" -H "Authorization: Bearer $token" "$url")
+  echo "$out" >"$work/wrk-$name.txt"
+  rps[$name]=$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")
+  p50[$name]=$(to_ms "$(awk '$1 == "50%" {print $2}' <<<"$out")")
+  p99[$name]=$(to_ms "$(awk '$1 == "99%" {print $2}' <<<"$out")")
+  errors[$name]=$(awk '/Non-2xx or 3xx responses:/ {n += $NF} /Socket errors:/ {n += 1} END {print n + 0}' <<<"$out")
+  rows+=("$name")
+}
+
+check "http://127.0.0.1:$backend_port/" 200
+
+busy() {
+  local a b
+  a=($(awk '/^cpu / {print $2+$3+$4+$7+$8, $5+$6}' /proc/stat)); sleep 1
+  b=($(awk '/^cpu / {print $2+$3+$4+$7+$8, $5+$6}' /proc/stat))
+  awk -v u=$((b[0] - a[0])) -v i=$((b[1] - a[1])) 'BEGIN {printf "%.0f", ((u + i) > 0 ? 100 * u / (u + i) : 0)}'
+}
+load=$(busy)
+echo "machine busy before measuring: ${load}% of all CPUs (load average $(cut -d' ' -f1-3 /proc/loadavg)), $(nproc) CPUs"
+(( load < 10 )) || echo "policy-bench: WARNING: other processes use the CPUs; the numbers below are skewed by them" >&2
+echo "wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s --latency (after a ${WARMUP}s warm-up each), Host: $HOST_HEADER, Authorization: Bearer <RS256 token>"
+echo "backend: nginx 127.0.0.1:$backend_port (static 200)"
+
+# One process at a time, so the two never compete for the CPUs.
+for ((round = 1; round <= ROUNDS; round++)); do
+  bare_port=$(free_port)
+  dotnet "$bare_dll" "127.0.0.1:$bare_port" "http://127.0.0.1:$backend_port/" >"$work/bare.log" 2>&1 &
+  bare_pid=$!
+  pids+=("$bare_pid")
+  check "http://127.0.0.1:$bare_port/" 200
+  measure "bare#$round" "http://127.0.0.1:$bare_port/"
+  stop "$bare_pid"
+
+  start_gateway full
+  check "http://127.0.0.1:$gw_port/" 401
+  check "http://127.0.0.1:$gw_port/" 200 "$token"
+  measure "gateway#$round" "http://127.0.0.1:$gw_port/"
+  gw_full_dir=$work/gw-full
+  stop "$gw_pid"
+done
+
+if [[ $VARIANTS == 1 ]]; then
+  for kind in nojwt plain; do
+    start_gateway "$kind"
+    check "http://127.0.0.1:$gw_port/" 200
+    measure "gateway-$kind" "http://127.0.0.1:$gw_port/"
+    stop "$gw_pid"
+  done
+fi
+
+# The gateway really audited: request entries in its log (the run above wrote them).
+entries=$(cat "$gw_full_dir"/data/log/*.jsonl 2>/dev/null | grep -c '"kind":"request"' || true)
+echo "audit: $entries request entries in the last gateway run's log"
+
+printf '\n%-16s %12s %10s %10s %8s\n' target requests/s p50_ms p99_ms errors
+for name in "${rows[@]}"; do
+  printf '%-16s %12s %10s %10s %8s\n' "$name" "${rps[$name]}" "${p50[$name]}" "${p99[$name]}" "${errors[$name]}"
+done
+echo
+failed=0
+for ((round = 1; round <= ROUNDS; round++)); do
+  ratio=$(awk -v a="${rps[gateway#$round]}" -v b="${rps[bare#$round]}" 'BEGIN {printf "%.3f", (b > 0 ? a / b : 0)}')
+  delta=$(awk -v a="${p99[gateway#$round]}" -v b="${p99[bare#$round]}" 'BEGIN {printf "%.3f", a - b}')
+  verdict=$(awk -v r="$ratio" -v d="$delta" 'BEGIN {print ((r >= 0.90 && d <= 1.0) ? "meets" : "misses")}')
+  echo "round $round: gateway/bare throughput ratio $ratio (goal >= 0.90), p99 gateway - bare ${delta} ms (goal <= 1 ms): $verdict the goals"
+done
+for name in "${rows[@]}"; do
+  [[ ${errors[$name]} == 0 ]] || { echo "policy-bench: $name had errors; its numbers are not comparable (see wrk output)" >&2; failed=1; }
+done
+exit $failed
