@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Buffers;
 using System.Globalization;
 using System.Text.Json;
@@ -25,7 +26,22 @@ internal sealed class JwtAuthenticator : IDisposable
     private static readonly SearchValues<char> TokenChars =
         SearchValues.Create("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.");
 
+    /// <summary>Verified tokens remembered at most this long (and never past their <c>exp</c>).</summary>
+    public static readonly TimeSpan VerifiedTtl = TimeSpan.FromSeconds(60);
+
+    /// <summary>When this many tokens are remembered, the memory is emptied and starts again.</summary>
+    public const int VerifiedCapacity = 10_000;
+
     private readonly Dictionary<string, Issuer> _issuers = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// Signature checks are the costly part of a request, and a client sends the same token many
+    /// times: a token verified in full is remembered, keyed by its exact text, for at most
+    /// <see cref="VerifiedTtl"/> and never past its expiry. Only successes are remembered, so a
+    /// refusal always gets the full check. A new key set (a JWKS refresh) ends the memory of
+    /// everything verified with the old one.
+    /// </summary>
+    private readonly ConcurrentDictionary<string, Verified> _verified = new(StringComparer.Ordinal);
     private readonly TimeProvider _time;
     private readonly JsonWebTokenHandler _handler = new();
 
@@ -77,6 +93,25 @@ internal sealed class JwtAuthenticator : IDisposable
 
     /// <summary>Validates a bare compact JWS.</summary>
     public async ValueTask<JwtResult> ValidateTokenAsync(string token, CancellationToken cancellationToken)
+    {
+        if (_verified.TryGetValue(token, out var known))
+        {
+            // Remembered, unexpired, and verified with the issuer's current key set (a rotation ends it).
+            if (_time.GetUtcNow() < known.Until && ReferenceEquals(await known.Source.GetKeysAsync(cancellationToken), known.Keys))
+            {
+                return known.Result;
+            }
+
+            _verified.TryRemove(token, out _);
+        }
+
+        return await VerifyAsync(token, cancellationToken);
+    }
+
+    /// <summary>How many verified tokens are remembered.</summary>
+    internal int RememberedTokens => _verified.Count;
+
+    private async ValueTask<JwtResult> VerifyAsync(string token, CancellationToken cancellationToken)
     {
         if (ShapeProblem(token) is { } problem)
         {
@@ -136,7 +171,30 @@ internal sealed class JwtAuthenticator : IDisposable
             return Classify(result.Exception);
         }
 
-        return Accept(jwt, issuer.Options);
+        var accepted = Accept(jwt, issuer.Options);
+        if (accepted.Succeeded)
+        {
+            Remember(token, accepted, jwt.ValidTo, issuer.Keys, keys);
+        }
+
+        return accepted;
+    }
+
+    private void Remember(string token, JwtResult result, DateTime expires, IKeySource source, KeySet keys)
+    {
+        var now = _time.GetUtcNow();
+        var until = new DateTimeOffset(DateTime.SpecifyKind(expires, DateTimeKind.Utc));
+        if (until > now + VerifiedTtl)
+        {
+            until = now + VerifiedTtl;
+        }
+
+        if (_verified.Count >= VerifiedCapacity)
+        {
+            _verified.Clear();
+        }
+
+        _verified[token] = new Verified(result, until, source, keys);
     }
 
     private static TokenValidationParameters Parameters(JwtIssuerOptions issuer, IReadOnlyList<SecurityKey> keys, string algorithm) => new()
@@ -329,4 +387,6 @@ internal sealed class JwtAuthenticator : IDisposable
     }
 
     private sealed record Issuer(JwtIssuerOptions Options, IKeySource Keys);
+
+    private sealed record Verified(JwtResult Result, DateTimeOffset Until, IKeySource Source, KeySet Keys);
 }
