@@ -20,6 +20,10 @@ internal sealed partial class ConfigPipeline(
     private readonly IRouteTableObserver[] _observers = [.. observers];
     private IReadOnlyDictionary<ObjectKey, Ingress> _accepted = new Dictionary<ObjectKey, Ingress>();
     private Dictionary<string, IngressReport> _reports = new(StringComparer.Ordinal);
+    private volatile IReadOnlyDictionary<ObjectKey, KubeResource> _snapshot = new Dictionary<ObjectKey, KubeResource>();
+
+    /// <summary>Every object as of the last reconcile (a copy; readers never lock).</summary>
+    public IReadOnlyDictionary<ObjectKey, KubeResource> Objects => _snapshot;
 
     public async Task ApplyAsync(IReadOnlyList<ResourceChange> changes, ChangeContext context, CancellationToken cancellationToken)
     {
@@ -61,6 +65,7 @@ internal sealed partial class ConfigPipeline(
             }
 
             _accepted = result.Accepted;
+            _snapshot = new Dictionary<ObjectKey, KubeResource>(_objects);
         }
         finally
         {
