@@ -27,12 +27,14 @@ internal sealed class ClusterGateway : IAsyncDisposable
     private readonly TestCertificateAuthority _webhookCa = TestCertificateAuthority.Create("auditgw-admin");
     private FakeApiServer.FakeApiServer? _server;
     private HttpClient? _client;
+    private bool _admission;
+    private bool _audit;
 
     public FakeApiServer.FakeApiServer Server => _server ?? throw new InvalidOperationException("not started");
 
     public IReadOnlyList<Replica> Replicas => _replicas;
 
-    /// <summary>The first gateway (the one the webhooks call).</summary>
+    /// <summary>The first running gateway (the webhooks call it unless pointed elsewhere; requests go to it).</summary>
     public Replica Gateway => _replicas[0];
 
     public static async Task<ClusterGateway> StartAsync(
@@ -53,10 +55,9 @@ internal sealed class ClusterGateway : IAsyncDisposable
                 await env.StartReplicaAsync($"node-{(char)('a' + i)}", election);
             }
 
-            var admin = env.Gateway.App.Ports.Admin!.Value;
-            await env.Server.ConfigureWebhooksAsync(
-                admission ? new WebhookTarget(new Uri($"https://127.0.0.1:{admin}/k8s/admission"), env._webhookCa.Ca) : null,
-                audit ? new WebhookTarget(new Uri($"https://127.0.0.1:{admin}/k8s/audit"), env._webhookCa.Ca, env.Gateway.AdminToken) : null);
+            env._admission = admission;
+            env._audit = audit;
+            await env.PointWebhooksAtAsync(env.Gateway);
             return env;
         }
         catch
@@ -64,6 +65,15 @@ internal sealed class ClusterGateway : IAsyncDisposable
             await env.DisposeAsync();
             throw;
         }
+    }
+
+    /// <summary>Makes the fake API server call this replica's webhooks (as the Service would route to a live pod).</summary>
+    public async Task PointWebhooksAtAsync(Replica replica)
+    {
+        var admin = replica.App.Ports.Admin!.Value;
+        await Server.ConfigureWebhooksAsync(
+            _admission ? new WebhookTarget(new Uri($"https://127.0.0.1:{admin}/k8s/admission"), _webhookCa.Ca) : null,
+            _audit ? new WebhookTarget(new Uri($"https://127.0.0.1:{admin}/k8s/audit"), _webhookCa.Ca, replica.AdminToken) : null);
     }
 
     public async Task AddBackendsAsync(params string[] names)

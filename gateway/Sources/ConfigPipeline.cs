@@ -58,6 +58,8 @@ internal sealed partial class ConfigPipeline(
                 await observer.BeforeSwapAsync(update, cancellationToken);
             }
 
+            // Before the swap: whoever wakes on the new table (the status writer) finds its objects.
+            _snapshot = new Dictionary<ObjectKey, KubeResource>(_objects);
             if (after.Revision != before.Revision)
             {
                 state.Swap(after);
@@ -65,7 +67,6 @@ internal sealed partial class ConfigPipeline(
             }
 
             _accepted = result.Accepted;
-            _snapshot = new Dictionary<ObjectKey, KubeResource>(_objects);
         }
         finally
         {

@@ -91,6 +91,7 @@ internal sealed partial class IngressStatusController(
             var key = new ObjectKey(ResourceKind.Ingress, report.Ingress[..slash], report.Ingress[(slash + 1)..]);
             if (!objects.TryGetValue(key, out var resource) || resource.Object is not Ingress ingress)
             {
+                complete = false;
                 continue;
             }
 
