@@ -84,4 +84,38 @@ public sealed class ControllerTests
         var foreign = bad.Replace("\"shop\"", "\"foreign\"", StringComparison.Ordinal).Replace("\"auditgateway\"", "\"nginx\"", StringComparison.Ordinal);
         (await cluster.KubectlAsync(foreign, "create", "-f", "-")).EnsureSuccess();
     }
+
+    [Fact]
+    public async Task Without_admission_the_audit_webhook_names_user_agent_and_source_ip()
+    {
+        await using var cluster = await ClusterGateway.StartAsync(["web"], admission: false);
+        (await cluster.KubectlAsync(ClusterGateway.ListOf(cluster.ServiceFor("web"), Shop("/v1")), "create", "-f", "-")).EnsureSuccess();
+        await cluster.Gateway.WaitForRouteAsync("default/shop:shop.test/v1:Prefix");
+        (await cluster.KubectlAsync(Shop("/v2"), "replace", "-f", "-")).EnsureSuccess();
+        await cluster.Gateway.WaitForRouteAsync("default/shop:shop.test/v2:Prefix");
+
+        var replaced = cluster.Gateway.LastConfigEntry("Ingress", "shop")!;
+        Assert.Equal("audit-webhook", (string?)replaced["actor"]!["via"]);
+        Assert.Equal("kubernetes-admin", (string?)replaced["actor"]!["username"]);
+        Assert.StartsWith("kubectl/", (string?)replaced["actor"]!["userAgent"], StringComparison.Ordinal);
+        Assert.Contains("127.0.0.1", replaced["actor"]!["sourceIps"]!.AsArray().Select(n => (string?)n));
+        Assert.Equal("kubectl", (string?)replaced["source"]);
+        var service = cluster.Gateway.LastConfigEntry("Service", "web")!;
+        Assert.Equal("kubernetes-admin", (string?)service["actor"]!["username"]);
+    }
+
+    [Fact]
+    public async Task Without_webhooks_managed_fields_name_the_manager()
+    {
+        await using var cluster = await ClusterGateway.StartAsync(["web"], admission: false, audit: false);
+        (await cluster.KubectlAsync(ClusterGateway.ListOf(cluster.ServiceFor("web"), Shop("/v1")), "create", "-f", "-")).EnsureSuccess();
+        await cluster.Gateway.WaitForRouteAsync("default/shop:shop.test/v1:Prefix");
+        (await cluster.KubectlAsync(Shop("/v2"), "replace", "-f", "-")).EnsureSuccess();
+        await cluster.Gateway.WaitForRouteAsync("default/shop:shop.test/v2:Prefix");
+
+        var replaced = cluster.Gateway.LastConfigEntry("Ingress", "shop")!;
+        Assert.Equal("managed-fields", (string?)replaced["actor"]!["via"]);
+        Assert.StartsWith("kubectl", (string?)replaced["actor"]!["username"], StringComparison.Ordinal);
+        Assert.Equal("kubectl", (string?)replaced["source"]);
+    }
 }
