@@ -28,6 +28,14 @@ internal sealed record ConfigFile
 
     public bool? WatchIngressWithoutClass { get; init; }
 
+    public string? PublishService { get; init; }
+
+    public string? PublishAddress { get; init; }
+
+    public string? ElectionId { get; init; }
+
+    public string? Namespace { get; init; }
+
     public AdminSection? Admin { get; init; }
 
     public JsonElement? Identity { get; init; }
@@ -103,6 +111,24 @@ internal sealed record AdminSection
     public string? AuditorRole { get; init; }
 
     public string? OperatorRole { get; init; }
+
+    /// <summary>Serve the admin listener over HTTPS (needed for the admission webhook).</summary>
+    public AdminTlsSection? Tls { get; init; }
+
+    /// <summary>
+    /// Hex SHA-256 of the bearer token the apiserver's audit webhook kubeconfig sends to
+    /// <c>/k8s/audit</c>; when absent, any admin token or JWT is accepted there.
+    /// </summary>
+    public string? AuditWebhookToken { get; init; }
+}
+
+internal sealed record AdminTlsSection
+{
+    /// <summary>PEM certificate (chain); relative to the config file's directory.</summary>
+    public string? CertFile { get; init; }
+
+    /// <summary>PEM private key; relative to the config file's directory.</summary>
+    public string? KeyFile { get; init; }
 }
 
 [JsonSourceGenerationOptions(

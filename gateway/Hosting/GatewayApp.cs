@@ -47,13 +47,8 @@ internal sealed partial class GatewayApp : IAsyncDisposable
     /// </summary>
     public static async Task<GatewayApp> StartAsync(GatewayOptions options, Action<IServiceCollection>? configure = null, CancellationToken cancellationToken = default)
     {
-        if (options.Manifests is null)
-        {
-            throw new OptionException(options.Kubeconfig is null
-                ? "--manifests: required (cluster mode with --kubeconfig is not available yet)"
-                : $"--kubeconfig '{options.Kubeconfig}': cluster mode is not available yet; use --manifests DIR");
-        }
-
+        var cluster = ConfigSources.ResolveCluster(options, Environment.GetEnvironmentVariable);
+        var adminCertificate = AdminTls.Load(options);
         var settings = GatewaySettings.Parse(options, TimeProvider.System).WithGeneratedAdminToken(out var generatedToken);
 
         var builder = WebApplication.CreateSlimBuilder();
@@ -86,8 +81,7 @@ internal sealed partial class GatewayApp : IAsyncDisposable
         services.AddSingleton<IRouteTableObserver, ConfigChangeRecorder>();
         services.AddSingleton<IRouteTableObserver>(sp => sp.GetRequiredService<CertificateStore>());
         services.AddSingleton<ConfigPipeline>();
-        services.AddSingleton(sp => new ManifestDirectorySource(
-            options.Manifests, sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<ManifestDirectorySource>>()));
+        ConfigSources.Add(services, options, cluster);
         services.AddSingleton<ProxyMiddleware>();
         services.AddSingleton<RejectedRequestAuditor>();
         services.AddSingleton<ILoggerProvider>(sp => sp.GetRequiredService<RejectedRequestAuditor>());
@@ -130,7 +124,19 @@ internal sealed partial class GatewayApp : IAsyncDisposable
                 ports.Register(ListenerKind.Https, l);
                 rejected.Track(l, "https");
             });
-            kestrel.Listen(options.Admin, l => ports.Register(ListenerKind.Admin, l));
+            kestrel.Listen(options.Admin, l =>
+            {
+                ports.Register(ListenerKind.Admin, l);
+                if (adminCertificate is not null)
+                {
+                    // The apiserver calls the admission webhook over HTTPS; a client certificate is optional.
+                    l.UseHttps(new Microsoft.AspNetCore.Server.Kestrel.Https.HttpsConnectionAdapterOptions
+                    {
+                        SslProtocols = SslProtocols.Tls12 | SslProtocols.Tls13,
+                        ServerCertificate = adminCertificate,
+                    });
+                }
+            });
         });
 
         var app = builder.Build();
@@ -152,14 +158,20 @@ internal sealed partial class GatewayApp : IAsyncDisposable
         }
 
         app.Services.GetRequiredService<BlockAuditor>();
-        var source = app.Services.GetRequiredService<ManifestDirectorySource>();
-        var initial = source.LoadInitial();
         var pipeline = app.Services.GetRequiredService<ConfigPipeline>();
-        await pipeline.ApplyAsync(initial, new ChangeContext("file", Environment.UserName), cancellationToken);
+        await ConfigSources.LoadInitialAsync(app.Services, pipeline, cancellationToken);
 
+        var auditWebhookToken = options.File.Admin?.AuditWebhookToken;
         app.MapWhen(
             context => ListenerPorts.IsOn(context, ListenerKind.Admin),
-            admin => admin.UseRouting().UseAdminAuthentication().UseEndpoints(AdminEndpoints.Map));
+            admin => admin.UseRouting().UseAdminAuthentication().UseEndpoints(endpoints =>
+            {
+                AdminEndpoints.Map(endpoints);
+                if (cluster is not null)
+                {
+                    WebhookEndpoints.Map(endpoints, auditWebhookToken);
+                }
+            }));
         var proxy = app.Services.GetRequiredService<ProxyMiddleware>();
         app.Run(proxy.InvokeAsync);
 
@@ -174,7 +186,7 @@ internal sealed partial class GatewayApp : IAsyncDisposable
         }
 
         var stopping = new CancellationTokenSource();
-        var sourceTask = Task.Run(() => source.RunAsync(pipeline, stopping.Token), CancellationToken.None);
+        var sourceTask = ConfigSources.RunAsync(app.Services, pipeline, stopping.Token);
         return new GatewayApp(app, stopping, sourceTask);
     }
 

@@ -26,11 +26,32 @@ internal sealed record GatewayOptions
 
     public bool WatchIngressWithoutClass { get; init; }
 
+    /// <summary>Cluster mode: Ingress status from this Service's addresses (<c>NS/NAME</c>).</summary>
+    public string? PublishService { get; init; }
+
+    /// <summary>Cluster mode: Ingress status is this IP address or host name.</summary>
+    public string? PublishAddress { get; init; }
+
+    /// <summary>Cluster mode: the Lease used for leader election.</summary>
+    public string ElectionId { get; init; } = "auditgateway-leader";
+
+    /// <summary>Cluster mode: the namespace of the Lease and Events (default: the pod's, else the kubeconfig context's).</summary>
+    public string? Namespace { get; init; }
+
+    /// <summary>Leader election timings (tests shorten them; not a command-line option).</summary>
+    public ElectionTimings Election { get; init; } = new();
+
     /// <summary>The configuration file's contents (empty without <c>--config</c>).</summary>
     public ConfigFile File { get; init; } = new();
 
     /// <summary>This node's name in the log and its checkpoints (<c>AUDITGW_NODE</c>, else the host name).</summary>
     public string Node { get; init; } = NodeName(Environment.GetEnvironmentVariable("AUDITGW_NODE") ?? Environment.MachineName);
+
+    /// <summary>Why <c>admin.auditWebhookToken</c> is unusable, or null.</summary>
+    public string? AuditWebhookTokenProblem() =>
+        File.Admin?.AuditWebhookToken is { } hash && (hash.Length != 64 || !hash.All(char.IsAsciiHexDigit))
+            ? $"admin.auditWebhookToken '{hash}': expected the hex SHA-256 of the token (64 hex digits)"
+            : null;
 
     private static string NodeName(string name)
     {
@@ -59,6 +80,9 @@ internal sealed record GatewayOptions
         throw new OptionException($"{option} '{value}': expected HOST:PORT with an IP address or localhost, e.g. 127.0.0.1:8080");
     }
 }
+
+/// <summary>Lease duration, renew deadline and retry period, as client-go's defaults for controllers.</summary>
+internal sealed record ElectionTimings(double LeaseSeconds = 15, double RenewSeconds = 10, double RetrySeconds = 2);
 
 /// <summary>A bad option value; the message names the option, the value and what is expected.</summary>
 internal sealed class OptionException(string message) : Exception(message);

@@ -18,12 +18,16 @@ internal static class RunCommand
     private static readonly Option<string> Config = new("--config") { Description = "The YAML configuration file" };
     private static readonly Option<string> IngressClass = new("--ingress-class") { Description = "IngressClass name handled (default auditgateway)" };
     private static readonly Option<string> ControllerName = new("--controller-name") { Description = "spec.controller of the IngressClass handled" };
+    private static readonly Option<string> PublishService = new("--publish-service") { Description = "Cluster mode: Ingress status from this Service's addresses (NS/NAME)" };
+    private static readonly Option<string> PublishAddress = new("--publish-address") { Description = "Cluster mode: Ingress status is this IP address or host name" };
+    private static readonly Option<string> ElectionId = new("--election-id") { Description = "Cluster mode: the Lease for leader election (default auditgateway-leader)" };
+    private static readonly Option<string> Namespace = new("--namespace") { Description = "Cluster mode: namespace of the Lease and Events (default: the pod's, else the kubeconfig context's)" };
     private static readonly Option<bool?> WithoutClass = new("--watch-ingress-without-class") { Description = "Also handle Ingresses that name no class" };
 
     public static Command Create()
     {
         var command = new Command("run", "Run the gateway.");
-        foreach (var option in (Option[])[Manifests, Kubeconfig, Data, Http, Https, Admin, Config, IngressClass, ControllerName, WithoutClass])
+        foreach (var option in (Option[])[Manifests, Kubeconfig, Data, Http, Https, Admin, Config, IngressClass, ControllerName, WithoutClass, PublishService, PublishAddress, ElectionId, Namespace])
         {
             command.Options.Add(option);
         }
@@ -89,12 +93,27 @@ internal static class RunCommand
         var http = Pick(Http, file.Http);
         var https = Pick(Https, file.Https);
         var admin = Pick(Admin, file.Admin?.Listen);
+        var manifests = Pick(Manifests, file.Manifests);
+        var kubeconfig = Pick(Kubeconfig, file.Kubeconfig);
+        var publishService = Pick(PublishService, file.PublishService);
+        if (publishService is not null && publishService.Split('/') is not [{ Length: > 0 }, { Length: > 0 }])
+        {
+            throw new OptionException($"--publish-service '{publishService}': expected NAMESPACE/NAME");
+        }
+
+        // PRODUCT.md §2: the plain HTTP listener binds every address in cluster mode, unless given.
+        var cluster = manifests is null && (kubeconfig is not null || !string.IsNullOrEmpty(environment("KUBERNETES_SERVICE_HOST")));
         return new GatewayOptions
         {
-            Manifests = Pick(Manifests, file.Manifests),
-            Kubeconfig = Pick(Kubeconfig, file.Kubeconfig),
+            Manifests = manifests,
+            Kubeconfig = kubeconfig,
+            PublishService = publishService,
+            PublishAddress = Pick(PublishAddress, file.PublishAddress),
+            ElectionId = Pick(ElectionId, file.ElectionId) ?? defaults.ElectionId,
+            Namespace = Pick(Namespace, file.Namespace),
             Data = Pick(Data, file.Data) ?? defaults.Data,
-            Http = http is null ? defaults.Http : GatewayOptions.ParseEndpoint("--http", http),
+            Http = http is not null ? GatewayOptions.ParseEndpoint("--http", http)
+                : cluster ? new System.Net.IPEndPoint(System.Net.IPAddress.Any, 8080) : defaults.Http,
             Https = https is null ? defaults.Https : GatewayOptions.ParseEndpoint("--https", https),
             Admin = admin is null ? defaults.Admin : GatewayOptions.ParseEndpoint("--admin", admin),
             Config = configPath,

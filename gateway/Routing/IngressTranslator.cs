@@ -23,7 +23,7 @@ internal static class IngressTranslator
 
         foreach (var (key, ingress) in index.Ingresses)
         {
-            if (!IsOurs(ingress, index, input.Classes))
+            if (!IsOurs(ingress, index.Classes, input.Classes))
             {
                 continue;
             }
@@ -132,13 +132,14 @@ internal static class IngressTranslator
         return new TranslationResult(RouteTableBuilder.Seal(table), accepted);
     }
 
-    private static bool IsOurs(Ingress ingress, ObjectIndex index, ClassOptions options)
+    /// <summary>Whether this gateway handles the Ingress, given the IngressClasses by name (PRODUCT.md §3, Class).</summary>
+    internal static bool IsOurs(Ingress ingress, IReadOnlyDictionary<string, IngressClass> classes, ClassOptions options)
     {
         var className = ingress.Spec?.IngressClassName;
         if (className is not null)
         {
             return className == options.ClassName
-                || (index.Classes.TryGetValue(className, out var named) && named.Spec?.Controller == options.ControllerName);
+                || (classes.TryGetValue(className, out var named) && named.Spec?.Controller == options.ControllerName);
         }
 
         if (ingress.Metadata?.Annotations?.TryGetValue(LegacyClassAnnotation, out var legacy) == true)
@@ -146,7 +147,7 @@ internal static class IngressTranslator
             return legacy == options.ClassName;
         }
 
-        return options.WatchIngressWithoutClass || index.Classes.Values.Any(c =>
+        return options.WatchIngressWithoutClass || classes.Values.Any(c =>
             (c.Metadata?.Name == options.ClassName || c.Spec?.Controller == options.ControllerName)
             && c.Metadata?.Annotations?.GetValueOrDefault(DefaultClassAnnotation) == "true");
     }

@@ -12,21 +12,32 @@ namespace AuditGateway.Sources;
 /// refusal if it was refused — and the batch's table is swapped in only once they are all
 /// durable (PRODUCT.md §6, guarantee 1).
 /// </summary>
-internal sealed class ConfigChangeRecorder(IAuditLog log, TimeProvider time) : IRouteTableObserver
+internal sealed class ConfigChangeRecorder(IAuditLog log, TimeProvider time, IChangeAttributor? attributor = null) : IRouteTableObserver
 {
     public async ValueTask BeforeSwapAsync(RouteTableUpdate update, CancellationToken cancellationToken)
     {
+        var fromFile = update.Context.Via == "file";
+        var attributions = attributor is null || fromFile
+            ? null
+            : await Task.WhenAll(update.Changes.Select(c => attributor.AttributeAsync(c, update.Context, cancellationToken)));
         var now = time.GetUtcNow();
         var pending = new List<Task<AuditReceipt>>(update.Changes.Count);
-        foreach (var change in update.Changes)
+        for (var i = 0; i < update.Changes.Count; i++)
         {
-            pending.Add(log.AppendDurableAsync(new AuditEntry(now, Describe(change, update)), cancellationToken));
+            var body = Describe(update.Changes[i], update, attributions?[i]);
+            if (!fromFile && body.Operation == "update" && body.Diff.GetArrayLength() == 0 && body.Effect.Added.Count + body.Effect.Removed.Count + body.Effect.Changed.Count == 0 && body.Errors.Count == 0)
+            {
+                // A cluster write that changed nothing this gateway reads (a status write, a resync): not a config change.
+                continue;
+            }
+
+            pending.Add(log.AppendDurableAsync(new AuditEntry(now, body), cancellationToken));
         }
 
         await Task.WhenAll(pending);
     }
 
-    internal static ConfigBody Describe(ResourceChange change, RouteTableUpdate update)
+    internal static ConfigBody Describe(ResourceChange change, RouteTableUpdate update, ChangeAttribution? attribution = null)
     {
         var resource = change.New ?? change.Old!;
         var meta = resource.Object.Metadata;
@@ -47,12 +58,12 @@ internal sealed class ConfigChangeRecorder(IAuditLog log, TimeProvider time) : I
                 Generation = meta?.Generation,
             },
             Operation = change.Old is null ? "create" : change.New is null ? "delete" : "update",
-            Actor = new ChangeActor
+            Actor = attribution?.Actor ?? new ChangeActor
             {
                 Username = update.Context.Actor,
                 Via = fromFile ? ActorSource.File : ActorSource.ManagedFields,
             },
-            Source = fromFile ? ChangeSource.File : ChangeSource.Unknown,
+            Source = attribution?.Source ?? (fromFile ? ChangeSource.File : ChangeSource.Unknown),
             File = origin is null ? null : new FileRef(origin.Path, origin.Sha256),
             Diff = JsonSerializer.SerializeToElement(diff, SourcesJsonContext.Default.JsonArray),
             Effect = EffectOf(change, update),

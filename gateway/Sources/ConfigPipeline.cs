@@ -20,6 +20,10 @@ internal sealed partial class ConfigPipeline(
     private readonly IRouteTableObserver[] _observers = [.. observers];
     private IReadOnlyDictionary<ObjectKey, Ingress> _accepted = new Dictionary<ObjectKey, Ingress>();
     private Dictionary<string, IngressReport> _reports = new(StringComparer.Ordinal);
+    private volatile IReadOnlyDictionary<ObjectKey, KubeResource> _snapshot = new Dictionary<ObjectKey, KubeResource>();
+
+    /// <summary>Every object as of the last reconcile (a copy; readers never lock).</summary>
+    public IReadOnlyDictionary<ObjectKey, KubeResource> Objects => _snapshot;
 
     public async Task ApplyAsync(IReadOnlyList<ResourceChange> changes, ChangeContext context, CancellationToken cancellationToken)
     {
@@ -54,6 +58,8 @@ internal sealed partial class ConfigPipeline(
                 await observer.BeforeSwapAsync(update, cancellationToken);
             }
 
+            // Before the swap: whoever wakes on the new table (the status writer) finds its objects.
+            _snapshot = new Dictionary<ObjectKey, KubeResource>(_objects);
             if (after.Revision != before.Revision)
             {
                 state.Swap(after);

@@ -21,3 +21,15 @@ internal interface IConfigSink
 
 /// <summary>Who or what caused a batch of changes, as far as the source knows.</summary>
 internal sealed record ChangeContext(string Via, string? Actor);
+
+/// <summary>Who made a change and with which tool, as far as anyone could tell.</summary>
+internal sealed record ChangeAttribution(Audit.Entries.ChangeActor Actor, Audit.Entries.ChangeSource Source);
+
+/// <summary>
+/// Attributes changes that came from a cluster (the file source attributes its own). May wait
+/// briefly for a webhook that has not reported yet.
+/// </summary>
+internal interface IChangeAttributor
+{
+    Task<ChangeAttribution> AttributeAsync(ResourceChange change, ChangeContext context, CancellationToken cancellationToken);
+}

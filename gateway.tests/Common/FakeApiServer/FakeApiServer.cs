@@ -17,8 +17,8 @@ internal sealed partial class FakeApiServer : IAsyncDisposable
     private readonly FakeApiServerOptions _options;
     private readonly TestCertificateAuthority _certificates;
     private readonly ResourceStore _store;
-    private readonly AdmissionCaller? _admission;
-    private readonly AuditEmitter? _audit;
+    private AdmissionCaller? _admission;
+    private AuditEmitter? _audit;
     private readonly CancellationTokenSource _stopping = new();
     private LoopbackHttpsServer? _http;
     private Task? _bookmarks;
@@ -89,6 +89,22 @@ internal sealed partial class FakeApiServer : IAsyncDisposable
                 }
             });
         }
+    }
+
+    /// <summary>
+    /// Points the admission and audit webhooks somewhere after start (a gateway under test needs
+    /// this server's kubeconfig before its own webhook address is known). Call before traffic.
+    /// </summary>
+    public async Task ConfigureWebhooksAsync(WebhookTarget? admission, WebhookTarget? audit)
+    {
+        _admission?.Dispose();
+        if (_audit is not null)
+        {
+            await _audit.DisposeAsync();
+        }
+
+        _admission = admission is null ? null : new AdmissionCaller(admission, _options.AdmissionWebhookName);
+        _audit = audit is null ? null : new AuditEmitter(audit);
     }
 
     /// <summary>A kubeconfig document for this server with the given bearer token.</summary>

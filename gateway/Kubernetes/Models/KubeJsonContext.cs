@@ -14,4 +14,5 @@ namespace AuditGateway.Kubernetes.Models;
 [JsonSerializable(typeof(Lease))]
 [JsonSerializable(typeof(Event))]
 [JsonSerializable(typeof(Status))]
+[JsonSerializable(typeof(ObjectMeta))]
 internal sealed partial class KubeJsonContext : JsonSerializerContext;

@@ -11,6 +11,20 @@ internal sealed record ObjectMeta
     public DateTimeOffset? DeletionTimestamp { get; init; }
     public IReadOnlyDictionary<string, string>? Labels { get; init; }
     public IReadOnlyDictionary<string, string>? Annotations { get; init; }
+    public IReadOnlyList<ManagedFieldsEntry>? ManagedFields { get; init; }
+}
+
+/// <summary>One field manager's record: who last wrote which fields, and when (the fields themselves are not read).</summary>
+internal sealed record ManagedFieldsEntry
+{
+    public string? Manager { get; init; }
+
+    /// <summary><c>Apply</c> or <c>Update</c>.</summary>
+    public string? Operation { get; init; }
+
+    public string? ApiVersion { get; init; }
+    public DateTimeOffset? Time { get; init; }
+    public string? Subresource { get; init; }
 }
 
 /// <summary>The fields every Kubernetes object has.</summary>

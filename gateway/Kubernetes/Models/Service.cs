@@ -8,6 +8,13 @@ internal sealed record Service : IKubeObject
     public string? Kind { get; init; }
     public ObjectMeta? Metadata { get; init; }
     public ServiceSpec? Spec { get; init; }
+    public ServiceStatus? Status { get; init; }
+}
+
+internal sealed record ServiceStatus
+{
+    /// <summary>Same shape as an Ingress's (ip, hostname).</summary>
+    public IngressLoadBalancerStatus? LoadBalancer { get; init; }
 }
 
 internal sealed record ServiceSpec
@@ -15,6 +22,7 @@ internal sealed record ServiceSpec
     public string? Type { get; init; }
     public string? ExternalName { get; init; }
     public string? ClusterIP { get; init; }
+    public IReadOnlyList<string>? ExternalIPs { get; init; }
     public IReadOnlyDictionary<string, string>? Selector { get; init; }
     public IReadOnlyList<ServicePort>? Ports { get; init; }
 }

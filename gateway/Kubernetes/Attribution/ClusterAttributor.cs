@@ -1,0 +1,75 @@
+using AuditGateway.Audit.Entries;
+using AuditGateway.Sources;
+
+namespace AuditGateway.Kubernetes.Attribution;
+
+/// <summary>
+/// Finds who made a change the watch delivered: the apiserver audit webhook (uid + new
+/// resourceVersion), else the admission webhook (uid + replaced resourceVersion, or uid for a
+/// create), waiting up to <see cref="Wait"/> when a webhook is in use but has not reported yet;
+/// else the newest <c>managedFields</c> entry (its manager; no user is known).
+/// </summary>
+internal sealed class ClusterAttributor(AttributionStore store) : IChangeAttributor
+{
+    public static readonly TimeSpan Wait = TimeSpan.FromMilliseconds(250);
+
+    public async Task<ChangeAttribution> AttributeAsync(ResourceChange change, ChangeContext context, CancellationToken cancellationToken)
+    {
+        var keys = KeysOf(change);
+        var found = store.Find(keys);
+        if (found is null && context.Via == "watch" && ShouldWait(change))
+        {
+            found = await store.WaitAsync(keys, Wait, cancellationToken);
+        }
+
+        if (found is not null)
+        {
+            return new ChangeAttribution(found.Actor, found.Source);
+        }
+
+        var newest = SourceClassifier.Newest((change.New ?? change.Old)!.Object.Metadata);
+        return change.New is null || newest?.Manager is null
+            ? new ChangeAttribution(new ChangeActor { Via = ActorSource.ManagedFields }, ChangeSource.Unknown)
+            : new ChangeAttribution(
+                new ChangeActor { Username = newest.Manager, Via = ActorSource.ManagedFields },
+                SourceClassifier.Classify(null, newest.Manager, null));
+    }
+
+    private bool ShouldWait(ResourceChange change) =>
+        store.AuditSeen || (store.AdmissionSeen && change.Key.Kind == ResourceKind.Ingress);
+
+    internal static List<AttributionKey> KeysOf(ResourceChange change)
+    {
+        var keys = new List<AttributionKey>(3);
+        var oldMeta = change.Old?.Object.Metadata;
+        var newMeta = change.New?.Object.Metadata;
+        var uid = newMeta?.Uid ?? oldMeta?.Uid;
+        if (uid is not null)
+        {
+            if (change.New is null)
+            {
+                keys.Add(AttributionKey.Deleted(uid));
+                keys.Add(AttributionKey.Replacing(uid, "delete", oldMeta?.ResourceVersion));
+            }
+            else
+            {
+                keys.Add(AttributionKey.Produced(uid, newMeta?.ResourceVersion));
+                keys.Add(change.Old is null
+                    ? AttributionKey.Created(uid)
+                    : AttributionKey.Replacing(uid, "update", oldMeta?.ResourceVersion));
+            }
+        }
+
+        var resource = change.Key.Kind switch
+        {
+            ResourceKind.Ingress => "ingresses",
+            ResourceKind.IngressClass => "ingressclasses",
+            ResourceKind.Service => "services",
+            ResourceKind.EndpointSlice => "endpointslices",
+            _ => "secrets",
+        };
+        var ns = change.Key.Namespace.Length == 0 ? null : change.Key.Namespace;
+        keys.Add(AuditWebhook.ByName(resource, ns, change.Key.Name, change.New is null));
+        return keys;
+    }
+}
