@@ -1,3 +1,5 @@
+using AuditGateway.Sources;
+using AuditGateway.Kubernetes.Attribution;
 using System.Net;
 using System.Text.Json.Nodes;
 using AuditGateway.Demo;
@@ -114,7 +116,13 @@ internal sealed class ClusterGateway : IAsyncDisposable
             File = new ConfigFile { Admin = new AdminSection { Tls = new AdminTlsSection { CertFile = certFile, KeyFile = keyFile } } },
         };
         var logs = new LogCollector();
-        var app = await GatewayApp.StartAsync(options, services => services.AddSingleton<ILoggerProvider>(logs));
+        var app = await GatewayApp.StartAsync(options, services =>
+        {
+            services.AddSingleton<ILoggerProvider>(logs);
+            // The fake apiserver posts audit events in the background: on a loaded CI machine they
+            // can take longer than the production wait, so the tests allow more.
+            services.AddSingleton<IChangeAttributor>(sp => new ClusterAttributor(sp.GetRequiredService<AttributionStore>(), TimeSpan.FromSeconds(5)));
+        });
         var replica = new Replica(node, app, options.Data, logs);
         _replicas.Add(replica);
         await replica.WaitForAsync(_ => app.Routing.Synced);

@@ -6,12 +6,18 @@ namespace AuditGateway.Kubernetes.Attribution;
 /// <summary>
 /// Finds who made a change the watch delivered: the apiserver audit webhook (uid + new
 /// resourceVersion), else the admission webhook (uid + replaced resourceVersion, or uid for a
-/// create), waiting up to <see cref="Wait"/> when a webhook is in use but has not reported yet;
+/// create), waiting up to <see cref="DefaultWait"/> when a webhook is in use but has not reported yet;
 /// else the newest <c>managedFields</c> entry (its manager; no user is known).
 /// </summary>
-internal sealed class ClusterAttributor(AttributionStore store) : IChangeAttributor
+internal sealed class ClusterAttributor(AttributionStore store, TimeSpan? wait = null) : IChangeAttributor
 {
-    public static readonly TimeSpan Wait = TimeSpan.FromMilliseconds(250);
+    /// <summary>
+    /// The admission webhook always reports before the watch delivers; the audit webhook reports
+    /// after its batch wait (keep the apiserver's <c>--audit-webhook-batch-max-wait</c> short).
+    /// </summary>
+    public static readonly TimeSpan DefaultWait = TimeSpan.FromMilliseconds(250);
+
+    private readonly TimeSpan _wait = wait ?? DefaultWait;
 
     public async Task<ChangeAttribution> AttributeAsync(ResourceChange change, ChangeContext context, CancellationToken cancellationToken)
     {
@@ -19,7 +25,7 @@ internal sealed class ClusterAttributor(AttributionStore store) : IChangeAttribu
         var found = store.Find(keys);
         if (found is null && context.Via == "watch" && ShouldWait(change))
         {
-            found = await store.WaitAsync(keys, Wait, cancellationToken);
+            found = await store.WaitAsync(keys, _wait, cancellationToken);
         }
 
         if (found is not null)
