@@ -1,10 +1,10 @@
-using AuditGateway.Sources;
-using AuditGateway.Kubernetes.Attribution;
 using System.Net;
 using System.Text.Json.Nodes;
 using AuditGateway.Demo;
 using AuditGateway.Hosting;
+using AuditGateway.Kubernetes.Attribution;
 using AuditGateway.Routing;
+using AuditGateway.Sources;
 using AuditGateway.Tests.Common.FakeApiServer;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
