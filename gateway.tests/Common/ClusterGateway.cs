@@ -22,6 +22,7 @@ internal sealed class ClusterGateway : IAsyncDisposable
     public const string GatewayToken = "gateway-token";
     public const string GatewayUser = "system:serviceaccount:auditgateway:auditgateway";
     public const string PublishAddress = "203.0.113.10";
+    public const string AuditToken = "audit-webhook-token";
 
     private readonly string _root = Directory.CreateTempSubdirectory("auditgw-cluster-").FullName;
     private readonly Dictionary<string, EchoBackend> _backends = new(StringComparer.Ordinal);
@@ -51,14 +52,14 @@ internal sealed class ClusterGateway : IAsyncDisposable
                 [GatewayToken] = new(GatewayUser, ["system:serviceaccounts", "system:authenticated"]),
             };
             env._server = await FakeApiServer.FakeApiServer.StartAsync(new FakeApiServerOptions { Users = users });
+            env._admission = admission;
+            env._audit = audit;
             await env.AddBackendsAsync(backends);
             for (var i = 0; i < replicas; i++)
             {
                 await env.StartReplicaAsync($"node-{(char)('a' + i)}", election);
             }
 
-            env._admission = admission;
-            env._audit = audit;
             await env.PointWebhooksAtAsync(env.Gateway);
             return env;
         }
@@ -75,8 +76,13 @@ internal sealed class ClusterGateway : IAsyncDisposable
         var admin = replica.App.Ports.Admin!.Value;
         await Server.ConfigureWebhooksAsync(
             _admission ? new WebhookTarget(new Uri($"https://127.0.0.1:{admin}/k8s/admission"), _webhookCa.Ca) : null,
-            _audit ? new WebhookTarget(new Uri($"https://127.0.0.1:{admin}/k8s/audit"), _webhookCa.Ca, replica.AdminToken) : null);
+            _audit ? new WebhookTarget(new Uri($"https://127.0.0.1:{admin}/k8s/audit"), _webhookCa.Ca, AuditToken) : null);
     }
+
+    /// <summary>A client for the first gateway's HTTPS admin listener (trusts only the webhook CA).</summary>
+    public HttpClient AdminClient() => WebhookHttp.Create(new WebhookTarget(new Uri($"https://127.0.0.1:{Gateway.App.Ports.Admin}/"), _webhookCa.Ca));
+
+    public Uri AdminUri(string path) => new($"https://127.0.0.1:{Gateway.App.Ports.Admin}{path}");
 
     public async Task AddBackendsAsync(params string[] names)
     {
@@ -113,7 +119,14 @@ internal sealed class ClusterGateway : IAsyncDisposable
             Node = node,
             PublishAddress = PublishAddress,
             Election = election ?? new ElectionTimings(),
-            File = new ConfigFile { Admin = new AdminSection { Tls = new AdminTlsSection { CertFile = certFile, KeyFile = keyFile } } },
+            File = new ConfigFile
+            {
+                Admin = new AdminSection
+                {
+                    Tls = new AdminTlsSection { CertFile = certFile, KeyFile = keyFile },
+                    AuditWebhookToken = _audit ? Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(AuditToken))) : null,
+                },
+            },
         };
         var logs = new LogCollector();
         var app = await GatewayApp.StartAsync(options, services =>

@@ -118,4 +118,29 @@ public sealed class ControllerTests
         Assert.StartsWith("kubectl", (string?)replaced["actor"]!["username"], StringComparison.Ordinal);
         Assert.Equal("kubectl", (string?)replaced["source"]);
     }
+
+    [Fact]
+    public async Task The_audit_webhook_needs_its_token_and_the_admin_listener_is_https()
+    {
+        await using var cluster = await ClusterGateway.StartAsync([], admission: false);
+        using var client = cluster.AdminClient();
+        using var empty = new StringContent("{\"kind\":\"EventList\",\"apiVersion\":\"audit.k8s.io/v1\",\"items\":[]}", System.Text.Encoding.UTF8, "application/json");
+        using (var anonymous = await client.PostAsync(cluster.AdminUri("/k8s/audit"), empty))
+        {
+            Assert.Equal(System.Net.HttpStatusCode.Unauthorized, anonymous.StatusCode);
+        }
+
+        using var request = new HttpRequestMessage(HttpMethod.Post, cluster.AdminUri("/k8s/audit")) { Content = empty };
+        request.Headers.Authorization = new("Bearer", cluster.Gateway.AdminToken);
+        using (var wrongToken = await client.SendAsync(request))
+        {
+            Assert.Equal(System.Net.HttpStatusCode.Unauthorized, wrongToken.StatusCode); // admin tokens do not open it once a webhook token is set
+        }
+
+        using var garbage = new StringContent("{}", System.Text.Encoding.UTF8, "application/json");
+        using var review = await client.PostAsync(cluster.AdminUri("/k8s/admission"), garbage);
+        Assert.Equal(System.Net.HttpStatusCode.BadRequest, review.StatusCode); // reached without a token; the body is not a review
+        using var ready = await client.GetAsync(cluster.AdminUri("/readyz"));
+        Assert.Equal(System.Net.HttpStatusCode.OK, ready.StatusCode);
+    }
 }

@@ -61,7 +61,7 @@ internal static class ConfigSources
         services.AddSingleton(sp => new KubernetesConfigSource(
             sp.GetRequiredService<KubeApiClient>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILoggerFactory>()));
         services.AddSingleton<IConfigSource>(sp => sp.GetRequiredService<KubernetesConfigSource>());
-        services.AddSingleton(sp => new AttributionStore(sp.GetRequiredService<TimeProvider>()));
+        services.AddSingleton(sp => new AttributionStore(sp.GetRequiredService<TimeProvider>(), expectAudit: options.File.Admin?.AuditWebhookToken is not null));
         services.AddSingleton<IChangeAttributor>(sp => new ClusterAttributor(sp.GetRequiredService<AttributionStore>()));
         services.AddSingleton(sp => new AdmissionWebhook(
             sp.GetRequiredService<AttributionStore>(),

@@ -34,7 +34,7 @@ internal readonly record struct AttributionKey(string Uid, string Step, string? 
 /// the watch. The oldest entries are dropped beyond <see cref="Capacity"/>; entries older than
 /// <see cref="MaxAge"/> are not returned. Thread-safe.
 /// </summary>
-internal sealed class AttributionStore(TimeProvider time, int capacity = 4096)
+internal sealed class AttributionStore(TimeProvider time, int capacity = 4096, bool expectAudit = false)
 {
     public static readonly TimeSpan MaxAge = TimeSpan.FromMinutes(10);
 
@@ -61,8 +61,11 @@ internal sealed class AttributionStore(TimeProvider time, int capacity = 4096)
     /// <summary>The admission webhook has called at least once: Ingress writes are worth waiting for.</summary>
     public bool AdmissionSeen => _admissionSeen;
 
-    /// <summary>The audit webhook has delivered at least once: every write is worth waiting for.</summary>
-    public bool AuditSeen => _auditSeen;
+    /// <summary>
+    /// The audit webhook is configured (<c>admin.auditWebhookToken</c>) or has delivered at least once:
+    /// its events arrive after the write, so a watched change is worth waiting for.
+    /// </summary>
+    public bool AuditExpected => expectAudit || _auditSeen;
 
     public void Record(AttributionKey key, ObservedChange change)
     {

@@ -6,7 +6,7 @@ namespace AuditGateway.Kubernetes.Attribution;
 /// <summary>
 /// Finds who made a change the watch delivered: the apiserver audit webhook (uid + new
 /// resourceVersion), else the admission webhook (uid + replaced resourceVersion, or uid for a
-/// create), waiting up to <see cref="DefaultWait"/> when a webhook is in use but has not reported yet;
+/// create), waiting up to <see cref="DefaultWait"/> for the audit webhook when it is in use but has not reported yet;
 /// else the newest <c>managedFields</c> entry (its manager; no user is known).
 /// </summary>
 internal sealed class ClusterAttributor(AttributionStore store, TimeSpan? wait = null) : IChangeAttributor
@@ -23,7 +23,7 @@ internal sealed class ClusterAttributor(AttributionStore store, TimeSpan? wait =
     {
         var keys = KeysOf(change);
         var found = store.Find(keys);
-        if (found is null && context.Via == "watch" && ShouldWait(change))
+        if (found is null && context.Via == "watch" && ShouldWait())
         {
             found = await store.WaitAsync(keys, _wait, cancellationToken);
         }
@@ -41,8 +41,8 @@ internal sealed class ClusterAttributor(AttributionStore store, TimeSpan? wait =
                 SourceClassifier.Classify(null, newest.Manager, null));
     }
 
-    private bool ShouldWait(ResourceChange change) =>
-        store.AuditSeen || (store.AdmissionSeen && change.Key.Kind == ResourceKind.Ingress);
+    // Admission is recorded before the write commits, so it is never late; audit events are sent after it.
+    private bool ShouldWait() => store.AuditExpected;
 
     internal static List<AttributionKey> KeysOf(ResourceChange change)
     {

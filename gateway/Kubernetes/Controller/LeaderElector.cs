@@ -1,4 +1,3 @@
-using System.Globalization;
 using AuditGateway.Kubernetes.Client;
 using AuditGateway.Kubernetes.Models;
 using Microsoft.Extensions.Logging;
@@ -217,8 +216,6 @@ internal sealed partial class LeaderElector(KubeApiClient client, LeaderElection
         LogLeadership(logger, options.Identity, leader ? "is now" : "is no longer", options.Namespace, options.Name);
         signal.TrySetResult();
     }
-
-    internal static string Seconds(TimeSpan span) => span.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "{Identity} {What} the leader (lease {Namespace}/{Name})")]
     private static partial void LogLeadership(ILogger logger, string identity, string what, string @namespace, string name);
