@@ -2,7 +2,8 @@ namespace AuditGateway.Tests.Common;
 
 /// <summary>
 /// A class fixture: one <see cref="TestGateway"/> for every test of a class whose tests only
-/// read. Subclasses name the backends and write the manifests.
+/// read (or whose changes do not disturb each other). Subclasses name the backends, write the
+/// manifests, and may configure the gateway before it starts.
 /// </summary>
 public abstract class SharedGateway : IAsyncLifetime
 {
@@ -10,7 +11,22 @@ public abstract class SharedGateway : IAsyncLifetime
 
     internal TestGateway Gateway => _gateway ?? throw new InvalidOperationException("the fixture is not initialized");
 
-    public async Task InitializeAsync() => _gateway = await TestGateway.StartAsync(Backends, WriteManifests);
+    public async Task InitializeAsync()
+    {
+        var gateway = CreateGateway();
+        try
+        {
+            await gateway.AddBackendsAsync(Backends);
+            WriteManifests(gateway);
+            await gateway.StartAsync();
+            _gateway = gateway;
+        }
+        catch
+        {
+            await gateway.DisposeAsync();
+            throw;
+        }
+    }
 
     public async Task DisposeAsync()
     {
@@ -21,6 +37,9 @@ public abstract class SharedGateway : IAsyncLifetime
     }
 
     private protected abstract string[] Backends { get; }
+
+    /// <summary>The gateway before it starts: a subclass sets a config file, a clock, listeners.</summary>
+    private protected virtual TestGateway CreateGateway() => new();
 
     private protected abstract void WriteManifests(TestGateway gateway);
 }

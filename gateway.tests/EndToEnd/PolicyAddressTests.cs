@@ -147,41 +147,22 @@ public sealed class PolicyUntrustedIPv6PeerTests(PolicyUntrustedIPv6PeerTests.Ip
         AssertDenied(denied, HttpStatusCode.Forbidden, "default/deny6:deny-source-range:::1/128", "client ::1 is in a denied range");
     }
 
-    public sealed class Ipv6Gateway : IAsyncLifetime
+    public sealed class Ipv6Gateway : SharedGateway
     {
-        private TestGateway? _gateway;
+        private protected override string[] Backends => ["app"];
 
-        internal TestGateway Gateway => _gateway ?? throw new InvalidOperationException("the fixture is not initialized");
+        private protected override TestGateway CreateGateway() =>
+            new() { ListenOnIPv6 = true, ConfigYaml = "identity:\n  trustedProxies: [127.0.0.1/32]\n" };
 
-        public async Task InitializeAsync()
+        private protected override void WriteManifests(TestGateway gateway)
         {
-            var gateway = new TestGateway { ListenOnIPv6 = true, ConfigYaml = "identity:\n  trustedProxies: [127.0.0.1/32]\n" };
-            try
-            {
-                await gateway.AddBackendsAsync("app");
-                HostRule Host(string name) => new($"{name}.test", new PathRule("/", "Prefix", "app", 80));
-                gateway.WriteManifest("app.yaml", Manifests.Documents(
-                    gateway.ServiceFor("app"),
-                    Manifests.Ingress("allow", [Host("allow")], annotations: new Dictionary<string, string> { ["auditgateway.io/allow-source-range"] = "203.0.113.0/24" }),
-                    Manifests.Ingress("deny", [Host("deny")], annotations: new Dictionary<string, string> { ["auditgateway.io/deny-source-range"] = "203.0.113.0/24" }),
-                    Manifests.Ingress("loopback6", [Host("loopback6")], annotations: new Dictionary<string, string> { ["auditgateway.io/allow-source-range"] = "::1/128" }),
-                    Manifests.Ingress("deny6", [Host("deny6")], annotations: new Dictionary<string, string> { ["auditgateway.io/deny-source-range"] = "::1/128" })));
-                await gateway.StartAsync();
-                _gateway = gateway;
-            }
-            catch
-            {
-                await gateway.DisposeAsync();
-                throw;
-            }
-        }
-
-        public async Task DisposeAsync()
-        {
-            if (_gateway is not null)
-            {
-                await _gateway.DisposeAsync();
-            }
+            HostRule Host(string name) => new($"{name}.test", new PathRule("/", "Prefix", "app", 80));
+            gateway.WriteManifest("app.yaml", Manifests.Documents(
+                gateway.ServiceFor("app"),
+                Manifests.Ingress("allow", [Host("allow")], annotations: new Dictionary<string, string> { ["auditgateway.io/allow-source-range"] = "203.0.113.0/24" }),
+                Manifests.Ingress("deny", [Host("deny")], annotations: new Dictionary<string, string> { ["auditgateway.io/deny-source-range"] = "203.0.113.0/24" }),
+                Manifests.Ingress("loopback6", [Host("loopback6")], annotations: new Dictionary<string, string> { ["auditgateway.io/allow-source-range"] = "::1/128" }),
+                Manifests.Ingress("deny6", [Host("deny6")], annotations: new Dictionary<string, string> { ["auditgateway.io/deny-source-range"] = "::1/128" })));
         }
     }
 }

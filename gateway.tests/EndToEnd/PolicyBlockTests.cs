@@ -183,18 +183,16 @@ public sealed class PolicyBlockTests(PolicyBlockTests.BlockingGateway fixture) :
         $"a security entry: {action} {subject}")
         .ContinueWith(t => t.Result["security"]!.AsObject(), TaskScheduler.Default);
 
-    public sealed class BlockingGateway : IAsyncLifetime
+    public sealed class BlockingGateway : SharedGateway
     {
-        private TestGateway? _gateway;
-
-        internal TestGateway Gateway => _gateway ?? throw new InvalidOperationException("the fixture is not initialized");
-
         internal ManualTimeProvider Clock { get; } = new(DateTimeOffset.FromUnixTimeSeconds(DateTimeOffset.UtcNow.ToUnixTimeSeconds()));
 
-        public async Task InitializeAsync()
+        private protected override string[] Backends => ["app"];
+
+        private protected override TestGateway CreateGateway()
         {
             static string Sha(string token) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(token)));
-            var gateway = new TestGateway
+            return new TestGateway
             {
                 PolicyClock = Clock,
                 ConfigYaml = $$"""
@@ -212,32 +210,15 @@ public sealed class PolicyBlockTests(PolicyBlockTests.BlockingGateway fixture) :
                         - { name: bob-operator, role: operator, sha256: "{{Sha(OperatorToken)}}" }
                     """,
             };
-            try
-            {
-                await gateway.AddBackendsAsync("app");
-                gateway.WriteManifest("app.yaml", Manifests.Documents(
-                    gateway.ServiceFor("app"),
-                    Manifests.Ingress("site", [new HostRule("site.test", new PathRule("/", "Prefix", "app", 80))]),
-                    Manifests.Ingress(
-                        "methods",
-                        [new HostRule("methods.test", new PathRule("/", "Prefix", "app", 80))],
-                        annotations: new Dictionary<string, string> { ["auditgateway.io/allowed-methods"] = "GET" })));
-                await gateway.StartAsync();
-                _gateway = gateway;
-            }
-            catch
-            {
-                await gateway.DisposeAsync();
-                throw;
-            }
         }
 
-        public async Task DisposeAsync()
-        {
-            if (_gateway is not null)
-            {
-                await _gateway.DisposeAsync();
-            }
-        }
+        private protected override void WriteManifests(TestGateway gateway) =>
+            gateway.WriteManifest("app.yaml", Manifests.Documents(
+                gateway.ServiceFor("app"),
+                Manifests.Ingress("site", [new HostRule("site.test", new PathRule("/", "Prefix", "app", 80))]),
+                Manifests.Ingress(
+                    "methods",
+                    [new HostRule("methods.test", new PathRule("/", "Prefix", "app", 80))],
+                    annotations: new Dictionary<string, string> { ["auditgateway.io/allowed-methods"] = "GET" })));
     }
 }
