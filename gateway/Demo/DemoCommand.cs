@@ -46,7 +46,8 @@ internal static class DemoCommand
         var shop = DemoManifests.ShopHost;
         var secure = DemoManifests.SecureHost;
         var options = (GatewayOptions)gateway.Services.GetService(typeof(GatewayOptions))!;
-        var data = Path.GetRelativePath(Directory.GetCurrentDirectory(), Path.GetFullPath(options.Data));
+        // Absolute: `dotnet run --project gateway` runs the demo in the project's directory, not the shell's.
+        var data = Path.GetFullPath(options.Data);
         var token = Path.Combine(data, GatewaySettings.GeneratedAdminTokenFile);
         return Console.Out.WriteLineAsync($"""
 
