@@ -14,6 +14,8 @@
 #   MAX_SECONDS [240] watchdog for the whole script
 # Needs: dotnet, wrk, nginx (Debian: apt-get install -y wrk nginx-light), curl.
 set -euo pipefail
+# shellcheck source=loadtest/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 THREADS=${THREADS:-2}
 CONNECTIONS=${CONNECTIONS:-64}
@@ -162,13 +164,6 @@ cpu_ms() {
   echo $((total * 1000 / $(getconf CLK_TCK)))
 }
 
-to_ms() { # wrk latency like 812.00us, 1.23ms, 2.01s -> ms
-  awk -v v="$1" 'BEGIN {
-    if (v ~ /us$/) { sub(/us$/, "", v); printf "%.3f", v / 1000 }
-    else if (v ~ /ms$/) { sub(/ms$/, "", v); printf "%.3f", v }
-    else if (v ~ /s$/) { sub(/s$/, "", v); printf "%.3f", v * 1000 }
-    else { print "nan" } }'
-}
 
 declare -A rps p50 p99 errors cpu
 measure() { # name url server-pids...
@@ -180,21 +175,13 @@ measure() { # name url server-pids...
   cpu_after=$(cpu_ms "$@")
   echo "$out" >"$work/wrk-$name.txt"
   rps[$name]=$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")
-  p50[$name]=$(to_ms "$(awk '$1 == "50%" {print $2}' <<<"$out")")
-  p99[$name]=$(to_ms "$(awk '$1 == "99%" {print $2}' <<<"$out")")
-  errors[$name]=$(awk '/Non-2xx or 3xx responses:/ {n += $NF} /Socket errors:/ {n += 1} END {print n + 0}' <<<"$out")
+  read -r "p50[$name]" "p99[$name]" "errors[$name]" < <(wrk_summary <<<"$out")
   requests=$(awk '/requests in/ {print $1}' <<<"$out")
   # Server CPU per 1000 requests: the cost that does not depend on how the 2 cores are shared.
   cpu[$name]=$(awk -v c=$((cpu_after - cpu_before)) -v r="$requests" 'BEGIN {printf "%.1f", (r > 0 ? c * 1000 / r : 0)}')
 }
 
 # The numbers are only as good as the machine is quiet: say how busy it was just before.
-busy_pct() {
-  local a b
-  a=($(awk '/^cpu / {print $2+$3+$4+$7+$8, $5+$6}' /proc/stat)); sleep 1
-  b=($(awk '/^cpu / {print $2+$3+$4+$7+$8, $5+$6}' /proc/stat))
-  awk -v u=$((b[0] - a[0])) -v i=$((b[1] - a[1])) 'BEGIN {printf "%.0f", ((u + i) > 0 ? 100 * u / (u + i) : 0)}'
-}
 busy=$(busy_pct)
 echo "machine busy before measuring: ${busy}% of all CPUs (load average $(cut -d' ' -f1-3 /proc/loadavg))"
 (( busy < 10 )) || echo "demo-throughput: WARNING: other processes use the CPUs; the numbers below are skewed by them" >&2

@@ -19,6 +19,8 @@
 #   MAX_SECONDS [420] watchdog for the whole script
 # Needs: dotnet, wrk, nginx, openssl, curl (Debian: apt-get install -y wrk nginx-light openssl curl).
 set -euo pipefail
+# shellcheck source=loadtest/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 THREADS=${THREADS:-2}
 CONNECTIONS=${CONNECTIONS:-64}
@@ -214,13 +216,6 @@ check() { # url expected-status [token]
   exit 1
 }
 
-to_ms() { # wrk latency like 812.00us, 1.23ms, 2.01s -> ms
-  awk -v v="$1" 'BEGIN {
-    if (v ~ /us$/) { sub(/us$/, "", v); printf "%.3f", v / 1000 }
-    else if (v ~ /ms$/) { sub(/ms$/, "", v); printf "%.3f", v }
-    else if (v ~ /s$/) { sub(/s$/, "", v); printf "%.3f", v * 1000 }
-    else { print "nan" } }'
-}
 
 declare -A rps p50 p99 errors
 rows=()
@@ -230,21 +225,13 @@ measure() { # name url
   out=$(timeout $((DURATION + 30)) wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency -H "Host: $HOST_HEADER" -H "Authorization: Bearer $token" "$url")
   echo "$out" >"$work/wrk-$name.txt"
   rps[$name]=$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")
-  p50[$name]=$(to_ms "$(awk '$1 == "50%" {print $2}' <<<"$out")")
-  p99[$name]=$(to_ms "$(awk '$1 == "99%" {print $2}' <<<"$out")")
-  errors[$name]=$(awk '/Non-2xx or 3xx responses:/ {n += $NF} /Socket errors:/ {n += 1} END {print n + 0}' <<<"$out")
+  read -r "p50[$name]" "p99[$name]" "errors[$name]" < <(wrk_summary <<<"$out")
   rows+=("$name")
 }
 
 check "http://127.0.0.1:$backend_port/" 200
 
-busy() {
-  local a b
-  a=($(awk '/^cpu / {print $2+$3+$4+$7+$8, $5+$6}' /proc/stat)); sleep 1
-  b=($(awk '/^cpu / {print $2+$3+$4+$7+$8, $5+$6}' /proc/stat))
-  awk -v u=$((b[0] - a[0])) -v i=$((b[1] - a[1])) 'BEGIN {printf "%.0f", ((u + i) > 0 ? 100 * u / (u + i) : 0)}'
-}
-load=$(busy)
+load=$(busy_pct)
 echo "machine busy before measuring: ${load}% of all CPUs (load average $(cut -d' ' -f1-3 /proc/loadavg)), $(nproc) CPUs"
 (( load < 10 )) || echo "policy-bench: WARNING: other processes use the CPUs; the numbers below are skewed by them" >&2
 echo "wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s --latency (after a ${WARMUP}s warm-up each), Host: $HOST_HEADER, Authorization: Bearer <RS256 token>"
