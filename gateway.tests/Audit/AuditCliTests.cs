@@ -3,6 +3,7 @@ using System.Text.Json;
 using AuditGateway.Audit;
 using AuditGateway.Audit.Merkle;
 using AuditGateway.Audit.Storage;
+using AuditGateway.Tests.Common;
 using static AuditGateway.Tests.Audit.AuditTestKit;
 
 namespace AuditGateway.Tests.Audit;
@@ -115,22 +116,24 @@ public sealed class AuditCliTests : IDisposable
         Assert.Equal(0, (await VerifyAsync(data, "--public-key", Path.Combine(keys, "signing.pub.pem"))).ExitCode);
     }
 
+    private static readonly TimeSpan CliTimeout = TimeSpan.FromSeconds(60);
+
     [Fact]
     public async Task The_built_auditgw_verify_exits_0_then_1_with_the_seq()
     {
         await WriteLogAsync(_dir.Path, 12);
-        var ok = await AuditProcess.RunAsync("verify", "--data", _dir.Path);
+        var ok = await AuditgwProcess.RunAsync(CliTimeout, "verify", "--data", _dir.Path);
         Assert.Equal(0, ok.ExitCode);
-        Assert.StartsWith("OK entries=14 checkpoints=2 root=", ok.Output, StringComparison.Ordinal);
+        Assert.StartsWith("OK entries=14 checkpoints=2 root=", ok.Stdout, StringComparison.Ordinal);
 
         var lines = ReadLines(_dir.Segment0);
         lines.RemoveAt(6);
         WriteLines(_dir.Segment0, lines);
-        var tampered = await AuditProcess.RunAsync("verify", "--data", _dir.Path);
+        var tampered = await AuditgwProcess.RunAsync(CliTimeout, "verify", "--data", _dir.Path);
         Assert.Equal(1, tampered.ExitCode);
-        Assert.StartsWith("TAMPERED seq=6 reason=", tampered.Output, StringComparison.Ordinal);
+        Assert.StartsWith("TAMPERED seq=6 reason=", tampered.Stdout, StringComparison.Ordinal);
 
-        var usage = await AuditProcess.RunAsync("verify");
+        var usage = await AuditgwProcess.RunAsync(CliTimeout, "verify");
         Assert.Equal(2, usage.ExitCode);
     }
 

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using AuditGateway.Audit;
 using AuditGateway.Audit.Entries;
 using AuditGateway.Audit.Storage;
+using AuditGateway.Tests.Common;
 using static AuditGateway.Tests.Audit.AuditTestKit;
 
 namespace AuditGateway.Tests.Audit;
@@ -45,7 +46,7 @@ public sealed class CrashTests : IDisposable
     /// <summary>Starts auditgw audit-load, waits until it has acknowledged <paramref name="durableLines"/> durable appends, kills it; returns the last acknowledged seq.</summary>
     private async Task<long> RunAndKillAsync(int durableLines)
     {
-        using var process = Process.Start(AuditProcess.StartInfo("audit-load", "--data", _dir.Path, "--durable-every", "50"))!;
+        using var process = Process.Start(AuditgwProcess.StartInfo("audit-load", "--data", _dir.Path, "--durable-every", "50"))!;
         long lastDurable = -1;
         var seen = 0;
         try
