@@ -160,7 +160,8 @@ public sealed class AuditCliTests : IDisposable
 
         public async Task WaitForAsync(string text)
         {
-            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+            // Generous: the whole suite runs tests in parallel on 2 cores, and tail polls every 200 ms.
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
             while (true)
             {
                 lock (this)
