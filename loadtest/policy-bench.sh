@@ -217,14 +217,24 @@ check() { # url expected-status [token]
 }
 
 
-declare -A rps p50 p99 errors
+# CPU time (user + system, in clock ticks) a process has used so far.
+cpu_ticks() { # pid
+  awk '{print $14 + $15}' "/proc/$1/stat"
+}
+
+declare -A rps p50 p99 errors cpu_us
 rows=()
-measure() { # name url
-  local name=$1 url=$2 out
+measure() { # name url pid-of-the-proxy
+  local name=$1 url=$2 pid=$3 out before after
   timeout $((WARMUP + 30)) wrk -t"$THREADS" -c"$CONNECTIONS" -d"${WARMUP}s" -H "Host: $HOST_HEADER" -H "Authorization: Bearer $token" "$url" >/dev/null
+  before=$(cpu_ticks "$pid")
   out=$(timeout $((DURATION + 30)) wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency -H "Host: $HOST_HEADER" -H "Authorization: Bearer $token" "$url")
+  after=$(cpu_ticks "$pid")
   echo "$out" >"$work/wrk-$name.txt"
   rps[$name]=$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")
+  # The proxy's own CPU per request, in microseconds: what it costs apart from wrk and the backend.
+  cpu_us[$name]=$(awk -v t=$((after - before)) -v hz="$(getconf CLK_TCK)" -v r="${rps[$name]}" -v d="$DURATION" \
+    'BEGIN {printf "%.1f", (r > 0 ? t / hz * 1e6 / (r * d) : 0)}')
   read -r "p50[$name]" "p99[$name]" "errors[$name]" < <(wrk_summary <<<"$out")
   rows+=("$name")
 }
@@ -244,13 +254,13 @@ for ((round = 1; round <= ROUNDS; round++)); do
   bare_pid=$!
   pids+=("$bare_pid")
   check "http://127.0.0.1:$bare_port/" 200
-  measure "bare#$round" "http://127.0.0.1:$bare_port/"
+  measure "bare#$round" "http://127.0.0.1:$bare_port/" "$bare_pid"
   stop "$bare_pid"
 
   start_gateway full
   check "http://127.0.0.1:$gw_port/" 401
   check "http://127.0.0.1:$gw_port/" 200 "$token"
-  measure "gateway#$round" "http://127.0.0.1:$gw_port/"
+  measure "gateway#$round" "http://127.0.0.1:$gw_port/" "$gw_pid"
   gw_full_dir=$work/gw-full
   stop "$gw_pid"
 done
@@ -259,7 +269,7 @@ if [[ $VARIANTS == 1 ]]; then
   for kind in nojwt plain; do
     start_gateway "$kind"
     check "http://127.0.0.1:$gw_port/" 200
-    measure "gateway-$kind" "http://127.0.0.1:$gw_port/"
+    measure "gateway-$kind" "http://127.0.0.1:$gw_port/" "$gw_pid"
     stop "$gw_pid"
   done
 fi
@@ -268,9 +278,9 @@ fi
 entries=$(cat "$gw_full_dir"/data/log/*.jsonl 2>/dev/null | grep -c '"kind":"request"' || true)
 echo "audit: $entries request entries in the last gateway run's log"
 
-printf '\n%-16s %12s %10s %10s %8s\n' target requests/s p50_ms p99_ms errors
+printf '\n%-16s %12s %10s %10s %8s %12s\n' target requests/s p50_ms p99_ms errors cpu_us/req
 for name in "${rows[@]}"; do
-  printf '%-16s %12s %10s %10s %8s\n' "$name" "${rps[$name]}" "${p50[$name]}" "${p99[$name]}" "${errors[$name]}"
+  printf '%-16s %12s %10s %10s %8s %12s\n' "$name" "${rps[$name]}" "${p50[$name]}" "${p99[$name]}" "${errors[$name]}" "${cpu_us[$name]}"
 done
 echo
 failed=0

@@ -52,12 +52,13 @@ internal static partial class AuditCommands
                     break;
                 }
 
-                await output.FlushAsync(ct);
+                // Interrupting --follow is how it ends: a cancelled flush or wait is not an error.
                 try
                 {
+                    await output.FlushAsync(ct);
                     await Task.Delay(s_followPoll, TimeProvider.System, ct);
                 }
-                catch (OperationCanceledException)
+                catch (OperationCanceledException) when (ct.IsCancellationRequested)
                 {
                     break;
                 }

@@ -13,15 +13,22 @@ using Microsoft.Extensions.Logging.Abstractions;
 namespace AuditGateway.Audit;
 
 /// <summary>
-/// The writer. Producers put entries on a bounded queue; one background loop encodes them,
+/// The writer. Producers put entries on a bounded queue; one writer thread encodes them,
 /// chains them, appends them to the Merkle tree and group-commits each batch with one fsync,
 /// at the latest a flush interval after its first entry (at once when a durable append waits).
 /// Signed checkpoints of the durable tree follow every checkpoint interval.
 /// </summary>
+/// <remarks>
+/// The writer is not woken for every entry: under load that costs more than the entry itself (a
+/// thread switch, a timer). Producers wake it for the first entry while it is idle, for every
+/// <see cref="WakeEvery"/>th entry after that, and for a durable append; otherwise it sleeps
+/// until its batch or a checkpoint is due.
+/// </remarks>
 internal sealed partial class AuditLog : IAuditLog, IAsyncDisposable
 {
     private const int MaxBatchBytes = 4 << 20;
     private const int LiveCapacity = 4096;
+    private const int WakeEvery = 64;
 
     private readonly AuditOptions _options;
     private readonly TimeProvider _time;
@@ -37,6 +44,12 @@ internal sealed partial class AuditLog : IAuditLog, IAsyncDisposable
     private readonly List<(TaskCompletionSource<AuditReceipt> Waiter, long Seq)> _waiters = [];
     private readonly List<AuditKind> _batchEntryKinds = [];
     private readonly Lock _subscribersLock = new();
+    private readonly SemaphoreSlim _wake = new(0);
+    private readonly ITimer _due;
+    private readonly TaskCompletionSource _writerDone = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private int _wakePending;
+    private int _unseen;
+    private int _idle;
     private ChannelWriter<LiveEntry>[] _subscribers = [];
     private byte[] _batch = new byte[1 << 16];
     private int _batchLength;
@@ -50,8 +63,7 @@ internal sealed partial class AuditLog : IAuditLog, IAsyncDisposable
     private byte[] _durableRoot;
     private long _lastCheckpointAt;
     private SignedCheckpoint? _latestCheckpoint;
-    private Task? _loop;
-    private Task<bool>? _readWait;
+    private Thread? _writer;
     private int _disposed;
 
     private AuditLog(AuditOptions options, ILogger logger, IMeterFactory? meterFactory, NoteSigner signer, RecoveredLog recovered, SignedCheckpoint? latest)
@@ -76,13 +88,14 @@ internal sealed partial class AuditLog : IAuditLog, IAsyncDisposable
         _segmentEntries = recovered.LastSegmentEntries;
         _segmentBytes = recovered.LastSegmentBytes;
         _segment = OpenSegment(segment?.FirstSeq ?? 0);
+        _due = _time.CreateTimer(static state => ((AuditLog)state!).Wake(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
     }
 
     public SignedCheckpoint? LatestCheckpoint => Volatile.Read(ref _latestCheckpoint);
 
     public long DurableSize => Volatile.Read(ref _durableSize);
 
-    public bool IsWritable => Volatile.Read(ref _disposed) == 0 && _loop is { IsCompleted: false };
+    public bool IsWritable => Volatile.Read(ref _disposed) == 0 && _writer is not null && !_writerDone.Task.IsCompleted;
 
     /// <summary>
     /// Opens (or creates) the log: loads or generates the signing key, recovers a torn tail,
@@ -119,7 +132,8 @@ internal sealed partial class AuditLog : IAuditLog, IAsyncDisposable
             log.Flush();
             log.WriteCheckpoint();
             Log.Opened(logger, options.DataDirectory, log._durableSize);
-            log._loop = Task.Run(log.RunAsync, CancellationToken.None);
+            log._writer = new Thread(log.Run) { IsBackground = true, Name = "audit log writer" };
+            log._writer.Start();
             return log;
         }
         catch
@@ -190,7 +204,14 @@ internal sealed partial class AuditLog : IAuditLog, IAsyncDisposable
     public ValueTask EnqueueAsync(AuditEntry entry, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(entry);
-        return _queue.Writer.TryWrite(new Pending(entry, null)) ? ValueTask.CompletedTask : WaitForRoomAsync(new Pending(entry, null), cancellationToken);
+        var pending = new Pending(entry, null);
+        if (!_queue.Writer.TryWrite(pending))
+        {
+            return WaitForRoomAsync(pending, cancellationToken);
+        }
+
+        Queued(urgent: false);
+        return ValueTask.CompletedTask;
     }
 
     public async Task<AuditReceipt> AppendDurableAsync(AuditEntry entry, CancellationToken cancellationToken = default)
@@ -198,7 +219,11 @@ internal sealed partial class AuditLog : IAuditLog, IAsyncDisposable
         ArgumentNullException.ThrowIfNull(entry);
         var waiter = new TaskCompletionSource<AuditReceipt>(TaskCreationOptions.RunContinuationsAsynchronously);
         var pending = new Pending(entry, waiter);
-        if (!_queue.Writer.TryWrite(pending))
+        if (_queue.Writer.TryWrite(pending))
+        {
+            Queued(urgent: true);
+        }
+        else
         {
             await WaitForRoomAsync(pending, cancellationToken);
         }
@@ -243,9 +268,10 @@ internal sealed partial class AuditLog : IAuditLog, IAsyncDisposable
         }
 
         _queue.Writer.TryComplete();
-        if (_loop is not null)
+        if (_writer is not null)
         {
-            await _loop;
+            Wake();
+            await _writerDone.Task;
         }
 
         await DisposeResourcesAsync();
@@ -261,24 +287,48 @@ internal sealed partial class AuditLog : IAuditLog, IAsyncDisposable
             }
         }
 
+        await _due.DisposeAsync();
         await _segment.DisposeAsync();
         _signer.Dispose();
         _metrics.Dispose();
+        _wake.Dispose();
     }
 
     private async ValueTask WaitForRoomAsync(Pending pending, CancellationToken cancellationToken)
     {
         _metrics.BackpressureHit();
+        Wake();
         await _queue.Writer.WriteAsync(pending, cancellationToken);
+        Queued(urgent: pending.Durable is not null);
     }
 
-    private async Task RunAsync()
+    /// <summary>An entry is on the queue: wake the writer if it is idle, for every <see cref="WakeEvery"/>th entry, or when a caller waits.</summary>
+    private void Queued(bool urgent)
+    {
+        if (urgent || Volatile.Read(ref _idle) == 1 || Interlocked.Increment(ref _unseen) == WakeEvery)
+        {
+            Wake();
+        }
+    }
+
+    private void Wake()
+    {
+        if (Interlocked.Exchange(ref _wakePending, 1) == 0)
+        {
+            _wake.Release();
+        }
+    }
+
+    private void Run()
     {
         var reader = _queue.Reader;
         try
         {
             while (true)
             {
+                // Reset before draining: an entry queued from here on wakes the writer again.
+                Volatile.Write(ref _wakePending, 0);
+                Volatile.Write(ref _unseen, 0);
                 while (_batchLength < MaxBatchBytes && reader.TryRead(out var pending))
                 {
                     Append(pending);
@@ -294,9 +344,14 @@ internal sealed partial class AuditLog : IAuditLog, IAsyncDisposable
                     WriteCheckpoint();
                 }
 
-                if (!await WaitAsync(reader))
+                if (reader.Completion.IsCompleted)
                 {
                     break;
+                }
+
+                if (reader.Count == 0 || _batchLength >= MaxBatchBytes)
+                {
+                    Sleep(reader);
                 }
             }
 
@@ -319,47 +374,48 @@ internal sealed partial class AuditLog : IAuditLog, IAsyncDisposable
                 pending.Durable?.TrySetException(ex);
             }
         }
+        finally
+        {
+            _writerDone.TrySetResult();
+        }
     }
 
-    /// <summary>Waits for more entries, or until the batch or a checkpoint is due; false once the queue is closed and empty.</summary>
-    private async ValueTask<bool> WaitAsync(ChannelReader<Pending> reader)
+    /// <summary>Sleeps until woken, or until the open batch or a checkpoint is due.</summary>
+    private void Sleep(ChannelReader<Pending> reader)
     {
-        _readWait ??= reader.WaitToReadAsync().AsTask();
-        if (!_readWait.IsCompleted)
+        var due = Timeout.InfiniteTimeSpan;
+        if (_batchLength > 0)
         {
-            var due = TimeSpan.MaxValue;
-            if (_batchLength > 0)
-            {
-                due = _options.FlushInterval - _time.GetElapsedTime(_batchStarted);
-            }
-
-            if (_durableSize > (_latestCheckpoint?.Checkpoint.Size ?? 0))
-            {
-                var checkpointDue = _options.CheckpointInterval - _time.GetElapsedTime(_lastCheckpointAt);
-                due = checkpointDue < due ? checkpointDue : due;
-            }
-
-            if (due == TimeSpan.MaxValue)
-            {
-                await _readWait;
-            }
-            else if (due > TimeSpan.Zero)
-            {
-                using var timeout = new CancellationTokenSource();
-                var delay = Task.Delay(due, _time, timeout.Token);
-                await Task.WhenAny(_readWait, delay);
-                await timeout.CancelAsync();
-            }
+            due = _options.FlushInterval - _time.GetElapsedTime(_batchStarted);
         }
 
-        if (!_readWait.IsCompleted)
+        if (_durableSize > (_latestCheckpoint?.Checkpoint.Size ?? 0))
         {
-            return true;
+            var checkpointDue = _options.CheckpointInterval - _time.GetElapsedTime(_lastCheckpointAt);
+            due = due == Timeout.InfiniteTimeSpan || checkpointDue < due ? checkpointDue : due;
         }
 
-        var more = await _readWait;
-        _readWait = null;
-        return more;
+        if (due != Timeout.InfiniteTimeSpan)
+        {
+            if (due <= TimeSpan.Zero)
+            {
+                return;
+            }
+
+            _due.Change(due, Timeout.InfiniteTimeSpan);
+            _wake.Wait();
+            return;
+        }
+
+        // Nothing open: the next entry wakes the writer. Look again after saying so, or an entry
+        // queued in between would wait for the next one.
+        Volatile.Write(ref _idle, 1);
+        if (reader.Count == 0 && !reader.Completion.IsCompleted)
+        {
+            _wake.Wait();
+        }
+
+        Volatile.Write(ref _idle, 0);
     }
 
     private void Append(Pending pending)

@@ -61,6 +61,9 @@ internal sealed partial class GatewayApp : IAsyncDisposable
         });
         builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
         builder.Logging.AddFilter("Yarp", LogLevel.Warning);
+        // Any enabled level here makes ASP.NET Core start an Activity for every request (and HttpClient a
+        // child with a traceparent header): a cost on the hot path for logs this category never writes above Debug.
+        builder.Logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.None);
         builder.Logging.AddFilter<RejectedRequestAuditor>(RejectedRequestAuditor.Category, LogLevel.Debug);
 
         var services = builder.Services;

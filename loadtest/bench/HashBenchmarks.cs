@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using AuditGateway.Audit.Merkle;
 using BenchmarkDotNet.Attributes;
 
 namespace AuditGateway.Bench;
@@ -24,6 +25,13 @@ public class HashBenchmarks
         _incremental.AppendData(_node);
         return _incremental.GetHashAndReset(_hash);
     }
+
+    /// <summary>OpenSSL's SHA256_Init/Update/Final called directly (what MerkleHash uses when it can).</summary>
+    [Benchmark]
+    public void OpenSslDirect() => OpenSslSha256.Hash(_line, _hash);
+
+    [Benchmark]
+    public void NodeOpenSslDirect() => OpenSslSha256.Hash(_node, _hash);
 
     [Benchmark]
     public int ReusedIncremental()

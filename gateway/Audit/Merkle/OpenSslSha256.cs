@@ -1,0 +1,71 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+
+namespace AuditGateway.Audit.Merkle;
+
+/// <summary>
+/// SHA-256 through OpenSSL's digest functions themselves (<c>SHA256_Init</c>, <c>_Update</c>,
+/// <c>_Final</c> in libcrypto 3), which the log calls two or three times per entry. .NET's hashing
+/// on Linux goes through OpenSSL's EVP layer, whose per-call set-up costs more than hashing a whole
+/// 1 KB line here (loadtest/bench <c>HashBenchmarks</c>: a 65-byte tree node 575 ns through
+/// <c>IncrementalHash</c>, 175 ns here). Where libcrypto 3 or these functions are missing, or the
+/// result disagrees with .NET's own SHA-256 on a probe, <see cref="IsAvailable"/> is false and
+/// <see cref="MerkleHash"/> uses .NET's hashing instead.
+/// </summary>
+internal static partial class OpenSslSha256
+{
+    private const string Library = "libcrypto.so.3";
+
+    public static bool IsAvailable { get; } = Probe();
+
+    /// <summary>SHA-256 of <paramref name="data"/> into the first 32 bytes of <paramref name="destination"/>.</summary>
+    public static void Hash(ReadOnlySpan<byte> data, Span<byte> destination)
+    {
+        if (destination.Length < MerkleHash.Size)
+        {
+            throw new ArgumentException("the destination holds less than 32 bytes", nameof(destination));
+        }
+
+        var context = default(Context);
+        if (Init(ref context) != 1 || Update(ref context, data, (nuint)data.Length) != 1 || Final(destination, ref context) != 1)
+        {
+            throw new System.Security.Cryptography.CryptographicException("OpenSSL SHA256 failed");
+        }
+    }
+
+    private static bool Probe()
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            return false;
+        }
+
+        try
+        {
+            ReadOnlySpan<byte> probe = "auditgw: a probe of OpenSSL's SHA-256 against .NET's"u8;
+            Span<byte> native = stackalloc byte[MerkleHash.Size];
+            Hash(probe, native);
+            return native.SequenceEqual(System.Security.Cryptography.SHA256.HashData(probe));
+        }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException or System.Security.Cryptography.CryptographicException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>OpenSSL's <c>SHA256_CTX</c>: 8 + 2 + 16 + 2 32-bit words.</summary>
+    [InlineArray(28)]
+    private struct Context
+    {
+        private uint _word;
+    }
+
+    [LibraryImport(Library, EntryPoint = "SHA256_Init")]
+    private static partial int Init(ref Context context);
+
+    [LibraryImport(Library, EntryPoint = "SHA256_Update")]
+    private static partial int Update(ref Context context, ReadOnlySpan<byte> data, nuint length);
+
+    [LibraryImport(Library, EntryPoint = "SHA256_Final")]
+    private static partial int Final(Span<byte> digest, ref Context context);
+}
