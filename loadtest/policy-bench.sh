@@ -16,6 +16,7 @@
 #   ROUNDS [1]  runs the bare/gateway pair this many times, alternating, and reports each round
 #   VARIANTS [0] 1 = also measure gateway-nojwt and gateway-plain
 #   BUILD [auto] 1 = always build Release; 0 = never; auto = when missing
+#   THREAD_CPU [0] 1 = also print each measured process's CPU per request by thread name
 #   MAX_SECONDS [420] watchdog for the whole script
 # Needs: dotnet, wrk, nginx, openssl, curl (Debian: apt-get install -y wrk nginx-light openssl curl).
 set -euo pipefail
@@ -222,16 +223,33 @@ cpu_ticks() { # pid
   awk '{print $14 + $15}' "/proc/$1/stat"
 }
 
+# "thread-name ticks" for each thread of a process (the name may contain spaces; it sits in parentheses).
+thread_ticks() { # pid
+  local stat
+  for stat in /proc/"$1"/task/*/stat; do
+    sed -E 's/^[0-9]+ \((.*)\) (.*)$/\1|\2/' "$stat" 2>/dev/null | awk -F'|' '{split($2, f, " "); print $1 "|" f[12] + f[13]}'
+  done
+}
+
 declare -A rps p50 p99 errors cpu_us
 rows=()
 measure() { # name url pid-of-the-proxy
   local name=$1 url=$2 pid=$3 out before after
   timeout $((WARMUP + 30)) wrk -t"$THREADS" -c"$CONNECTIONS" -d"${WARMUP}s" -H "Host: $HOST_HEADER" -H "Authorization: Bearer $token" "$url" >/dev/null
+  [[ ${THREAD_CPU:-0} == 1 ]] && thread_ticks "$pid" >"$work/threads-before"
   before=$(cpu_ticks "$pid")
   out=$(timeout $((DURATION + 30)) wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency -H "Host: $HOST_HEADER" -H "Authorization: Bearer $token" "$url")
   after=$(cpu_ticks "$pid")
   echo "$out" >"$work/wrk-$name.txt"
   rps[$name]=$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")
+  if [[ ${THREAD_CPU:-0} == 1 ]]; then
+    thread_ticks "$pid" >"$work/threads-after"
+    echo "$name: CPU per request by thread (us):"
+    awk -F'|' -v hz="$(getconf CLK_TCK)" -v n="$(awk -v r="${rps[$name]}" -v d="$DURATION" 'BEGIN {print r * d}')" '
+      FNR == NR {b[$1] += $2; next} {a[$1] += $2}
+      END {for (t in a) if (a[t] - b[t] > 0) printf "  %-24s %6.1f\n", t, (a[t] - b[t]) / hz * 1e6 / n}' \
+      "$work/threads-before" "$work/threads-after" | sort -k2 -t$'\t' -rn
+  fi
   # The proxy's own CPU per request, in microseconds: what it costs apart from wrk and the backend.
   cpu_us[$name]=$(awk -v t=$((after - before)) -v hz="$(getconf CLK_TCK)" -v r="${rps[$name]}" -v d="$DURATION" \
     'BEGIN {printf "%.1f", (r > 0 ? t / hz * 1e6 / (r * d) : 0)}')
@@ -277,6 +295,7 @@ fi
 # The gateway really audited: request entries in its log (the run above wrote them).
 entries=$(cat "$gw_full_dir"/data/log/*.jsonl 2>/dev/null | grep -c '"kind":"request"' || true)
 echo "audit: $entries request entries in the last gateway run's log"
+[[ -n ${SHOW_ENTRY:-} ]] && grep -m1 '"kind":"request"' "$gw_full_dir"/data/log/*.jsonl | head -c 3000 && echo
 
 printf '\n%-16s %12s %10s %10s %8s %12s\n' target requests/s p50_ms p99_ms errors cpu_us/req
 for name in "${rows[@]}"; do

@@ -11,7 +11,11 @@ namespace AuditGateway.Policy;
 /// the request is known to have taken, client first and the connection peer last; it is empty
 /// when the client is the connection peer itself.
 /// </summary>
-internal sealed record ClientAddress(IPAddress Ip, int Port, IReadOnlyList<string> Chain);
+internal sealed record ClientAddress(IPAddress Ip, int Port, IReadOnlyList<string> Chain)
+{
+    /// <summary><see cref="Ip"/> as text, made once for the entry, the forwarding headers and the rules' reasons.</summary>
+    public string IpText { get; } = Ip.ToString();
+}
 
 /// <summary>
 /// Finds the client address from the connection peer and the <c>Forwarded</c> (RFC 7239) or

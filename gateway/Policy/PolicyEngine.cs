@@ -29,10 +29,9 @@ internal sealed class PolicyEngine(PolicyOptions options, IRateLimitStore rateLi
         }
 
         var policy = route.Policy;
-        var owner = $"{route.Namespace}/{route.Ingress}";
         var reportOnly = policy?.PolicyMode == "report-only";
-        var decision = RouteCheapRules(request, client, route, policy, owner)
-            ?? await IdentityRulesAsync(request, client, route, policy, owner, cancellationToken);
+        var decision = RouteCheapRules(request, client, route, policy)
+            ?? await IdentityRulesAsync(request, client, route, policy, cancellationToken);
         return reportOnly && decision.Denies ? decision with { Outcome = DecisionOutcome.WouldDeny } : decision;
     }
 
@@ -51,7 +50,7 @@ internal sealed class PolicyEngine(PolicyOptions options, IRateLimitStore rateLi
         return null;
     }
 
-    private PolicyDecision? RouteCheapRules(HttpRequest request, ClientAddress client, IngressRoute route, RoutePolicy? policy, string owner)
+    private PolicyDecision? RouteCheapRules(HttpRequest request, ClientAddress client, IngressRoute route, RoutePolicy? policy)
     {
         if (policy is null)
         {
@@ -60,25 +59,25 @@ internal sealed class PolicyEngine(PolicyOptions options, IRateLimitStore rateLi
 
         if (policy.DenySet is { } deny && deny.TryMatch(client.Ip, out var denied))
         {
-            return PolicyDecision.Deny(StatusCodes.Status403Forbidden, $"{owner}:deny-source-range:{denied}", $"client {client.Ip} is in a denied range");
+            return PolicyDecision.Deny(StatusCodes.Status403Forbidden, $"{Owner(route)}:deny-source-range:{denied}", $"client {client.Ip} is in a denied range");
         }
 
         if (policy.AllowSet is { } allow && !allow.Contains(client.Ip))
         {
-            return PolicyDecision.Deny(StatusCodes.Status403Forbidden, $"{owner}:allow-source-range", $"client {client.Ip} is not in an allowed range");
+            return PolicyDecision.Deny(StatusCodes.Status403Forbidden, $"{Owner(route)}:allow-source-range", $"client {client.Ip} is not in an allowed range");
         }
 
         if (policy.AllowedMethods is { } methods && !methods.Contains(request.Method, StringComparer.OrdinalIgnoreCase))
         {
-            return PolicyDecision.Deny(StatusCodes.Status405MethodNotAllowed, $"{owner}:allowed-methods", $"method {request.Method} is not allowed")
+            return PolicyDecision.Deny(StatusCodes.Status405MethodNotAllowed, $"{Owner(route)}:allowed-methods", $"method {request.Method} is not allowed")
                 with { Header = new("Allow", string.Join(", ", methods)) };
         }
 
-        return policy.RateLimit is { By: "client" } limit ? RateLimited(route, owner, limit, client.Ip.ToString()) : null;
+        return policy.RateLimit is { By: "client" } limit ? RateLimited(route, limit, client.IpText) : null;
     }
 
     private async ValueTask<PolicyDecision> IdentityRulesAsync(
-        HttpRequest request, ClientAddress client, IngressRoute route, RoutePolicy? policy, string owner, CancellationToken cancellationToken)
+        HttpRequest request, ClientAddress client, IngressRoute route, RoutePolicy? policy, CancellationToken cancellationToken)
     {
         var auth = policy?.Auth ?? options.DefaultAuth;
         CallerIdentity? identity = null;
@@ -86,29 +85,29 @@ internal sealed class PolicyEngine(PolicyOptions options, IRateLimitStore rateLi
         {
             if (jwt is null)
             {
-                return PolicyDecision.Deny(StatusCodes.Status401Unauthorized, $"{owner}:auth:jwt", "no JWT issuer is configured (identity.jwt.issuers)")
+                return PolicyDecision.Deny(StatusCodes.Status401Unauthorized, $"{Owner(route)}:auth:jwt", "no JWT issuer is configured (identity.jwt.issuers)")
                     with { Header = new("WWW-Authenticate", "Bearer") };
             }
 
             var result = await jwt.AuthenticateAsync(request.Headers.Authorization.Count == 1 ? request.Headers.Authorization[0] : null, cancellationToken);
             if (!result.Succeeded)
             {
-                return PolicyDecision.Deny(StatusCodes.Status401Unauthorized, $"{owner}:auth:jwt", $"{result.Code}: {result.Description}")
+                return PolicyDecision.Deny(StatusCodes.Status401Unauthorized, $"{Owner(route)}:auth:jwt", $"{result.Code}: {result.Description}")
                     with { Header = new("WWW-Authenticate", WwwAuthenticate.Build(result)) };
             }
 
             identity = result.Identity;
             if (ClaimMatcher.FirstUnmet(result.Claims!, policy?.RequireClaims) is { } unmet)
             {
-                return PolicyDecision.Deny(StatusCodes.Status403Forbidden, $"{owner}:require-claims:{unmet.Claim}={unmet.Value}", $"claim {unmet.Claim} does not contain {unmet.Value}")
+                return PolicyDecision.Deny(StatusCodes.Status403Forbidden, $"{Owner(route)}:require-claims:{unmet.Claim}={unmet.Value}", $"claim {unmet.Claim} does not contain {unmet.Value}")
                     with { Header = new("WWW-Authenticate", WwwAuthenticate.InsufficientClaims(unmet)), Identity = identity };
             }
         }
 
         if (policy?.RateLimit is { By: "identity" } limit)
         {
-            var key = identity is null ? client.Ip.ToString() : $"{identity.Issuer}|{identity.Subject ?? identity.ClientId}";
-            if (RateLimited(route, owner, limit, key) is { } limited)
+            var key = identity is null ? client.IpText : $"{identity.Issuer}|{identity.Subject ?? identity.ClientId}";
+            if (RateLimited(route, limit, key) is { } limited)
             {
                 return limited with { Identity = identity };
             }
@@ -117,7 +116,10 @@ internal sealed class PolicyEngine(PolicyOptions options, IRateLimitStore rateLi
         return PolicyDecision.Allowed with { Identity = identity };
     }
 
-    private PolicyDecision? RateLimited(IngressRoute route, string owner, RateLimit limit, string key)
+    /// <summary>Where a route's rules come from, as rule ids name it: <c>namespace/ingress</c>.</summary>
+    private static string Owner(IngressRoute route) => $"{route.Namespace}/{route.Ingress}";
+
+    private PolicyDecision? RateLimited(IngressRoute route, RateLimit limit, string key)
     {
         if (rateLimits.TryAcquire(route.Id, key, limit, out var retryAfter))
         {
@@ -126,7 +128,7 @@ internal sealed class PolicyEngine(PolicyOptions options, IRateLimitStore rateLi
 
         var seconds = Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds));
         var unit = limit.PeriodSeconds == 1 ? "s" : "m";
-        return PolicyDecision.Deny(StatusCodes.Status429TooManyRequests, $"{owner}:rate-limit", $"more than {limit.Requests}r/{unit} by {limit.By}")
+        return PolicyDecision.Deny(StatusCodes.Status429TooManyRequests, $"{Owner(route)}:rate-limit", $"more than {limit.Requests}r/{unit} by {limit.By}")
             with { Header = new("Retry-After", seconds.ToString(CultureInfo.InvariantCulture)) };
     }
 }

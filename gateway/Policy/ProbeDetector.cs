@@ -105,11 +105,12 @@ internal sealed partial class ProbeDetector : IDisposable
     /// <summary>The configured probe prefix <paramref name="path"/> starts with, if any.</summary>
     public string? MatchProbePath(string path)
     {
-        foreach (var prefix in _options.Paths)
+        var paths = _options.Paths;
+        for (var i = 0; i < paths.Count; i++)
         {
-            if (path.StartsWith(prefix, StringComparison.OrdinalIgnoreCase))
+            if (path.StartsWith(paths[i], StringComparison.OrdinalIgnoreCase))
             {
-                return prefix;
+                return paths[i];
             }
         }
 

@@ -13,25 +13,45 @@ internal sealed class ForwardingTransformer : HttpTransformer
 {
     public static readonly ForwardingTransformer Instance = new();
 
+    /// <summary>The headers the gateway writes itself; a client's own are dropped first.</summary>
+    private static readonly string[] s_replaced =
+        ["Forwarded", "X-Forwarded-For", "X-Forwarded-Proto", "X-Forwarded-Host", "X-Forwarded-Port", "X-Real-IP", "X-Request-ID"];
+
     public override async ValueTask TransformRequestAsync(HttpContext httpContext, HttpRequestMessage proxyRequest, string destinationPrefix, CancellationToken cancellationToken)
     {
         await base.TransformRequestAsync(httpContext, proxyRequest, destinationPrefix, cancellationToken);
         var request = httpContext.Request;
         var headers = proxyRequest.Headers;
         headers.Host = request.Host.Value;
-        headers.Remove("Forwarded");
-        headers.Remove("X-Forwarded-For");
-        headers.Remove("X-Forwarded-Proto");
-        headers.Remove("X-Forwarded-Host");
-        headers.Remove("X-Forwarded-Port");
-        headers.Remove("X-Real-IP");
-        headers.Remove("X-Request-ID");
-        var client = httpContext.Connection.RemoteIpAddress?.ToString() ?? "";
+        foreach (var name in s_replaced)
+        {
+            // Looking in the client's headers is cheaper than removing from the copy, and they rarely carry any.
+            if (request.Headers.ContainsKey(name))
+            {
+                headers.Remove(name);
+            }
+        }
+
+        var client = PeerText(httpContext);
         headers.TryAddWithoutValidation("X-Forwarded-For", client);
         headers.TryAddWithoutValidation("X-Real-IP", client);
         headers.TryAddWithoutValidation("X-Forwarded-Proto", request.Scheme);
         headers.TryAddWithoutValidation("X-Forwarded-Host", request.Host.Value);
         headers.TryAddWithoutValidation("X-Forwarded-Port", httpContext.Connection.LocalPort.ToString(CultureInfo.InvariantCulture));
         headers.TryAddWithoutValidation("X-Request-ID", httpContext.TraceIdentifier);
+    }
+
+    /// <summary>The connection peer's address, reusing the request's client text when the peer is the client.</summary>
+    private static string PeerText(HttpContext httpContext)
+    {
+        var peer = httpContext.Connection.RemoteIpAddress;
+        if (peer is null)
+        {
+            return "";
+        }
+
+        return httpContext.Features.Get<RequestRecord>()?.Client is { } client && ReferenceEquals(client.Ip, peer)
+            ? client.IpText
+            : peer.ToString();
     }
 }

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Globalization;
 using System.Net;
 using System.Text;
@@ -34,6 +35,11 @@ internal sealed partial class ProxyMiddleware(
     ProbeDetector? probes = null)
 {
     private static readonly ForwarderRequestConfig RequestConfig = new() { ActivityTimeout = TimeSpan.FromSeconds(60) };
+
+    /// <summary>A backslash and what <see cref="char.IsControl(char)"/> calls control characters (C0, DEL, C1).</summary>
+    private static readonly SearchValues<char> s_backslashOrControl = SearchValues.Create(
+        [.. Enumerable.Range(0, 0x20).Select(c => (char)c), .. Enumerable.Range(0x7f, 0x21).Select(c => (char)c), '\\']);
+
     private int _roundRobin;
 
     public async Task InvokeAsync(HttpContext context)
@@ -128,7 +134,7 @@ internal sealed partial class ProxyMiddleware(
 
         var index = (uint)Interlocked.Increment(ref _roundRobin) % (uint)destinations.Count;
         var destination = destinations[(int)index];
-        record.Destination = route.Backend.Destinations[(int)index];
+        record.DestinationIndex = (int)index;
         record.BodyIn = new CountingStream(request.Body, reading: true);
         request.Body = record.BodyIn;
         record.BodyOut = new CountingStream(context.Response.Body, reading: false);
@@ -171,7 +177,7 @@ internal sealed partial class ProxyMiddleware(
             return "the path contains an encoded '/' or '\\'";
         }
 
-        if (path.Contains('\\', StringComparison.Ordinal) || path.Any(char.IsControl))
+        if (path.AsSpan().ContainsAny(s_backslashOrControl))
         {
             return "the path contains a backslash or a control character";
         }

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Security.Authentication;
 using AuditGateway.Audit.Entries;
 using AuditGateway.Policy;
@@ -14,6 +15,8 @@ namespace AuditGateway.Proxy;
 /// </summary>
 internal sealed class RequestRecord(long startedAt, RouteTable table, ClientAddress client)
 {
+    private static readonly ConditionalWeakTable<IngressRoute, RouteRef?[]> s_auditRefs = new();
+
     public long StartedAt { get; } = startedAt;
 
     public RouteTable Table { get; } = table;
@@ -24,7 +27,10 @@ internal sealed class RequestRecord(long startedAt, RouteTable table, ClientAddr
 
     public PolicyDecision Decision { get; set; } = PolicyDecision.Allowed;
 
-    public string? Destination { get; set; }
+    public string? Destination => DestinationIndex < 0 ? null : Route!.Backend.Destinations[DestinationIndex];
+
+    /// <summary>The endpoint of <see cref="Route"/> the request was forwarded to, or -1.</summary>
+    public int DestinationIndex { get; set; } = -1;
 
     public long? UpstreamMicroseconds { get; set; }
 
@@ -54,7 +60,7 @@ internal sealed class RequestRecord(long startedAt, RouteTable table, ClientAddr
             Path = request.Path.Value ?? "",
             Query = redactor.Redact(request.QueryString.Value, Route?.Policy?.RedactQuery),
             Protocol = request.Protocol,
-            Client = new ClientEndpoint(Client.Ip.ToString(), Client.Port),
+            Client = new ClientEndpoint(Client.IpText, Client.Port),
             Forwarded = Client.Chain,
             UserAgent = request.Headers.UserAgent.Count > 0 ? request.Headers.UserAgent.ToString() : null,
             Identity = identity is null ? RequestIdentity.Anonymous : new RequestIdentity
@@ -64,19 +70,9 @@ internal sealed class RequestRecord(long startedAt, RouteTable table, ClientAddr
                 Issuer = identity.Issuer,
                 Audience = identity.Audience,
                 ClientId = identity.ClientId,
-                Claims = identity.Claims.ToDictionary(c => c.Key, c => (IReadOnlyList<string>)[c.Value], StringComparer.Ordinal),
+                Claims = identity.AuditClaims,
             },
-            Route = route is null ? null : new RouteRef
-            {
-                Id = route.Id,
-                Namespace = route.Namespace,
-                Ingress = route.Ingress,
-                Path = route.Path!,
-                PathType = route.PathType!,
-                Service = route.Backend.Service,
-                Port = route.Backend.Port,
-                Destination = Destination,
-            },
+            Route = route is null ? null : AuditRef(route, DestinationIndex),
             Revision = Table.Revision,
             Decision = new RequestDecision(
                 Decision.Outcome switch
@@ -96,6 +92,27 @@ internal sealed class RequestRecord(long startedAt, RouteTable table, ClientAddr
                 ? new TlsInfo(string.IsNullOrEmpty(tls.HostName) ? null : tls.HostName, Version(tls.Protocol))
                 : null,
             UpstreamError = UpstreamError,
+        };
+    }
+
+    /// <summary>
+    /// The route as entries name it, with the destination: made once per route and endpoint, since
+    /// every request forwarded there names the same (a route table is immutable; a new one brings new routes).
+    /// </summary>
+    private static RouteRef AuditRef(IngressRoute route, int destinationIndex)
+    {
+        var refs = s_auditRefs.GetValue(route, static r => new RouteRef?[r.Backend.Destinations.Count + 1]);
+        var slot = destinationIndex + 1;
+        return refs[slot] ??= new RouteRef
+        {
+            Id = route.Id,
+            Namespace = route.Namespace,
+            Ingress = route.Ingress,
+            Path = route.Path!,
+            PathType = route.PathType!,
+            Service = route.Backend.Service,
+            Port = route.Backend.Port,
+            Destination = destinationIndex < 0 ? null : route.Backend.Destinations[destinationIndex],
         };
     }
 

@@ -131,7 +131,7 @@ internal sealed class AdminAuthenticator
 
     public async ValueTask<AdminPrincipal> AuthenticateAsync(string? authorizationHeader, CancellationToken cancellationToken)
     {
-        if (!BearerToken.TryRead(authorizationHeader, out var token) || token.Length == 0)
+        if (!BearerToken.TryRead(authorizationHeader, out string token) || token.Length == 0)
         {
             return AdminPrincipal.Anonymous("no bearer token");
         }

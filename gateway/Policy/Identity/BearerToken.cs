@@ -6,7 +6,15 @@ internal static class BearerToken
     /// <summary>False when the header is absent, blank, or of another scheme.</summary>
     public static bool TryRead(string? authorizationHeader, out string token)
     {
-        token = "";
+        var found = TryRead(authorizationHeader, out ReadOnlySpan<char> span);
+        token = found ? span.ToString() : "";
+        return found;
+    }
+
+    /// <summary>As <see cref="TryRead(string?, out string)"/>, without copying the token.</summary>
+    public static bool TryRead(string? authorizationHeader, out ReadOnlySpan<char> token)
+    {
+        token = default;
         if (string.IsNullOrWhiteSpace(authorizationHeader))
         {
             return false;
@@ -19,7 +27,7 @@ internal static class BearerToken
             return false;
         }
 
-        token = header[(space + 1)..].TrimStart().ToString();
+        token = header[(space + 1)..].TrimStart();
         return true;
     }
 }

@@ -42,6 +42,7 @@ internal sealed class JwtAuthenticator : IDisposable
     /// everything verified with the old one.
     /// </summary>
     private readonly ConcurrentDictionary<string, Verified> _verified = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, Verified>.AlternateLookup<ReadOnlySpan<char>> _verifiedByText;
     private readonly TimeProvider _time;
     private readonly JsonWebTokenHandler _handler = new();
 
@@ -55,6 +56,7 @@ internal sealed class JwtAuthenticator : IDisposable
 
         Options = options;
         _time = time;
+        _verifiedByText = _verified.GetAlternateLookup<ReadOnlySpan<char>>();
         for (var i = 0; i < options.Issuers.Count; i++)
         {
             _issuers.Add(options.Issuers[i].Issuer, new Issuer(options.Issuers[i], keySources[i]));
@@ -81,14 +83,17 @@ internal sealed class JwtAuthenticator : IDisposable
     /// <summary>Validates <c>Authorization: Bearer &lt;jwt&gt;</c>. Pass null when the header is absent.</summary>
     public ValueTask<JwtResult> AuthenticateAsync(string? authorizationHeader, CancellationToken cancellationToken)
     {
-        if (!BearerToken.TryRead(authorizationHeader, out var token))
+        if (!BearerToken.TryRead(authorizationHeader, out ReadOnlySpan<char> token))
         {
             return ValueTask.FromResult(JwtResult.Fail(JwtFailureReason.Missing, string.IsNullOrWhiteSpace(authorizationHeader)
                 ? "no bearer token"
                 : "the Authorization header is not a Bearer credential"));
         }
 
-        return ValidateTokenAsync(token, cancellationToken);
+        // The common case, a token seen before, is answered without copying the token out of the header.
+        return _verifiedByText.TryGetValue(token, out var known) && StillValid(known) is true
+            ? ValueTask.FromResult(known.Result)
+            : ValidateTokenAsync(token.ToString(), cancellationToken);
     }
 
     /// <summary>Validates a bare compact JWS.</summary>
@@ -96,8 +101,7 @@ internal sealed class JwtAuthenticator : IDisposable
     {
         if (_verified.TryGetValue(token, out var known))
         {
-            // Remembered, unexpired, and verified with the issuer's current key set (a rotation ends it).
-            if (_time.GetUtcNow() < known.Until && ReferenceEquals(await known.Source.GetKeysAsync(cancellationToken), known.Keys))
+            if (StillValid(known) ?? ReferenceEquals(await known.Source.GetKeysAsync(cancellationToken), known.Keys))
             {
                 return known.Result;
             }
@@ -106,6 +110,21 @@ internal sealed class JwtAuthenticator : IDisposable
         }
 
         return await VerifyAsync(token, cancellationToken);
+    }
+
+    /// <summary>
+    /// A remembered token is good while unexpired and while its issuer's key set is the one it was
+    /// verified with (a rotation ends it). Null when the key set is not at hand without waiting.
+    /// </summary>
+    private bool? StillValid(Verified known)
+    {
+        if (_time.GetUtcNow() >= known.Until)
+        {
+            return false;
+        }
+
+        var keys = known.Source.GetKeysAsync(CancellationToken.None);
+        return keys.IsCompletedSuccessfully ? ReferenceEquals(keys.Result, known.Keys) : null;
     }
 
     /// <summary>How many verified tokens are remembered.</summary>

@@ -63,6 +63,13 @@ internal sealed record CallerIdentity(
 {
     public const int MaxClaimLength = 1024;
 
+    /// <summary>
+    /// <see cref="Claims"/> in the audit entry's shape (each value a one-element list), built once: a
+    /// remembered token's identity is shared by every request that presents it.
+    /// </summary>
+    public IReadOnlyDictionary<string, IReadOnlyList<string>> AuditClaims { get; } =
+        Claims.ToDictionary(c => c.Key, c => (IReadOnlyList<string>)[c.Value], StringComparer.Ordinal);
+
     public bool Equals(CallerIdentity? other) =>
         other is not null
         && Subject == other.Subject && Issuer == other.Issuer && Audience == other.Audience && ClientId == other.ClientId
