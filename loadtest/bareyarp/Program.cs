@@ -1,13 +1,20 @@
 using System.Globalization;
 using System.Net;
+using Yarp.ReverseProxy.Configuration;
 using Yarp.ReverseProxy.Forwarder;
 
-// bareyarp LISTEN DESTINATION: Kestrel on LISTEN (e.g. 127.0.0.1:0) forwarding every request to
-// DESTINATION (e.g. http://127.0.0.1:8081/) with YARP's direct forwarder and its default transforms.
+// bareyarp LISTEN DESTINATION [--forwarder]: Kestrel on LISTEN (e.g. 127.0.0.1:0) proxying every
+// request to DESTINATION (e.g. http://127.0.0.1:8081/).
+//   default      YARP as a reverse proxy is deployed: one catch-all route to one cluster, in-memory
+//                config, MapReverseProxy with YARP's default pipeline and transforms (X-Forwarded-*).
+//   --forwarder  the floor under that: YARP's direct forwarder (IHttpForwarder) with HttpTransformer.Default,
+//                no routing, no transforms.
 // Prints "bareyarp: listening http=127.0.0.1:PORT" once it accepts connections.
-if (args.Length != 2 || !IPEndPoint.TryParse(args[0], out var listen) || !Uri.TryCreate(args[1], UriKind.Absolute, out var destination))
+var forwarderOnly = args.Length == 3 && args[2] == "--forwarder";
+if (args.Length is not (2 or 3) || (args.Length == 3 && !forwarderOnly)
+    || !IPEndPoint.TryParse(args[0], out var listen) || !Uri.TryCreate(args[1], UriKind.Absolute, out var destination))
 {
-    Console.Error.WriteLine("usage: bareyarp LISTEN(ip:port) DESTINATION(http://host:port/)");
+    Console.Error.WriteLine("usage: bareyarp LISTEN(ip:port) DESTINATION(http://host:port/) [--forwarder]");
     return 2;
 }
 
@@ -18,10 +25,28 @@ builder.WebHost.ConfigureKestrel(k =>
     k.AddServerHeader = false;
     k.Listen(listen);
 });
-builder.Services.AddHttpForwarder();
+
+var prefix = destination.GetLeftPart(UriPartial.Authority) + "/";
+if (forwarderOnly)
+{
+    builder.Services.AddHttpForwarder();
+}
+else
+{
+    builder.Services.AddReverseProxy().LoadFromMemory(
+        [new RouteConfig { RouteId = "all", ClusterId = "backend", Match = new RouteMatch { Path = "/{**rest}" } }],
+        [new ClusterConfig
+        {
+            ClusterId = "backend",
+            Destinations = new Dictionary<string, DestinationConfig> { ["backend"] = new() { Address = prefix } },
+            HttpRequest = new ForwarderRequestConfig { ActivityTimeout = TimeSpan.FromSeconds(60) },
+        }]);
+}
+
 var app = builder.Build();
 
-// The gateway's upstream client settings (gateway/Hosting/GatewayApp.cs), so both sides pool alike.
+// With --forwarder: the gateway's upstream client settings (gateway/Hosting/GatewayApp.cs), so both sides pool alike.
+// YARP's own proxy builds a client of the same kind (ForwarderHttpClientFactory).
 using var invoker = new HttpMessageInvoker(new SocketsHttpHandler
 {
     UseProxy = false,
@@ -32,13 +57,19 @@ using var invoker = new HttpMessageInvoker(new SocketsHttpHandler
     ConnectTimeout = TimeSpan.FromSeconds(5),
     PooledConnectionIdleTimeout = TimeSpan.FromSeconds(60),
 });
-var forwarder = app.Services.GetRequiredService<IHttpForwarder>();
-var config = new ForwarderRequestConfig { ActivityTimeout = TimeSpan.FromSeconds(60) };
-var prefix = destination.GetLeftPart(UriPartial.Authority) + "/";
-app.Run(async context => await forwarder.SendAsync(context, prefix, invoker, config, HttpTransformer.Default));
+if (forwarderOnly)
+{
+    var forwarder = app.Services.GetRequiredService<IHttpForwarder>();
+    var config = new ForwarderRequestConfig { ActivityTimeout = TimeSpan.FromSeconds(60) };
+    app.Run(async context => await forwarder.SendAsync(context, prefix, invoker, config, HttpTransformer.Default));
+}
+else
+{
+    app.MapReverseProxy();
+}
 
 await app.StartAsync();
 var port = new Uri(app.Urls.First()).Port;
-Console.WriteLine($"bareyarp: listening http={listen.Address}:{port.ToString(CultureInfo.InvariantCulture)}");
+Console.WriteLine($"bareyarp: listening http={listen.Address}:{port.ToString(CultureInfo.InvariantCulture)} mode={(forwarderOnly ? "forwarder" : "proxy")}");
 await app.WaitForShutdownAsync();
 return 0;
