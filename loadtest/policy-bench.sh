@@ -244,6 +244,7 @@ measure() { # name url pid-of-the-proxy
   out=$(timeout $((DURATION + 30)) wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency -H "Host: $HOST_HEADER" -H "Authorization: Bearer $token" "$url")
   after=$(cpu_ticks "$pid")
   echo "$out" >"$work/wrk-$name.txt"
+  [[ -n ${SHOW_WRK:-} ]] && echo "$out"
   rps[$name]=$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")
   if [[ ${THREAD_CPU:-0} == 1 ]]; then
     thread_ticks "$pid" >"$work/threads-after"
