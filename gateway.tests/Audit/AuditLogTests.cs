@@ -3,6 +3,7 @@ using System.Text;
 using AuditGateway.Audit;
 using AuditGateway.Audit.Entries;
 using AuditGateway.Audit.Storage;
+using AuditGateway.Tests.Common;
 using static AuditGateway.Tests.Audit.AuditTestKit;
 
 namespace AuditGateway.Tests.Audit;
@@ -67,6 +68,36 @@ public sealed class AuditLogTests : IDisposable
         await Eventually(() => log.LatestCheckpoint?.Checkpoint.Size == 11, "a checkpoint of the batch");
         Assert.Equal(11, Entries(_dir.Path).Count);
         Assert.True(File.Exists(LogLayout.CheckpointPath(_dir.Path, 11)));
+    }
+
+    [Fact]
+    public async Task An_entry_queued_while_only_a_checkpoint_is_pending_is_durable_within_the_flush_interval()
+    {
+        // The writer sleeps until the next checkpoint when it has no open batch; the first entry
+        // after that must wake it, or it would wait for the checkpoint instead of the flush.
+        var clock = new ManualTimeProvider(DateTimeOffset.UnixEpoch);
+        var flush = TimeSpan.FromMilliseconds(50);
+        await using var log = await AuditLog.OpenAsync(Options(_dir.Path, o => o with
+        {
+            TimeProvider = clock,
+            FlushInterval = flush,
+            CheckpointInterval = TimeSpan.FromHours(1),
+        }));
+        await log.AppendDurableAsync(Entry(0));
+        Assert.True(log.DurableSize > (log.LatestCheckpoint?.Checkpoint.Size ?? 0), "a checkpoint is pending");
+
+        await log.EnqueueAsync(Entry(1));
+        var advanced = TimeSpan.Zero;
+        await Eventually(
+            () =>
+            {
+                // Time moves only here, a little per poll, so the writer sees the flush become due.
+                clock.Advance(TimeSpan.FromMilliseconds(5));
+                advanced += TimeSpan.FromMilliseconds(5);
+                return log.DurableSize == 3;
+            },
+            "the queued entry to be flushed");
+        Assert.True(advanced < TimeSpan.FromMinutes(1), $"durable after {advanced} of log time; the flush interval is {flush}");
     }
 
     [Fact]

@@ -395,27 +395,34 @@ internal sealed partial class AuditLog : IAuditLog, IAsyncDisposable
             due = due == Timeout.InfiniteTimeSpan || checkpointDue < due ? checkpointDue : due;
         }
 
-        if (due != Timeout.InfiniteTimeSpan)
+        if (due != Timeout.InfiniteTimeSpan && due <= TimeSpan.Zero)
         {
-            if (due <= TimeSpan.Zero)
-            {
-                return;
-            }
-
-            _due.Change(due, Timeout.InfiniteTimeSpan);
-            _wake.Wait();
             return;
         }
 
-        // Nothing open: the next entry wakes the writer. Look again after saying so, or an entry
-        // queued in between would wait for the next one.
-        Volatile.Write(ref _idle, 1);
-        if (reader.Count == 0 && !reader.Completion.IsCompleted)
+        // No open batch: the next entry must wake the writer to start one (its flush clock starts
+        // then). Look at the queue again after saying so, or an entry queued in between would wait.
+        var idle = _batchLength == 0;
+        if (idle)
         {
-            _wake.Wait();
+            Volatile.Write(ref _idle, 1);
+            if (reader.Count > 0 || reader.Completion.IsCompleted)
+            {
+                Volatile.Write(ref _idle, 0);
+                return;
+            }
         }
 
-        Volatile.Write(ref _idle, 0);
+        if (due != Timeout.InfiniteTimeSpan)
+        {
+            _due.Change(due, Timeout.InfiniteTimeSpan);
+        }
+
+        _wake.Wait();
+        if (idle)
+        {
+            Volatile.Write(ref _idle, 0);
+        }
     }
 
     private void Append(Pending pending)
