@@ -234,7 +234,7 @@ thread_ticks() { # pid
   done
 }
 
-declare -A rps p50 p99 errors cpu_us
+declare -A rps p50 p99 errors cpu_us rss_mb
 rows=()
 measure() { # name url pid-of-the-proxy
   local name=$1 url=$2 pid=$3 out before after
@@ -243,6 +243,7 @@ measure() { # name url pid-of-the-proxy
   before=$(cpu_ticks "$pid")
   out=$(timeout $((DURATION + 30)) wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency -H "Host: $HOST_HEADER" -H "Authorization: Bearer $token" "$url")
   after=$(cpu_ticks "$pid")
+  rss_mb[$name]=$(awk '/^VmHWM:/ {printf "%.0f", $2 / 1024}' "/proc/$pid/status")
   echo "$out" >"$work/wrk-$name.txt"
   [[ -n ${SHOW_WRK:-} ]] && echo "$out"
   rps[$name]=$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")
@@ -305,9 +306,9 @@ entries=$(cat "$gw_full_dir"/data/log/*.jsonl 2>/dev/null | grep -c '"kind":"req
 echo "audit: $entries request entries in the last gateway run's log"
 [[ -n ${SHOW_ENTRY:-} ]] && grep -m1 '"kind":"request"' "$gw_full_dir"/data/log/*.jsonl | head -c 3000 && echo
 
-printf '\n%-16s %12s %10s %10s %8s %12s\n' target requests/s p50_ms p99_ms errors cpu_us/req
+printf '\n%-16s %12s %10s %10s %8s %12s %12s\n' target requests/s p50_ms p99_ms errors cpu_us/req peak_rss_mb
 for name in "${rows[@]}"; do
-  printf '%-16s %12s %10s %10s %8s %12s\n' "$name" "${rps[$name]}" "${p50[$name]}" "${p99[$name]}" "${errors[$name]}" "${cpu_us[$name]}"
+  printf '%-16s %12s %10s %10s %8s %12s %12s\n' "$name" "${rps[$name]}" "${p50[$name]}" "${p99[$name]}" "${errors[$name]}" "${cpu_us[$name]}" "${rss_mb[$name]}"
 done
 echo
 failed=0
