@@ -349,7 +349,8 @@ internal sealed partial class AuditLog : IAuditLog, IAsyncDisposable
                     break;
                 }
 
-                if (reader.Count == 0 || _batchLength >= MaxBatchBytes)
+                // Entries left means the batch filled up and was flushed: take the rest at once.
+                if (reader.Count == 0)
                 {
                     Sleep(reader);
                 }
