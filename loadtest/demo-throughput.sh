@@ -32,27 +32,7 @@ for tool in dotnet wrk nginx curl; do
   command -v "$tool" >/dev/null || { echo "demo-throughput: '$tool' not found (apt-get install -y wrk nginx-light curl)" >&2; exit 2; }
 done
 
-work=$(mktemp -d /tmp/auditgw-throughput.XXXXXX)
-chmod 755 "$work"
-pids=()
-cleanup() {
-  local pid
-  for pid in "${pids[@]}"; do
-    kill "$pid" 2>/dev/null || true
-  done
-  for pid in "${pids[@]}"; do
-    wait "$pid" 2>/dev/null || true
-  done
-  rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'echo "demo-throughput: interrupted" >&2; exit 130' INT TERM
-(
-  trap 'kill "$nap" 2>/dev/null; exit 0' TERM
-  sleep "$MAX_SECONDS" & nap=$!
-  wait "$nap" && { echo "demo-throughput: watchdog: still running after ${MAX_SECONDS}s, stopping" >&2; kill -TERM $$; }
-) &
-pids+=($!)
+scratch_with_watchdog demo-throughput "$MAX_SECONDS"
 
 if [[ $BUILD == 1 || ( $BUILD == auto && ! -f $dll ) ]]; then
   echo "building gateway (Release)..."
@@ -93,11 +73,7 @@ if [[ -z $backend || $backend == null ]]; then
 fi
 
 # --- nginx as a keep-alive reverse proxy to the same backend ---
-nginx_port=""
-for candidate in $(shuf -i 20000-60000 -n 50); do
-  if ! ss -Htln "sport = :$candidate" | grep -q .; then nginx_port=$candidate; break; fi
-done
-[[ -n $nginx_port ]] || { echo "demo-throughput: no free port for nginx" >&2; exit 1; }
+nginx_port=$(free_port)
 mkdir -p "$work/nginx"
 user_line=""
 [[ $(id -u) == 0 ]] && user_line="user root root;"

@@ -25,3 +25,38 @@ busy_pct() {
   b=($(awk '/^cpu / {print $2+$3+$4+$7+$8, $5+$6}' /proc/stat))
   awk -v u=$((b[0] - a[0])) -v i=$((b[1] - a[1])) 'BEGIN {printf "%.0f", ((u + i) > 0 ? 100 * u / (u + i) : 0)}'
 }
+
+# Sets up a script's scratch space: $work, a directory removed on exit, and $pids, the processes
+# stopped on exit (append every process started); a watchdog stops the whole script after
+# max-seconds. Messages start with the script's name.
+scratch_with_watchdog() { # name max-seconds
+  local name=$1 max=$2
+  work=$(mktemp -d "/tmp/auditgw-$name.XXXXXX")
+  chmod 755 "$work"
+  pids=()
+  SCRATCH_NAME=$name
+  trap scratch_cleanup EXIT
+  trap 'echo "$SCRATCH_NAME: interrupted" >&2; exit 130' INT TERM
+  (
+    trap 'kill "$nap" 2>/dev/null; exit 0' TERM
+    sleep "$max" & nap=$!
+    wait "$nap" && { echo "$name: watchdog: still running after ${max}s, stopping" >&2; kill -TERM $$; }
+  ) &
+  pids+=($!)
+}
+
+scratch_cleanup() {
+  local pid
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  rm -rf "$work"
+}
+
+# A loopback TCP port nothing listens on (exits the script when none of 50 tries is free).
+free_port() {
+  local candidate
+  for candidate in $(shuf -i 20000-60000 -n 50); do
+    ss -Htln "sport = :$candidate" | grep -q . || { echo "$candidate"; return 0; }
+  done
+  echo "${SCRATCH_NAME:-loadtest}: no free port" >&2; exit 1
+}

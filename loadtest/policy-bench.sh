@@ -45,23 +45,7 @@ for tool in dotnet wrk nginx openssl curl; do
   command -v "$tool" >/dev/null || { echo "policy-bench: '$tool' not found (apt-get install -y wrk nginx-light openssl curl)" >&2; exit 2; }
 done
 
-work=$(mktemp -d /tmp/auditgw-policy-bench.XXXXXX)
-chmod 755 "$work"
-pids=()
-cleanup() {
-  local pid
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'echo "policy-bench: interrupted" >&2; exit 130' INT TERM
-(
-  trap 'kill "$nap" 2>/dev/null; exit 0' TERM
-  sleep "$MAX_SECONDS" & nap=$!
-  wait "$nap" && { echo "policy-bench: watchdog: still running after ${MAX_SECONDS}s, stopping" >&2; kill -TERM $$; }
-) &
-pids+=($!)
+scratch_with_watchdog policy-bench "$MAX_SECONDS"
 
 build() { # project dll
   if [[ $BUILD == 1 || ( $BUILD == auto && ! -f $2 ) ]]; then
@@ -71,14 +55,6 @@ build() { # project dll
 }
 build gateway "$gateway_dll"
 build loadtest/bareyarp "$bare_dll"
-
-free_port() {
-  local candidate
-  for candidate in $(shuf -i 20000-60000 -n 50); do
-    ss -Htln "sport = :$candidate" | grep -q . || { echo "$candidate"; return 0; }
-  done
-  echo "policy-bench: no free port" >&2; exit 1
-}
 
 # --- the backend: nginx, a static 200 with keep-alive ---
 backend_port=$(free_port)
