@@ -72,6 +72,34 @@ public sealed class EntryEncodingTests
         Assert.Contains("\"decision\":{\"decision\":\"would-deny\",\"rule\":\"method\",\"reason\":\"POST not allowed\"}", line, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void Remembering_shared_routes_and_identities_writes_the_same_bytes_as_encoding_them()
+    {
+        // 200 distinct routes and identities, each used three times in a row and again later,
+        // so the 64-slot cache both hits and has objects evicted by others in their slot.
+        var routes = Enumerable.Range(0, 200).Select(i => new RouteRef
+        {
+            Id = $"ns/ing{i}:host/p{i}:Prefix", Namespace = "ns", Ingress = $"ing{i}", Path = $"/p{i}", PathType = "Prefix",
+            Service = "svc", Port = "80", Destination = i % 3 == 0 ? null : $"10.0.0.{i % 250}:8080",
+        }).ToArray();
+        var identities = Enumerable.Range(0, 200).Select(i => new RequestIdentity
+        {
+            Authenticated = true, Subject = $"user-{i}", Issuer = "https://issuer/", Audience = "api",
+            Claims = new Dictionary<string, IReadOnlyList<string>> { ["sub"] = [$"user-{i}"], ["scope"] = ["a b"] },
+        }).ToArray();
+        var cached = new EntryEncoder(cacheSharedParts: true);
+        var plain = new EntryEncoder();
+        for (var n = 0; n < 1200; n++)
+        {
+            var k = n / 3 % 200;
+            var body = (RequestBody)AuditTestKit.Entry(0).Body with { Route = k % 7 == 0 ? null : routes[k], Identity = identities[(k * 31) % 200] };
+            var ts = DateTimeOffset.UnixEpoch.AddSeconds(n);
+            cached.Encode(n, ts, "n1", s_zeros, body);
+            plain.Encode(n, ts, "n1", s_zeros, body);
+            Assert.Equal(Encoding.UTF8.GetString(plain.Line), Encoding.UTF8.GetString(cached.Line));
+        }
+    }
+
     [Theory]
     [InlineData("{\"seq\":7}", "unparseable")]
     [InlineData("not json", "unparseable")]

@@ -36,7 +36,7 @@ internal sealed partial class AuditLog : IAuditLog, IAsyncDisposable
     private readonly Channel<Pending> _queue;
     private readonly AuditMetrics _metrics;
     private readonly NoteSigner _signer;
-    private readonly EntryEncoder _encoder = new();
+    private readonly EntryEncoder _encoder = new(cacheSharedParts: true);
     private readonly MerkleFrontier _tree;
     private readonly byte[] _prev;
     private readonly byte[] _leaf = new byte[MerkleHash.Size];
@@ -44,7 +44,8 @@ internal sealed partial class AuditLog : IAuditLog, IAsyncDisposable
     private readonly List<(TaskCompletionSource<AuditReceipt> Waiter, long Seq)> _waiters = [];
     private readonly List<AuditKind> _batchEntryKinds = [];
     private readonly Lock _subscribersLock = new();
-    private readonly SemaphoreSlim _wake = new(0);
+    // No spinning before it blocks: on a busy machine the writer's spin took CPU from requests.
+    private readonly ManualResetEventSlim _wake = new(initialState: false, spinCount: 0);
     private readonly ITimer _due;
     private readonly TaskCompletionSource _writerDone = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _wakePending;
@@ -315,7 +316,7 @@ internal sealed partial class AuditLog : IAuditLog, IAsyncDisposable
     {
         if (Interlocked.Exchange(ref _wakePending, 1) == 0)
         {
-            _wake.Release();
+            _wake.Set();
         }
     }
 
@@ -419,7 +420,9 @@ internal sealed partial class AuditLog : IAuditLog, IAsyncDisposable
             _due.Change(due, Timeout.InfiniteTimeSpan);
         }
 
+        // Reset while _wakePending is still 1: no Wake can Set it until the loop clears that flag.
         _wake.Wait();
+        _wake.Reset();
         if (idle)
         {
             Volatile.Write(ref _idle, 0);

@@ -63,15 +63,7 @@ internal sealed class RequestRecord(long startedAt, RouteTable table, ClientAddr
             Client = new ClientEndpoint(Client.IpText, Client.Port),
             Forwarded = Client.Chain,
             UserAgent = request.Headers.UserAgent.Count > 0 ? request.Headers.UserAgent.ToString() : null,
-            Identity = identity is null ? RequestIdentity.Anonymous : new RequestIdentity
-            {
-                Authenticated = true,
-                Subject = identity.Subject,
-                Issuer = identity.Issuer,
-                Audience = identity.Audience,
-                ClientId = identity.ClientId,
-                Claims = identity.AuditClaims,
-            },
+            Identity = identity?.AuditIdentity ?? RequestIdentity.Anonymous,
             Route = route is null ? null : AuditRef(route, DestinationIndex),
             Revision = Table.Revision,
             Decision = new RequestDecision(

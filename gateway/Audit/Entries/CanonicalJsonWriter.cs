@@ -41,6 +41,20 @@ internal sealed class CanonicalJsonWriter
     /// <summary>The prefix bytes followed by the JSON.</summary>
     public ReadOnlySpan<byte> PrefixedJson => _buffer.AsSpan(0, _pos);
 
+    /// <summary>Bytes written so far: a mark for <see cref="Since"/>.</summary>
+    public int Length => _pos;
+
+    /// <summary>What was written after <paramref name="mark"/> (a <see cref="Length"/> taken before).</summary>
+    public ReadOnlySpan<byte> Since(int mark) => _buffer.AsSpan(mark, _pos - mark);
+
+    /// <summary>A value this writer wrote before (taken with <see cref="Since"/>), written again as it was.</summary>
+    public void Fragment(ReadOnlySpan<byte> json)
+    {
+        Separate();
+        Raw(json);
+        _comma = true;
+    }
+
     public void Reset()
     {
         _pos = _prefix;

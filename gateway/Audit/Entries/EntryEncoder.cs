@@ -8,7 +8,13 @@ namespace AuditGateway.Audit.Entries;
 /// <see cref="LeafInput"/> by the RFC 6962 leaf prefix 0x00, so the leaf hash needs no copy.
 /// One instance per thread; it reuses its buffer.
 /// </summary>
-internal sealed class EntryEncoder
+/// <param name="cacheSharedParts">
+/// Remember the JSON of the route and identity objects it is given, by reference, and write it
+/// again when the same object comes back. For the log writer: the gateway hands it one shared
+/// object per route and per caller, immutable, so most request entries repeat a few of them.
+/// Not for reading a log, where every parsed entry has objects of its own.
+/// </param>
+internal sealed class EntryEncoder(bool cacheSharedParts = false)
 {
     internal static readonly byte[][] KindNames = EnumNames(AuditJsonContext.Default.AuditKind);
     internal static readonly byte[][] DecisionNames = EnumNames(AuditJsonContext.Default.Decision);
@@ -18,6 +24,7 @@ internal sealed class EntryEncoder
     internal static readonly byte[][] LifecycleEventNames = EnumNames(AuditJsonContext.Default.LifecycleEvent);
 
     private readonly CanonicalJsonWriter _w = new(prefix: 1);
+    private readonly FragmentCache? _shared = cacheSharedParts ? new() : null;
 
     /// <summary>The line just encoded, without its newline.</summary>
     public ReadOnlySpan<byte> Line => _w.Json;
@@ -55,7 +62,7 @@ internal sealed class EntryEncoder
         switch (body)
         {
             case RequestBody r:
-                Write(w, r);
+                Write(r);
                 break;
             case ConfigBody c:
                 Write(w, c);
@@ -73,8 +80,9 @@ internal sealed class EntryEncoder
         w.EndObject();
     }
 
-    private static void Write(CanonicalJsonWriter w, RequestBody r)
+    private void Write(RequestBody r)
     {
+        var w = _w;
         w.StartObject();
         w.Name("id"u8);
         w.String(r.Id);
@@ -102,9 +110,16 @@ internal sealed class EntryEncoder
         w.Name("userAgent"u8);
         w.String(r.UserAgent);
         w.Name("identity"u8);
-        Write(w, r.Identity);
+        Shared(r.Identity, static (w, identity) => Write(w, identity));
         w.Name("route"u8);
-        Write(w, r.Route);
+        if (r.Route is { } route)
+        {
+            Shared(route, static (w, route) => Write(w, route));
+        }
+        else
+        {
+            w.Null();
+        }
         w.Name("revision"u8);
         w.String(r.Revision);
         w.Name("decision"u8);
@@ -165,14 +180,30 @@ internal sealed class EntryEncoder
         w.EndObject();
     }
 
-    private static void Write(CanonicalJsonWriter w, RouteRef? route)
+    /// <summary>Writes a value that follows a name, from the cache when this object was written before.</summary>
+    private void Shared<T>(T value, Action<CanonicalJsonWriter, T> write)
+        where T : class
     {
-        if (route is null)
+        var w = _w;
+        if (_shared is null)
         {
-            w.Null();
+            write(w, value);
             return;
         }
 
+        if (_shared.TryGet(value, out var slot, out var json))
+        {
+            w.Fragment(json);
+            return;
+        }
+
+        var start = w.Length;
+        write(w, value);
+        _shared.Set(slot, value, w.Since(start));
+    }
+
+    private static void Write(CanonicalJsonWriter w, RouteRef route)
+    {
         w.StartObject();
         w.Name("id"u8);
         w.String(route.Id);

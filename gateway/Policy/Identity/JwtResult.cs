@@ -1,5 +1,6 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Text.Json;
+using AuditGateway.Audit.Entries;
 
 namespace AuditGateway.Policy.Identity;
 
@@ -64,11 +65,19 @@ internal sealed record CallerIdentity(
     public const int MaxClaimLength = 1024;
 
     /// <summary>
-    /// <see cref="Claims"/> in the audit entry's shape (each value a one-element list), built once: a
-    /// remembered token's identity is shared by every request that presents it.
+    /// The identity as request entries record it (<see cref="Claims"/> with each value a one-element list), built
+    /// once: a remembered token's identity is shared by every request that presents it, and the log writer
+    /// encodes a shared instance once.
     /// </summary>
-    public IReadOnlyDictionary<string, IReadOnlyList<string>> AuditClaims { get; } =
-        Claims.ToDictionary(c => c.Key, c => (IReadOnlyList<string>)[c.Value], StringComparer.Ordinal);
+    public RequestIdentity AuditIdentity { get; } = new()
+    {
+        Authenticated = true,
+        Subject = Subject,
+        Issuer = Issuer,
+        Audience = Audience,
+        ClientId = ClientId,
+        Claims = Claims.ToDictionary(c => c.Key, c => (IReadOnlyList<string>)[c.Value], StringComparer.Ordinal),
+    };
 
     public bool Equals(CallerIdentity? other) =>
         other is not null
