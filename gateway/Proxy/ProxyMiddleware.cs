@@ -50,7 +50,24 @@ internal sealed partial class ProxyMiddleware(
         context.Features.Set(record);
         try
         {
-            await HandleAsync(context, record);
+            // Forwarding is awaited here rather than in a method of its own: one state machine per request.
+            if (await DecideAsync(context, record) is { } route)
+            {
+                var destinations = route.Backend.DestinationPrefixes;
+                var index = (int)((uint)Interlocked.Increment(ref _roundRobin) % (uint)destinations.Count);
+                var destination = destinations[index];
+                record.DestinationIndex = index;
+                CountBodies(context, record);
+                var upstreamStart = time.GetTimestamp();
+                var error = await forwarder.SendAsync(context, destination, invoker, RequestConfig, ForwardingTransformer.Instance);
+                record.UpstreamMicroseconds = (long)time.GetElapsedTime(upstreamStart).TotalMicroseconds;
+                if (error != ForwarderError.None)
+                {
+                    var failure = context.Features.Get<IForwarderErrorFeature>()?.Exception;
+                    record.UpstreamError = failure is null ? error.ToString() : $"{error}: {failure.Message}";
+                    LogUpstreamError(logger, route.Id, destination, error, failure?.Message ?? "");
+                }
+            }
         }
         finally
         {
@@ -63,7 +80,11 @@ internal sealed partial class ProxyMiddleware(
         }
     }
 
-    private async Task HandleAsync(HttpContext context, RequestRecord record)
+    /// <summary>
+    /// Every check before forwarding, in order. The route to forward to, or null when the gateway
+    /// answered the request itself. Completes at once unless a JWT's keys must be fetched.
+    /// </summary>
+    private async ValueTask<IngressRoute?> DecideAsync(HttpContext context, RequestRecord record)
     {
         var request = context.Request;
         if (blocks.IsBlocked(record.Client.Ip, out var block))
@@ -71,14 +92,14 @@ internal sealed partial class ProxyMiddleware(
             record.RefusedAsBlocked = true;
             record.Decision = PolicyDecision.Deny(StatusCodes.Status403Forbidden, "probe-block", $"client blocked by {block!.Detector} until {block.ExpiresAt:O}");
             await Reply(context, record, StatusCodes.Status403Forbidden, "this client is blocked");
-            return;
+            return null;
         }
 
         if (HostileTarget(request) is { } hostile)
         {
             record.Decision = PolicyDecision.Deny(StatusCodes.Status400BadRequest, "hostile-request", hostile);
             await Reply(context, record, StatusCodes.Status400BadRequest, hostile);
-            return;
+            return null;
         }
 
         var path = request.Path.Value ?? "/";
@@ -106,7 +127,7 @@ internal sealed partial class ProxyMiddleware(
             }
 
             await Reply(context, record, decision.Status, decision.Reason ?? "denied");
-            return;
+            return null;
         }
 
         if (route is null)
@@ -114,41 +135,41 @@ internal sealed partial class ProxyMiddleware(
             const string NoRoute = "no route matches this host and path";
             record.Decision = decision with { Rule = "no-route", Reason = NoRoute };
             await Reply(context, record, StatusCodes.Status404NotFound, NoRoute);
-            return;
+            return null;
         }
 
         if (route.SslRedirect && !request.IsHttps)
         {
             RedirectToHttps(context);
-            return;
+            return null;
         }
 
-        var destinations = route.Backend.DestinationPrefixes;
-        if (destinations.Count == 0)
+        if (route.Backend.DestinationPrefixes.Count == 0)
         {
             // The log says why the gateway answered 503 itself, as the response header does.
             record.UpstreamError = route.Backend.Unavailable ?? "no destination";
             await Reply(context, record, StatusCodes.Status503ServiceUnavailable, record.UpstreamError);
-            return;
+            return null;
         }
 
-        var index = (uint)Interlocked.Increment(ref _roundRobin) % (uint)destinations.Count;
-        var destination = destinations[(int)index];
-        record.DestinationIndex = (int)index;
-        record.BodyIn = new CountingStream(request.Body, reading: true);
-        request.Body = record.BodyIn;
+        return route;
+    }
+
+    /// <summary>
+    /// Counts the bytes of the bodies as they are forwarded. A request that cannot have a body
+    /// (no Content-Length, not chunked) has none to count.
+    /// </summary>
+    private static void CountBodies(HttpContext context, RequestRecord record)
+    {
+        var request = context.Request;
+        if (context.Features.Get<IHttpRequestBodyDetectionFeature>()?.CanHaveBody != false)
+        {
+            record.BodyIn = new CountingStream(request.Body, reading: true);
+            request.Body = record.BodyIn;
+        }
+
         record.BodyOut = new CountingStream(context.Response.Body, reading: false);
         context.Response.Body = record.BodyOut;
-
-        var upstreamStart = time.GetTimestamp();
-        var error = await forwarder.SendAsync(context, destination, invoker, RequestConfig, ForwardingTransformer.Instance);
-        record.UpstreamMicroseconds = (long)time.GetElapsedTime(upstreamStart).TotalMicroseconds;
-        if (error != ForwarderError.None)
-        {
-            var failure = context.Features.Get<IForwarderErrorFeature>()?.Exception;
-            record.UpstreamError = failure is null ? error.ToString() : $"{error}: {failure.Message}";
-            LogUpstreamError(logger, route.Id, destination, error, failure?.Message ?? "");
-        }
     }
 
     /// <summary>

@@ -18,7 +18,10 @@ internal sealed class RouteMatcher
     private readonly PathTable? _anyHost;
     private readonly IngressRoute? _defaultBackend;
 
-    /// <summary>The same routes with paths compared case-insensitively; only when some route has a policy.</summary>
+    /// <summary>
+    /// The same routes with paths compared case-insensitively; only when some route has a policy and
+    /// some path has a letter with case (without one, ignoring case cannot find another route).
+    /// </summary>
     private readonly RouteMatcher? _caseless;
 
     /// <param name="routes">Routes in precedence order for equal keys (the first wins).</param>
@@ -30,7 +33,7 @@ internal sealed class RouteMatcher
     private RouteMatcher(IReadOnlyList<IngressRoute> routes, IngressRoute? defaultBackend, bool ignoreCase)
     {
         _defaultBackend = defaultBackend;
-        if (!ignoreCase && routes.Any(r => r.Policy is not null))
+        if (!ignoreCase && routes.Any(r => r.Policy is not null) && routes.Any(r => r.Path is { } p && HasCase(p)))
         {
             _caseless = new RouteMatcher(routes, null, ignoreCase: true);
         }
@@ -90,6 +93,9 @@ internal sealed class RouteMatcher
 
         return _anyHost?.Match(path) ?? _defaultBackend;
     }
+
+    private static bool HasCase(string path) =>
+        !path.Equals(path.ToLowerInvariant(), StringComparison.Ordinal) || !path.Equals(path.ToUpperInvariant(), StringComparison.Ordinal);
 
     private static PathTable GetOrAdd(Dictionary<string, PathTable> tables, string key)
     {
