@@ -61,6 +61,34 @@ public sealed class AuditRequestTests(AuditRequestTests.App fixture) : IClassFix
     }
 
     [Fact]
+    public async Task A_chunked_upload_counts_its_bytes_and_a_GET_without_a_body_counts_none()
+    {
+        var agent = Agent();
+        var payload = Encoding.ASCII.GetBytes(new string('y', 4321));
+        using (var upload = new HttpRequestMessage(HttpMethod.Put, new Uri("http://app.test/chunked"))
+        {
+            Content = new StreamContent(new MemoryStream(payload)),
+        })
+        {
+            upload.Headers.TransferEncodingChunked = true;
+            upload.Headers.UserAgent.ParseAdd(agent);
+            using var response = await Gateway.Client.SendAsync(upload);
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        }
+
+        var chunked = (await RequestEntryAsync(agent)).Body();
+        Assert.Equal("PUT", chunked.GetProperty("method").GetString());
+        Assert.Equal(payload.Length, chunked.GetProperty("bytesIn").GetInt64());
+
+        var getAgent = Agent();
+        var (status, body) = await SendAsync("http://app.test/plain", getAgent);
+        Assert.Equal(200, status);
+        var get = (await RequestEntryAsync(getAgent)).Body();
+        Assert.Equal(0, get.GetProperty("bytesIn").GetInt64());
+        Assert.Equal(body.Length, get.GetProperty("bytesOut").GetInt64());
+    }
+
+    [Fact]
     public async Task A_request_matching_no_route_is_audited_with_a_null_route_and_the_no_route_rule()
     {
         var agent = Agent();
