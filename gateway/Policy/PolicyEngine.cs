@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.CompilerServices;
 using AuditGateway.Policy.Identity;
 using AuditGateway.Routing;
 using Microsoft.AspNetCore.Http;
@@ -14,6 +15,9 @@ namespace AuditGateway.Policy;
 /// </summary>
 internal sealed class PolicyEngine(PolicyOptions options, IRateLimitStore rateLimits, JwtAuthenticator? jwt)
 {
+    /// <summary>One "allowed, as this caller" decision per remembered identity, not one per request.</summary>
+    private static readonly ConditionalWeakTable<CallerIdentity, PolicyDecision> s_allowedAs = new();
+
     public PolicyOptions Options => options;
 
     public async ValueTask<PolicyDecision> EvaluateAsync(HttpRequest request, ClientAddress client, IngressRoute? route, CancellationToken cancellationToken)
@@ -113,7 +117,7 @@ internal sealed class PolicyEngine(PolicyOptions options, IRateLimitStore rateLi
             }
         }
 
-        return PolicyDecision.Allowed with { Identity = identity };
+        return identity is null ? PolicyDecision.Allowed : s_allowedAs.GetValue(identity, static i => PolicyDecision.Allowed with { Identity = i });
     }
 
     /// <summary>Where a route's rules come from, as rule ids name it: <c>namespace/ingress</c>.</summary>

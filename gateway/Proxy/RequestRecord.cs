@@ -15,7 +15,7 @@ namespace AuditGateway.Proxy;
 /// </summary>
 internal sealed class RequestRecord(long startedAt, RouteTable table, ClientAddress client)
 {
-    private static readonly ConditionalWeakTable<IngressRoute, RouteRef?[]> s_auditRefs = new();
+    private static readonly ConditionalWeakTable<IngressRoute, RouteRefs> s_auditRefs = new();
 
     public long StartedAt { get; } = startedAt;
 
@@ -66,15 +66,17 @@ internal sealed class RequestRecord(long startedAt, RouteTable table, ClientAddr
             Identity = identity?.AuditIdentity ?? RequestIdentity.Anonymous,
             Route = route is null ? null : AuditRef(route, DestinationIndex),
             Revision = Table.Revision,
-            Decision = new RequestDecision(
-                Decision.Outcome switch
-                {
-                    DecisionOutcome.Deny => Audit.Entries.Decision.Deny,
-                    DecisionOutcome.WouldDeny => Audit.Entries.Decision.WouldDeny,
-                    _ => Audit.Entries.Decision.Allow,
-                },
-                Decision.Rule ?? route?.Id,
-                Decision.Reason),
+            Decision = route is not null && Decision is { Outcome: DecisionOutcome.Allow, Rule: null, Reason: null }
+                ? AuditRefs(route).Allowed
+                : new RequestDecision(
+                    Decision.Outcome switch
+                    {
+                        DecisionOutcome.Deny => Audit.Entries.Decision.Deny,
+                        DecisionOutcome.WouldDeny => Audit.Entries.Decision.WouldDeny,
+                        _ => Audit.Entries.Decision.Allow,
+                    },
+                    Decision.Rule ?? route?.Id,
+                    Decision.Reason),
             Status = context.Response.StatusCode,
             BytesIn = BodyIn?.Count ?? 0,
             BytesOut = (BodyOut?.Count ?? 0) + GatewayBytesOut,
@@ -87,13 +89,15 @@ internal sealed class RequestRecord(long startedAt, RouteTable table, ClientAddr
         };
     }
 
+    private static RouteRefs AuditRefs(IngressRoute route) => s_auditRefs.GetValue(route, static r => new RouteRefs(r));
+
     /// <summary>
     /// The route as entries name it, with the destination: made once per route and endpoint, since
     /// every request forwarded there names the same (a route table is immutable; a new one brings new routes).
     /// </summary>
     private static RouteRef AuditRef(IngressRoute route, int destinationIndex)
     {
-        var refs = s_auditRefs.GetValue(route, static r => new RouteRef?[r.Backend.Destinations.Count + 1]);
+        var refs = AuditRefs(route).ByDestination;
         var slot = destinationIndex + 1;
         return refs[slot] ??= new RouteRef
         {
@@ -114,4 +118,13 @@ internal sealed class RequestRecord(long startedAt, RouteTable table, ClientAddr
         SslProtocols.Tls12 => "TLSv1.2",
         _ => protocol.ToString(),
     };
+
+    /// <summary>What entries say of one route, made once: its refs (none yet, then one per endpoint) and its plain "allow".</summary>
+    private sealed class RouteRefs(IngressRoute route)
+    {
+        /// <summary>Slot 0: not forwarded; slot i + 1: forwarded to destination i.</summary>
+        public RouteRef?[] ByDestination { get; } = new RouteRef?[route.Backend.Destinations.Count + 1];
+
+        public RequestDecision Allowed { get; } = new(Audit.Entries.Decision.Allow, route.Id, null);
+    }
 }

@@ -61,6 +61,24 @@ public sealed class VerifiedTokenCacheTests
     }
 
     [Fact]
+    public async Task A_token_with_a_remembered_signature_but_another_payload_is_checked_in_full()
+    {
+        var (authenticator, _) = Create();
+        var token = Tokens.Mint(_rsa, _time.GetUtcNow(), lifetime: TimeSpan.FromMinutes(10));
+        var header = "Bearer " + token;
+        Assert.True((await authenticator.AuthenticateAsync(header, CancellationToken.None)).Succeeded);
+
+        // Same length and the same signature (the memory hashes only the tail), one payload character changed.
+        var dot = token.IndexOf('.', StringComparison.Ordinal) + 1;
+        var forged = string.Concat(token.AsSpan(0, dot), token[dot] == 'e' ? "f" : "e", token.AsSpan(dot + 1));
+        Assert.Equal(token.Length, forged.Length);
+        Assert.Equal(token[^32..], forged[^32..]);
+        var result = await authenticator.AuthenticateAsync("Bearer " + forged, CancellationToken.None);
+        Assert.False(result.Succeeded);
+        Assert.True((await authenticator.AuthenticateAsync(header, CancellationToken.None)).Succeeded);
+    }
+
+    [Fact]
     public async Task Refusals_are_not_remembered()
     {
         var (authenticator, _) = Create();

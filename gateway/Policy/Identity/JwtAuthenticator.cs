@@ -41,7 +41,7 @@ internal sealed class JwtAuthenticator : IDisposable
     /// refusal always gets the full check. A new key set (a JWKS refresh) ends the memory of
     /// everything verified with the old one.
     /// </summary>
-    private readonly ConcurrentDictionary<string, Verified> _verified = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, Verified> _verified = new(TokenComparer.Instance);
     private readonly ConcurrentDictionary<string, Verified>.AlternateLookup<ReadOnlySpan<char>> _verifiedByText;
     private readonly TimeProvider _time;
     private readonly JsonWebTokenHandler _handler = new();
