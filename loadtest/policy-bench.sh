@@ -20,7 +20,7 @@
 #   VARIANTS [0] 1 = also measure gateway-nojwt and gateway-plain
 #   BUILD [auto] 1 = always build Release; 0 = never; auto = when missing
 #   THREAD_CPU [0] 1 = also print each measured process's CPU per request by thread name
-#   MAX_SECONDS [420] watchdog for the whole script
+#   MAX_SECONDS [600] watchdog for the whole script
 # Needs: dotnet, wrk, nginx, openssl, curl (Debian: apt-get install -y wrk nginx-light openssl curl).
 set -euo pipefail
 # shellcheck source=loadtest/lib.sh
@@ -33,7 +33,7 @@ WARMUP=${WARMUP:-15}
 ROUNDS=${ROUNDS:-3}
 VARIANTS=${VARIANTS:-0}
 BUILD=${BUILD:-auto}
-MAX_SECONDS=${MAX_SECONDS:-420}
+MAX_SECONDS=${MAX_SECONDS:-600}
 HOST_HEADER=bench.local
 ISSUER=https://bench.example/
 AUDIENCE=api://bench
