@@ -212,15 +212,19 @@ thread_ticks() { # pid
 
 declare -A rps p50 p99 errors cpu_us rss_mb
 rows=()
+wrk_load() { # seconds url [wrk options...]: the same wrk settings, host and token for every target
+  timeout $(($1 + 30)) wrk -t"$THREADS" -c"$CONNECTIONS" -d"${1}s" "${@:3}" -H "Host: $HOST_HEADER" -H "Authorization: Bearer $token" "$2"
+}
+
 warm() { # url
-  timeout $((WARMUP + 30)) wrk -t"$THREADS" -c"$CONNECTIONS" -d"${WARMUP}s" -H "Host: $HOST_HEADER" -H "Authorization: Bearer $token" "$1" >/dev/null
+  wrk_load "$WARMUP" "$1" >/dev/null
 }
 
 measure() { # name url pid-of-the-proxy
   local name=$1 url=$2 pid=$3 out before after
   [[ ${THREAD_CPU:-0} == 1 ]] && thread_ticks "$pid" >"$work/threads-before"
   before=$(cpu_ticks "$pid")
-  out=$(timeout $((DURATION + 30)) wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency -H "Host: $HOST_HEADER" -H "Authorization: Bearer $token" "$url")
+  out=$(wrk_load "$DURATION" "$url" --latency)
   after=$(cpu_ticks "$pid")
   rss_mb[$name]=$(awk '/^VmHWM:/ {printf "%.0f", $2 / 1024}' "/proc/$pid/status")
   echo "$out" >"$work/wrk-$name.txt"
@@ -303,12 +307,14 @@ for name in "${rows[@]}"; do
 done
 echo
 failed=0
+quotient() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.3f", (b > 0 ? a / b : 0)}'; }
+difference() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.3f", a - b}'; }
 ratios=() deltas=()
 for ((round = 1; round <= ROUNDS; round++)); do
-  ratio=$(awk -v a="${rps[gateway#$round]}" -v b="${rps[yarp#$round]}" 'BEGIN {printf "%.3f", (b > 0 ? a / b : 0)}')
-  delta=$(awk -v a="${p99[gateway#$round]}" -v b="${p99[yarp#$round]}" 'BEGIN {printf "%.3f", a - b}')
-  floor_ratio=$(awk -v a="${rps[gateway#$round]}" -v b="${rps[forwarder#$round]}" 'BEGIN {printf "%.3f", (b > 0 ? a / b : 0)}')
-  floor_delta=$(awk -v a="${p99[gateway#$round]}" -v b="${p99[forwarder#$round]}" 'BEGIN {printf "%.3f", a - b}')
+  ratio=$(quotient "${rps[gateway#$round]}" "${rps[yarp#$round]}")
+  delta=$(difference "${p99[gateway#$round]}" "${p99[yarp#$round]}")
+  floor_ratio=$(quotient "${rps[gateway#$round]}" "${rps[forwarder#$round]}")
+  floor_delta=$(difference "${p99[gateway#$round]}" "${p99[forwarder#$round]}")
   ratios+=("$ratio")
   deltas+=("$delta")
   echo "round $round: gateway/yarp throughput ratio $ratio, p99 gateway - yarp ${delta} ms;" \

@@ -30,13 +30,15 @@ internal static partial class OpenSslSha256
         }
 
         var context = default(Context);
-        var ok = Init(ref context) == 1;
-        ok = ok && (data.Length <= ShortInput ? UpdateShort(ref context, data, (nuint)data.Length) : Update(ref context, data, (nuint)data.Length)) == 1;
-        if (!ok || Final(destination, ref context) != 1)
+        if (Init(ref context) != 1 || Update(ref context, data) != 1 || Final(destination, ref context) != 1)
         {
             throw new System.Security.Cryptography.CryptographicException("OpenSSL SHA256 failed");
         }
     }
+
+    private static int Update(ref Context context, ReadOnlySpan<byte> data) => data.Length <= ShortInput
+        ? UpdateShort(ref context, data, (nuint)data.Length)
+        : UpdateLong(ref context, data, (nuint)data.Length);
 
     private static bool Probe()
     {
@@ -76,7 +78,7 @@ internal static partial class OpenSslSha256
     private static partial int UpdateShort(ref Context context, ReadOnlySpan<byte> data, nuint length);
 
     [LibraryImport(Library, EntryPoint = "SHA256_Update")]
-    private static partial int Update(ref Context context, ReadOnlySpan<byte> data, nuint length);
+    private static partial int UpdateLong(ref Context context, ReadOnlySpan<byte> data, nuint length);
 
     [LibraryImport(Library, EntryPoint = "SHA256_Final")]
     [SuppressGCTransition]
