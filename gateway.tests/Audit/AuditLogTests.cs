@@ -145,6 +145,53 @@ public sealed class AuditLogTests : IDisposable
         Assert.Equal(Count + 2, Entries(_dir.Path).Count);
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task Leaves_hashed_in_lanes_or_one_by_one_give_the_tree_of_the_lines_on_disk(bool lanes)
+    {
+        var options = Options(_dir.Path, o => o with { HashLeavesInLanes = lanes, FlushInterval = TimeSpan.FromHours(1), SegmentMaxEntries = 40 });
+        if (lanes && !AuditGateway.Audit.Merkle.Sha256x16.IsSupported)
+        {
+            var refused = await Assert.ThrowsAsync<ArgumentException>(() => AuditLog.OpenAsync(options));
+            Assert.Contains("AVX-512", refused.Message);
+            return;
+        }
+
+        // Batches of 55 (three full groups of 16 and 7 left, hashed one by one) and of 10 (one
+        // partial group), one of them cut by a segment roll; then the stop entry alone.
+        var log = await AuditLog.OpenAsync(options);
+        for (var i = 0; i < 53; i++)
+        {
+            await log.EnqueueAsync(Entry(i));
+        }
+
+        await log.AppendDurableAsync(Entry(53));
+        for (var i = 0; i < 9; i++)
+        {
+            await log.EnqueueAsync(Entry(i));
+        }
+
+        await log.AppendDurableAsync(Entry(9));
+        await log.DisposeAsync();
+
+        var tree = new AuditGateway.Audit.Merkle.MerkleFrontier();
+        foreach (var segment in LogLayout.Segments(_dir.Path))
+        {
+            foreach (var line in ReadLines(segment.Path))
+            {
+                tree.Append(AuditGateway.Audit.Merkle.MerkleHash.Leaf(line));
+            }
+        }
+
+        Assert.Equal(66, tree.Size);
+        Assert.Equal(66, log.LatestCheckpoint?.Checkpoint.Size);
+        Assert.Equal(tree.Root(), log.LatestCheckpoint?.Checkpoint.Root);
+        Assert.Equal(0, (await VerifyAsync(_dir.Path)).ExitCode);
+        await using var reopened = await AuditLog.OpenAsync(options);
+        Assert.Equal(67, reopened.DurableSize);
+    }
+
     [Fact]
     public async Task Reopening_continues_the_same_chain_and_tree_across_segments()
     {

@@ -33,13 +33,15 @@ internal sealed partial class AuditLog : IAuditLog, IAsyncDisposable
     private readonly AuditOptions _options;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
-    private readonly Channel<Pending> _queue;
+    private readonly EntryQueue<Pending> _queue;
     private readonly AuditMetrics _metrics;
     private readonly NoteSigner _signer;
     private readonly EntryEncoder _encoder = new(cacheSharedParts: true);
     private readonly MerkleFrontier _tree;
     private readonly byte[] _prev;
     private readonly byte[] _leaf = new byte[MerkleHash.Size];
+    private readonly (int Start, int Length)[] _unhashed = new (int, int)[Sha256x16.Lanes];
+    private readonly byte[] _laneHashes = new byte[Sha256x16.Lanes * MerkleHash.Size];
     private readonly long[] _batchKinds = new long[AuditMetrics.KindCount];
     private readonly List<(TaskCompletionSource<AuditReceipt> Waiter, long Seq)> _waiters = [];
     private readonly List<AuditKind> _batchEntryKinds = [];
@@ -54,6 +56,7 @@ internal sealed partial class AuditLog : IAuditLog, IAsyncDisposable
     private ChannelWriter<LiveEntry>[] _subscribers = [];
     private byte[] _batch = new byte[1 << 16];
     private int _batchLength;
+    private int _unhashedCount;
     private long _batchFirstSeq;
     private long _batchStarted;
     private FileStream _segment;
@@ -73,12 +76,8 @@ internal sealed partial class AuditLog : IAuditLog, IAsyncDisposable
         _time = options.TimeProvider;
         _logger = logger;
         _signer = signer;
-        _queue = Channel.CreateBounded<Pending>(new BoundedChannelOptions(options.QueueCapacity)
-        {
-            SingleReader = true,
-            FullMode = BoundedChannelFullMode.Wait,
-        });
-        _metrics = new AuditMetrics(meterFactory, () => _queue.Reader.Count);
+        _queue = new EntryQueue<Pending>(options.QueueCapacity);
+        _metrics = new AuditMetrics(meterFactory, () => _queue.Count);
         _tree = recovered.Tree;
         _prev = recovered.LastLineHash;
         _nextSeq = _durableSize = recovered.Size;
@@ -206,7 +205,7 @@ internal sealed partial class AuditLog : IAuditLog, IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(entry);
         var pending = new Pending(entry, null);
-        if (!_queue.Writer.TryWrite(pending))
+        if (!_queue.TryAdd(pending))
         {
             return WaitForRoomAsync(pending, cancellationToken);
         }
@@ -220,7 +219,7 @@ internal sealed partial class AuditLog : IAuditLog, IAsyncDisposable
         ArgumentNullException.ThrowIfNull(entry);
         var waiter = new TaskCompletionSource<AuditReceipt>(TaskCreationOptions.RunContinuationsAsynchronously);
         var pending = new Pending(entry, waiter);
-        if (_queue.Writer.TryWrite(pending))
+        if (_queue.TryAdd(pending))
         {
             Queued(urgent: true);
         }
@@ -268,7 +267,7 @@ internal sealed partial class AuditLog : IAuditLog, IAsyncDisposable
             return;
         }
 
-        _queue.Writer.TryComplete();
+        _queue.Complete();
         if (_writer is not null)
         {
             Wake();
@@ -299,7 +298,7 @@ internal sealed partial class AuditLog : IAuditLog, IAsyncDisposable
     {
         _metrics.BackpressureHit();
         Wake();
-        await _queue.Writer.WriteAsync(pending, cancellationToken);
+        await _queue.AddAsync(pending, cancellationToken);
         Queued(urgent: pending.Durable is not null);
     }
 
@@ -322,7 +321,7 @@ internal sealed partial class AuditLog : IAuditLog, IAsyncDisposable
 
     private void Run()
     {
-        var reader = _queue.Reader;
+        var queue = _queue;
         try
         {
             while (true)
@@ -330,7 +329,7 @@ internal sealed partial class AuditLog : IAuditLog, IAsyncDisposable
                 // Reset before draining: an entry queued from here on wakes the writer again.
                 Volatile.Write(ref _wakePending, 0);
                 Volatile.Write(ref _unseen, 0);
-                while (_batchLength < MaxBatchBytes && reader.TryRead(out var pending))
+                while (_batchLength < MaxBatchBytes && queue.TryTake(out var pending))
                 {
                     Append(pending);
                 }
@@ -345,15 +344,15 @@ internal sealed partial class AuditLog : IAuditLog, IAsyncDisposable
                     WriteCheckpoint();
                 }
 
-                if (reader.Completion.IsCompleted)
+                if (queue.IsDrained)
                 {
                     break;
                 }
 
                 // Entries left means the batch filled up and was flushed: take the rest at once.
-                if (reader.Count == 0)
+                if (queue.Count == 0)
                 {
-                    Sleep(reader);
+                    Sleep(queue);
                 }
             }
 
@@ -365,13 +364,13 @@ internal sealed partial class AuditLog : IAuditLog, IAsyncDisposable
         catch (Exception ex)
         {
             Log.WriterFailed(_logger, ex);
-            _queue.Writer.TryComplete(ex);
+            _queue.Complete(ex);
             foreach (var (waiter, _) in _waiters)
             {
                 waiter.TrySetException(ex);
             }
 
-            while (reader.TryRead(out var pending))
+            while (queue.TryTake(out var pending))
             {
                 pending.Durable?.TrySetException(ex);
             }
@@ -383,7 +382,7 @@ internal sealed partial class AuditLog : IAuditLog, IAsyncDisposable
     }
 
     /// <summary>Sleeps until woken, or until the open batch or a checkpoint is due.</summary>
-    private void Sleep(ChannelReader<Pending> reader)
+    private void Sleep(EntryQueue<Pending> queue)
     {
         var due = Timeout.InfiniteTimeSpan;
         if (_batchLength > 0)
@@ -408,7 +407,7 @@ internal sealed partial class AuditLog : IAuditLog, IAsyncDisposable
         if (idle)
         {
             Volatile.Write(ref _idle, 1);
-            if (reader.Count > 0 || reader.Completion.IsCompleted)
+            if (queue.Count > 0 || queue.IsDrained)
             {
                 Volatile.Write(ref _idle, 0);
                 return;
@@ -453,8 +452,12 @@ internal sealed partial class AuditLog : IAuditLog, IAsyncDisposable
 
         _encoder.Encode(_nextSeq, timestamp, _options.NodeId, _prev, body);
         var line = _encoder.Line;
-        MerkleHash.Sha256(_encoder.LeafInput, _leaf);
-        _tree.Append(_leaf);
+        if (!_options.HashLeavesInLanes)
+        {
+            MerkleHash.Sha256(_encoder.LeafInput, _leaf);
+            _tree.Append(_leaf);
+        }
+
         MerkleHash.Sha256(line, _prev);
 
         if (_batchLength == 0)
@@ -470,6 +473,15 @@ internal sealed partial class AuditLog : IAuditLog, IAsyncDisposable
         }
 
         line.CopyTo(_batch.AsSpan(_batchLength));
+        if (_options.HashLeavesInLanes)
+        {
+            _unhashed[_unhashedCount++] = (_batchLength, line.Length);
+            if (_unhashedCount == Sha256x16.Lanes)
+            {
+                HashLeaves();
+            }
+        }
+
         _batchLength += line.Length;
         _batch[_batchLength++] = (byte)'\n';
         _batchKinds[(int)body.Kind]++;
@@ -482,6 +494,33 @@ internal sealed partial class AuditLog : IAuditLog, IAsyncDisposable
         _nextSeq++;
         _segmentEntries++;
         _segmentBytes += line.Length + 1;
+    }
+
+    /// <summary>
+    /// Appends the leaves of the batch's lines not yet in the tree, in order: 16 at a time in lanes,
+    /// or one by one when there are too few for a pass over all lanes to pay.
+    /// </summary>
+    private void HashLeaves()
+    {
+        const int FewestForLanes = 8;
+        var lines = _unhashed.AsSpan(0, _unhashedCount);
+        _unhashedCount = 0;
+        if (lines.Length >= FewestForLanes)
+        {
+            Sha256x16.HashPrefixed(0x00, _batch, lines, _laneHashes);
+            for (var i = 0; i < lines.Length; i++)
+            {
+                _tree.Append(_laneHashes.AsSpan(i * MerkleHash.Size, MerkleHash.Size));
+            }
+
+            return;
+        }
+
+        foreach (var (start, length) in lines)
+        {
+            MerkleHash.Leaf(_batch.AsSpan(start, length), _leaf);
+            _tree.Append(_leaf);
+        }
     }
 
     /// <summary>Writes the batch and fsyncs once; then the waiters, subscribers and metrics learn of it.</summary>
@@ -509,6 +548,7 @@ internal sealed partial class AuditLog : IAuditLog, IAsyncDisposable
     /// <summary>Appends the batch to the segment, fsyncs it, then shows it to subscribers.</summary>
     private void WriteAndSync()
     {
+        HashLeaves();
         if (_batchLength > 0)
         {
             _segment.Write(_batch, 0, _batchLength);

@@ -32,6 +32,13 @@ internal sealed record AuditOptions
 
     public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
 
+    /// <summary>
+    /// Hash the leaves of a batch up to 16 at a time (<see cref="Merkle.Sha256x16"/>), on by default
+    /// where the CPU has AVX-512; off, each line's leaf is hashed as it is appended. Either way the
+    /// log, its tree and its checkpoints are the same.
+    /// </summary>
+    public bool HashLeavesInLanes { get; init; } = Merkle.Sha256x16.IsSupported;
+
     public string Origin => Notes.Checkpoint.OriginOf(NodeId);
 
     public string ResolvedSigningKeyPath => Path.Combine(DataDirectory, SigningKeyPath);
@@ -68,6 +75,11 @@ internal sealed record AuditOptions
         if (SegmentMaxEntries < 1 || SegmentMaxBytes < 1)
         {
             errors.Add($"audit segment limits {SegmentMaxEntries} entries / {SegmentMaxBytes} bytes: expected positive numbers");
+        }
+
+        if (HashLeavesInLanes && !Merkle.Sha256x16.IsSupported)
+        {
+            errors.Add("audit leaf hashing in lanes: this CPU lacks AVX-512 (F and BW)");
         }
 
         return errors;
