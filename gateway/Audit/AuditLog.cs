@@ -62,6 +62,7 @@ internal sealed partial class AuditLog : IAuditLog, IAsyncDisposable
     private FileStream _segment;
     private long _segmentEntries;
     private long _segmentBytes;
+    private long _segmentDroppedTo;
     private long _nextSeq;
     private long _durableSize;
     private byte[] _durableRoot;
@@ -555,6 +556,7 @@ internal sealed partial class AuditLog : IAuditLog, IAsyncDisposable
         }
 
         _segment.Flush(flushToDisk: true);
+        _segmentDroppedTo = PageCache.DropDurable(_segment.SafeFileHandle, _segmentDroppedTo, _segmentBytes);
         Publish();
         _batchLength = 0;
     }
@@ -586,12 +588,14 @@ internal sealed partial class AuditLog : IAuditLog, IAsyncDisposable
     private void RollSegment()
     {
         WriteAndSync();
+        PageCache.DropClosed(_segment.SafeFileHandle, _segmentDroppedTo, _segmentBytes);
         _segment.Dispose();
         _batchEntryKinds.Clear();
         _batchFirstSeq = _nextSeq;
         _segment = OpenSegment(_nextSeq);
         _segmentEntries = 0;
         _segmentBytes = 0;
+        _segmentDroppedTo = 0;
     }
 
     private FileStream OpenSegment(long firstSeq)
