@@ -16,7 +16,7 @@
 # Usage: loadtest/policy-bench.sh
 # Environment (defaults in brackets):
 #   THREADS [2] CONNECTIONS [64] DURATION [10] (s) WARMUP [15] (s)   wrk settings, the same for every row
-#   ROUNDS [3]  measures yarp, forwarder and gateway this many times, in turn; the verdict is on the median round
+#   ROUNDS [5]  measures yarp, forwarder and gateway this many times, in turn; the verdict is on the median round
 #   VARIANTS [0] 1 = also measure gateway-nojwt and gateway-plain
 #   BUILD [auto] 1 = always build Release; 0 = never; auto = when missing
 #   THREAD_CPU [0] 1 = also print each measured process's CPU per request by thread name
@@ -30,7 +30,7 @@ THREADS=${THREADS:-2}
 CONNECTIONS=${CONNECTIONS:-64}
 DURATION=${DURATION:-10}
 WARMUP=${WARMUP:-15}
-ROUNDS=${ROUNDS:-3}
+ROUNDS=${ROUNDS:-5}
 VARIANTS=${VARIANTS:-0}
 BUILD=${BUILD:-auto}
 MAX_SECONDS=${MAX_SECONDS:-600}
