@@ -353,7 +353,7 @@ internal sealed partial class AuditLog : IAuditLog, IAsyncDisposable
                 // Entries left means the batch filled up and was flushed: take the rest at once.
                 if (queue.Count == 0)
                 {
-                    Sleep(queue);
+                    Sleep();
                 }
             }
 
@@ -383,7 +383,7 @@ internal sealed partial class AuditLog : IAuditLog, IAsyncDisposable
     }
 
     /// <summary>Sleeps until woken, or until the open batch or a checkpoint is due.</summary>
-    private void Sleep(EntryQueue<Pending> queue)
+    private void Sleep()
     {
         var due = Timeout.InfiniteTimeSpan;
         if (_batchLength > 0)
@@ -408,7 +408,7 @@ internal sealed partial class AuditLog : IAuditLog, IAsyncDisposable
         if (idle)
         {
             Volatile.Write(ref _idle, 1);
-            if (queue.Count > 0 || queue.IsDrained)
+            if (_queue.Count > 0 || _queue.IsDrained)
             {
                 Volatile.Write(ref _idle, 0);
                 return;
@@ -453,12 +453,6 @@ internal sealed partial class AuditLog : IAuditLog, IAsyncDisposable
 
         _encoder.Encode(_nextSeq, timestamp, _options.NodeId, _prev, body);
         var line = _encoder.Line;
-        if (!_options.HashLeavesInLanes)
-        {
-            MerkleHash.Sha256(_encoder.LeafInput, _leaf);
-            _tree.Append(_leaf);
-        }
-
         MerkleHash.Sha256(line, _prev);
 
         if (_batchLength == 0)
@@ -474,7 +468,12 @@ internal sealed partial class AuditLog : IAuditLog, IAsyncDisposable
         }
 
         line.CopyTo(_batch.AsSpan(_batchLength));
-        if (_options.HashLeavesInLanes)
+        if (!_options.HashLeavesInLanes)
+        {
+            MerkleHash.Sha256(_encoder.LeafInput, _leaf);
+            _tree.Append(_leaf);
+        }
+        else
         {
             _unhashed[_unhashedCount++] = (_batchLength, line.Length);
             if (_unhashedCount == Sha256x16.Lanes)

@@ -51,6 +51,7 @@ internal sealed class RequestRecord(long startedAt, RouteTable table, ClientAddr
         var request = context.Request;
         var identity = Decision.Identity;
         var route = Route is { Path: not null } r ? r : null;
+        var refs = route is null ? null : AuditRefs(route);
         return new RequestBody
         {
             Id = context.TraceIdentifier,
@@ -64,10 +65,10 @@ internal sealed class RequestRecord(long startedAt, RouteTable table, ClientAddr
             Forwarded = Client.Chain,
             UserAgent = request.Headers.UserAgent.Count > 0 ? request.Headers.UserAgent.ToString() : null,
             Identity = identity?.AuditIdentity ?? RequestIdentity.Anonymous,
-            Route = route is null ? null : AuditRef(route, DestinationIndex),
+            Route = route is null ? null : refs!.For(route, DestinationIndex),
             Revision = Table.Revision,
-            Decision = route is not null && Decision is { Outcome: DecisionOutcome.Allow, Rule: null, Reason: null }
-                ? AuditRefs(route).Allowed
+            Decision = refs is not null && Decision is { Outcome: DecisionOutcome.Allow, Rule: null, Reason: null }
+                ? refs.Allowed
                 : new RequestDecision(
                     Decision.Outcome switch
                     {
@@ -91,27 +92,6 @@ internal sealed class RequestRecord(long startedAt, RouteTable table, ClientAddr
 
     private static RouteRefs AuditRefs(IngressRoute route) => s_auditRefs.GetValue(route, static r => new RouteRefs(r));
 
-    /// <summary>
-    /// The route as entries name it, with the destination: made once per route and endpoint, since
-    /// every request forwarded there names the same (a route table is immutable; a new one brings new routes).
-    /// </summary>
-    private static RouteRef AuditRef(IngressRoute route, int destinationIndex)
-    {
-        var refs = AuditRefs(route).ByDestination;
-        var slot = destinationIndex + 1;
-        return refs[slot] ??= new RouteRef
-        {
-            Id = route.Id,
-            Namespace = route.Namespace,
-            Ingress = route.Ingress,
-            Path = route.Path!,
-            PathType = route.PathType!,
-            Service = route.Backend.Service,
-            Port = route.Backend.Port,
-            Destination = destinationIndex < 0 ? null : route.Backend.Destinations[destinationIndex],
-        };
-    }
-
     private static string Version(SslProtocols protocol) => protocol switch
     {
         SslProtocols.Tls13 => "TLSv1.3",
@@ -123,8 +103,24 @@ internal sealed class RequestRecord(long startedAt, RouteTable table, ClientAddr
     private sealed class RouteRefs(IngressRoute route)
     {
         /// <summary>Slot 0: not forwarded; slot i + 1: forwarded to destination i.</summary>
-        public RouteRef?[] ByDestination { get; } = new RouteRef?[route.Backend.Destinations.Count + 1];
+        private readonly RouteRef?[] _byDestination = new RouteRef?[route.Backend.Destinations.Count + 1];
 
         public RequestDecision Allowed { get; } = new(Audit.Entries.Decision.Allow, route.Id, null);
+
+        /// <summary>
+        /// The route as entries name it, with the destination: made once per endpoint, since every
+        /// request forwarded there names the same (a route table is immutable; a new one brings new routes).
+        /// </summary>
+        public RouteRef For(IngressRoute route, int destinationIndex) => _byDestination[destinationIndex + 1] ??= new RouteRef
+        {
+            Id = route.Id,
+            Namespace = route.Namespace,
+            Ingress = route.Ingress,
+            Path = route.Path!,
+            PathType = route.PathType!,
+            Service = route.Backend.Service,
+            Port = route.Backend.Port,
+            Destination = destinationIndex < 0 ? null : route.Backend.Destinations[destinationIndex],
+        };
     }
 }
