@@ -277,6 +277,27 @@ public sealed class AuditLogTests : IDisposable
     }
 
     [Fact]
+    public async Task Unreadable_lines_the_last_checkpoint_signed_are_never_cut_as_a_torn_tail()
+    {
+        await WriteLogAsync(_dir.Path, 6);
+        var lines = ReadLines(_dir.Segment0);
+        // The last lines of the log made unreadable, as a log in another format would be: a crash
+        // could not have torn them, because the last checkpoint signed them.
+        foreach (var i in Enumerable.Range(3, lines.Count - 3))
+        {
+            lines[i] = Encoding.UTF8.GetBytes("{\"unknown\":" + i + "}");
+        }
+
+        WriteLines(_dir.Segment0, lines);
+        var before = File.ReadAllBytes(_dir.Segment0);
+
+        var error = await Assert.ThrowsAsync<InvalidDataException>(() => AuditLog.OpenAsync(Options(_dir.Path)));
+        Assert.Contains("not cutting signed entries", error.Message, StringComparison.Ordinal);
+        Assert.Contains("only 3 read before them", error.Message, StringComparison.Ordinal);
+        Assert.Equal(before, File.ReadAllBytes(_dir.Segment0));
+    }
+
+    [Fact]
     public async Task Opening_checks_against_the_newest_checkpoint_even_when_latest_was_not_updated()
     {
         await WriteLogAsync(_dir.Path, 6);

@@ -38,7 +38,8 @@ internal sealed class RecoveredLog
 /// <summary>
 /// Rebuilds the writer's state (next seq, chain head, Merkle frontier) by streaming the log, and
 /// cuts a torn tail: trailing lines of the last segment that are partial or unreadable. An
-/// unreadable line followed by good ones is damage, not a crash: opening fails.
+/// unreadable line followed by good ones is damage, not a crash: opening fails. So is a tail that
+/// reaches back into entries the last checkpoint signed: those were durable, and are never cut.
 /// </summary>
 internal static class LogRecovery
 {
@@ -127,6 +128,15 @@ internal static class LogRecovery
         {
             using var file = new FileStream(segment.Path, FileMode.Open, FileAccess.Write, FileShare.Read);
             var cut = file.Length - result.LastSegmentBytes;
+            if (cut > 0 && result.Size < checkpointSize)
+            {
+                // Signed entries were durable: a crash cannot have torn them. Cut nothing.
+                throw new InvalidDataException(
+                    $"{segment.Path}: the lines from byte {result.LastSegmentBytes} on are unreadable, but the last checkpoint covers "
+                    + $"{checkpointSize} entries and only {result.Size} read before them; not cutting signed entries: the log is damaged "
+                    + "or was written by another version of auditgw, run 'auditgw verify'");
+            }
+
             if (cut > 0)
             {
                 result.TruncatedBytes = cut;
