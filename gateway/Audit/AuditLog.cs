@@ -165,8 +165,12 @@ internal sealed partial class AuditLog : IAuditLog, IAsyncDisposable
             {
                 if (cp.Size > recovered.Size)
                 {
-                    throw new InvalidDataException(
-                        $"the log has {recovered.Size} entries but the last checkpoint covers {cp.Size}: entries were lost or removed; refusing to sign");
+                    // Signed entries were durable: a crash cannot have torn them, so an unreadable tail reaching back into them is not cut.
+                    throw new InvalidDataException(recovered.TruncatedBytes > 0
+                        ? $"{recovered.LastSegment?.Path}: the lines from byte {recovered.LastSegmentBytes} on are unreadable, but the last checkpoint covers "
+                            + $"{cp.Size} entries and only {recovered.Size} read before them; not cutting signed entries: the log is damaged "
+                            + "or was written by another version of auditgw, run 'auditgw verify'"
+                        : $"the log has {recovered.Size} entries but the last checkpoint covers {cp.Size}: entries were lost or removed; refusing to sign");
                 }
 
                 if (cp.Size > 0 && !CryptographicOperations.FixedTimeEquals(cp.Root, recovered.RootAtCheckpoint))
@@ -176,6 +180,7 @@ internal sealed partial class AuditLog : IAuditLog, IAsyncDisposable
                 }
             }
 
+            LogRecovery.CutTornTail(recovered);
             return (new AuditLog(options, logger, meterFactory, signer, recovered, latest), recovered);
         }
         catch

@@ -4,7 +4,7 @@ using AuditGateway.Audit.Storage;
 
 namespace AuditGateway.Audit;
 
-/// <summary>What streaming the existing log on open found, after cutting a torn tail.</summary>
+/// <summary>What streaming the existing log on open found: the entries before a torn tail, and the tail.</summary>
 internal sealed class RecoveredLog
 {
     public long Size { get; set; }
@@ -24,6 +24,7 @@ internal sealed class RecoveredLog
 
     public long LastSegmentBytes { get; set; }
 
+    /// <summary>The torn tail: bytes of the last segment after its last readable entry.</summary>
     public long TruncatedBytes { get; set; }
 
     public int TruncatedLines { get; set; }
@@ -37,9 +38,9 @@ internal sealed class RecoveredLog
 
 /// <summary>
 /// Rebuilds the writer's state (next seq, chain head, Merkle frontier) by streaming the log, and
-/// cuts a torn tail: trailing lines of the last segment that are partial or unreadable. An
-/// unreadable line followed by good ones is damage, not a crash: opening fails. So is a tail that
-/// reaches back into entries the last checkpoint signed: those were durable, and are never cut.
+/// finds a torn tail: trailing lines of the last segment that are partial or unreadable, cut by
+/// <see cref="CutTornTail"/>. An unreadable line followed by good ones is damage, not a crash:
+/// opening fails.
 /// </summary>
 internal static class LogRecovery
 {
@@ -126,26 +127,24 @@ internal static class LogRecovery
 
         if (result.LastSegment is { } segment)
         {
-            using var file = new FileStream(segment.Path, FileMode.Open, FileAccess.Write, FileShare.Read);
-            var cut = file.Length - result.LastSegmentBytes;
-            if (cut > 0 && result.Size < checkpointSize)
-            {
-                // Signed entries were durable: a crash cannot have torn them. Cut nothing.
-                throw new InvalidDataException(
-                    $"{segment.Path}: the lines from byte {result.LastSegmentBytes} on are unreadable, but the last checkpoint covers "
-                    + $"{checkpointSize} entries and only {result.Size} read before them; not cutting signed entries: the log is damaged "
-                    + "or was written by another version of auditgw, run 'auditgw verify'");
-            }
-
-            if (cut > 0)
-            {
-                result.TruncatedBytes = cut;
-                file.SetLength(result.LastSegmentBytes);
-                file.Flush(flushToDisk: true);
-            }
+            result.TruncatedBytes = new FileInfo(segment.Path).Length - result.LastSegmentBytes;
         }
 
         return result;
+    }
+
+    /// <summary>
+    /// Cuts the torn tail <see cref="Recover"/> found. Only once the log is known to agree with its
+    /// last checkpoint: nothing is cut from a log that is refused.
+    /// </summary>
+    public static void CutTornTail(RecoveredLog recovered)
+    {
+        if (recovered is { LastSegment: { } segment, TruncatedBytes: > 0 })
+        {
+            using var file = new FileStream(segment.Path, FileMode.Open, FileAccess.Write, FileShare.Read);
+            file.SetLength(recovered.LastSegmentBytes);
+            file.Flush(flushToDisk: true);
+        }
     }
 
     private static void CheckSegmentName(SegmentFile segment, long expectedFirstSeq)

@@ -65,7 +65,7 @@ internal sealed class RequestRecord(long startedAt, RouteTable table, ClientAddr
             Forwarded = Client.Chain,
             UserAgent = request.Headers.UserAgent.Count > 0 ? request.Headers.UserAgent.ToString() : null,
             Identity = identity?.AuditIdentity ?? RequestIdentity.Anonymous,
-            Route = route is null ? null : refs!.For(route, DestinationIndex),
+            Route = refs?.For(DestinationIndex),
             Revision = Table.Revision,
             Decision = refs is not null && Decision is { Outcome: DecisionOutcome.Allow, Rule: null, Reason: null }
                 ? refs.Allowed
@@ -111,7 +111,7 @@ internal sealed class RequestRecord(long startedAt, RouteTable table, ClientAddr
         /// The route as entries name it, with the destination: made once per endpoint, since every
         /// request forwarded there names the same (a route table is immutable; a new one brings new routes).
         /// </summary>
-        public RouteRef For(IngressRoute route, int destinationIndex) => _byDestination[destinationIndex + 1] ??= new RouteRef
+        public RouteRef For(int destinationIndex) => _byDestination[destinationIndex + 1] ??= new RouteRef
         {
             Id = route.Id,
             Namespace = route.Namespace,
