@@ -13,11 +13,12 @@ public sealed class ForwardedHeadersTests(ForwardedHeadersTests.Forwarding fixtu
     private TestGateway Gateway => fixture.Gateway;
 
     [Theory]
-    [InlineData("http")]
-    [InlineData("https")]
-    public async Task Backend_gets_the_original_host_and_gateway_set_forwarded_headers(string scheme)
+    [InlineData("http", "1.1")]
+    [InlineData("https", "1.1")]
+    [InlineData("https", "2.0")] // HTTP/2 carries the host in :authority, not in a Host header
+    public async Task Backend_gets_the_original_host_and_gateway_set_forwarded_headers(string scheme, string version)
     {
-        var echo = await SendSpoofedAsync($"{scheme}://fwd.test/path?q=1");
+        var echo = await SendSpoofedAsync($"{scheme}://fwd.test/path?q=1", Version.Parse(version));
         var port = scheme == "https" ? Gateway.App.Ports.Https : Gateway.App.Ports.Http;
 
         Assert.Equal("fwd", echo.Service);
@@ -44,9 +45,9 @@ public sealed class ForwardedHeadersTests(ForwardedHeadersTests.Forwarding fixtu
         Assert.Equal("fwd.test:8080", echo.Headers["x-forwarded-host"]);
     }
 
-    private async Task<EchoReply> SendSpoofedAsync(string url)
+    private async Task<EchoReply> SendSpoofedAsync(string url, Version version)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(url));
+        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(url)) { Version = version, VersionPolicy = HttpVersionPolicy.RequestVersionExact };
         request.Headers.Add("X-Forwarded-For", "6.6.6.6");
         request.Headers.Add("X-Forwarded-Host", "evil.test");
         request.Headers.Add("X-Forwarded-Proto", "gopher");
@@ -55,6 +56,7 @@ public sealed class ForwardedHeadersTests(ForwardedHeadersTests.Forwarding fixtu
         request.Headers.Add("X-Request-ID", "spoofed-id");
         request.Headers.Add("Forwarded", "for=6.6.6.6;host=evil.test");
         using var response = await Gateway.Client.SendAsync(request);
+        Assert.Equal(version, response.Version);
         return await TestGateway.ReadEchoAsync(response, url);
     }
 

@@ -5,8 +5,8 @@ using Yarp.ReverseProxy.Forwarder;
 namespace AuditGateway.Proxy;
 
 /// <summary>
-/// Copies the request as YARP does by default, keeps the client's <c>Host</c> (as ingress
-/// controllers do, for virtual-hosted backends) and sets the standard <c>X-Forwarded-*</c>
+/// Copies the request as YARP does by default, which keeps the client's <c>Host</c> (as ingress
+/// controllers do, for virtual-hosted backends), and sets the standard <c>X-Forwarded-*</c>
 /// headers, replacing whatever the client sent in them.
 /// </summary>
 internal sealed class ForwardingTransformer : HttpTransformer
@@ -22,7 +22,6 @@ internal sealed class ForwardingTransformer : HttpTransformer
         await base.TransformRequestAsync(httpContext, proxyRequest, destinationPrefix, cancellationToken);
         var request = httpContext.Request;
         var headers = proxyRequest.Headers;
-        headers.Host = request.Host.Value;
         foreach (var name in s_replaced)
         {
             // Looking in the client's headers is cheaper than removing from the copy, and they rarely carry any.
