@@ -16,7 +16,8 @@
 # Usage: loadtest/policy-bench.sh
 # Environment (defaults in brackets):
 #   THREADS [2] CONNECTIONS [64] DURATION [10] (s) WARMUP [15] (s)   wrk settings, the same for every row
-#   ROUNDS [5]  measures yarp, forwarder and gateway this many times, in turn; the verdict is on the median round
+#   ROUNDS [6]  measures yarp and gateway back to back (alternating which goes first), then forwarder, this many
+#               times; the verdict is on the median round
 #   VARIANTS [0] 1 = also measure gateway-nojwt and gateway-plain
 #   BUILD [auto] 1 = always build Release; 0 = never; auto = when missing
 #   THREAD_CPU [0] 1 = also print each measured process's CPU per request by thread name
@@ -30,7 +31,7 @@ THREADS=${THREADS:-2}
 CONNECTIONS=${CONNECTIONS:-64}
 DURATION=${DURATION:-10}
 WARMUP=${WARMUP:-15}
-ROUNDS=${ROUNDS:-5}
+ROUNDS=${ROUNDS:-6}
 VARIANTS=${VARIANTS:-0}
 BUILD=${BUILD:-auto}
 MAX_SECONDS=${MAX_SECONDS:-600}
@@ -254,8 +255,8 @@ echo "wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s --latency (each target warmed
 echo "backend: nginx 127.0.0.1:$backend_port (static 200)"
 
 # yarp, forwarder and gateway all run from the start, and each is warmed up once. The rounds then load
-# them one at a time, in turn, so the rows a round compares are measured within a minute of one another:
-# this machine's speed drifts by up to 15 % over minutes. An idle target uses no CPU worth counting.
+# them one at a time, so the rows a round compares are measured within seconds of one another: this
+# machine's speed drifts by up to 15 % over minutes. An idle target uses no CPU worth counting.
 declare -A url pid
 for mode in yarp forwarder; do
   port=$(free_port)
@@ -277,8 +278,12 @@ targets=(yarp forwarder gateway)
 for target in "${targets[@]}"; do
   warm "${url[$target]}"
 done
+# The two rows a ratio compares are loaded back to back, in alternating order (odd rounds yarp first,
+# even rounds the gateway first), so neither always follows the other; the forwarder comes last.
 for ((round = 1; round <= ROUNDS; round++)); do
-  for target in "${targets[@]}"; do
+  order=(yarp gateway forwarder)
+  (( round % 2 == 0 )) && order=(gateway yarp forwarder)
+  for target in "${order[@]}"; do
     measure "$target#$round" "${url[$target]}" "${pid[$target]}"
   done
 done

@@ -8,7 +8,7 @@ namespace AuditGateway.Audit.Merkle;
 /// <c>_Final</c> in libcrypto 3), which the log calls two or three times per entry. .NET's hashing
 /// on Linux goes through OpenSSL's EVP layer, whose per-call set-up costs more than hashing a whole
 /// 1 KB line here (loadtest/bench <c>HashBenchmarks</c>: a 65-byte tree node 575 ns through
-/// <c>IncrementalHash</c>, 175 ns here). Where libcrypto 3 or these functions are missing, or the
+/// <c>IncrementalHash</c>, about 100 ns here). Where libcrypto 3 or these functions are missing, or the
 /// result disagrees with .NET's own SHA-256 on a probe, <see cref="IsAvailable"/> is false and
 /// <see cref="MerkleHash"/> uses .NET's hashing instead.
 /// </summary>
@@ -22,6 +22,18 @@ internal static partial class OpenSslSha256
     public static bool IsAvailable { get; } = Probe();
 
     /// <summary>SHA-256 of <paramref name="data"/> into the first 32 bytes of <paramref name="destination"/>.</summary>
+    /// <remarks>
+    /// OpenSSL's SHA-NI code is legacy SSE. Entered while the upper halves of the vector registers
+    /// are in use (after the writer's AVX-512 code, or any JIT-compiled 256-bit copy or zeroing), each
+    /// call paid an AVX-to-SSE transition: about 150 ns on this project's machine, more than hashing
+    /// a 65-byte tree node (loadtest/bench <c>HashBenchmarks.NodeOpenSslDirect</c>: 279 ns before,
+    /// 103 ns after). The JIT clears that state with <c>vzeroupper</c> in the prolog of a method that
+    /// uses wide vectors (as this one does, zeroing its locals), but not before a P/Invoke inlined into
+    /// a caller, nor after a 256-bit instruction later in the method. So this method is never inlined,
+    /// leaves the context to <c>SHA256_Init</c> rather than zeroing it again after the prolog, and
+    /// keeps the ordinary-transition P/Invoke (whose frame set-up runs at entry) in a method of its own.
+    /// </remarks>
+    [MethodImpl(MethodImplOptions.NoInlining)]
     public static void Hash(ReadOnlySpan<byte> data, Span<byte> destination)
     {
         if (destination.Length < MerkleHash.Size)
@@ -29,7 +41,7 @@ internal static partial class OpenSslSha256
             throw new ArgumentException("the destination holds less than 32 bytes", nameof(destination));
         }
 
-        var context = default(Context);
+        Unsafe.SkipInit(out Context context);
         if (Init(ref context) != 1 || Update(ref context, data) != 1 || Final(destination, ref context) != 1)
         {
             throw new System.Security.Cryptography.CryptographicException("OpenSSL SHA256 failed");
@@ -38,7 +50,10 @@ internal static partial class OpenSslSha256
 
     private static int Update(ref Context context, ReadOnlySpan<byte> data) => data.Length <= ShortInput
         ? UpdateShort(ref context, data, (nuint)data.Length)
-        : UpdateLong(ref context, data, (nuint)data.Length);
+        : UpdateWithTransition(ref context, data);
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static int UpdateWithTransition(ref Context context, ReadOnlySpan<byte> data) => UpdateLong(ref context, data, (nuint)data.Length);
 
     private static bool Probe()
     {
