@@ -196,6 +196,7 @@ public sealed class FakeApiServerTests
         var rv = server.ResourceVersion;
 
         using var watch = await WatchLinesAsync(http, $"/api/v1/namespaces/default/secrets?watch=1&resourceVersion={rv}&allowWatchBookmarks=true");
+        Assert.Equal(1, server.WatchCount); // registered before the headers came: the bookmark below cannot miss it
         server.Seed(Secret("b", "Opaque"));
         server.Seed(Secret("b", "kubernetes.io/tls"));
         server.Remove("Secret", "default", "a");

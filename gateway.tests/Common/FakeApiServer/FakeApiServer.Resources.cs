@@ -401,44 +401,47 @@ internal sealed partial class FakeApiServer
         var rv = q["resourceVersion"].ToString();
         using var watcher = new Watcher(t.Resource, t.Namespace, Selector.ParseFields(q["fieldSelector"]), Selector.ParseLabels(q["labelSelector"]),
             q["allowWatchBookmarks"] is ["1" or "true"]);
-        ctx.Response.StatusCode = 200;
-        ctx.Response.ContentType = "application/json";
-        await ctx.Response.StartAsync(ct);
-        await ctx.Response.Body.FlushAsync(ct);
-
-        string? expired;
+        // As the apiserver does, the watch is registered before the response starts: a client that has
+        // the headers sees every event (and bookmark) from then on.
+        string? error;
         if (Faults.ShouldExpireWatch())
         {
-            expired = _store.TooOld(long.TryParse(rv, CultureInfo.InvariantCulture, out var from) ? from : 0);
+            var from = long.TryParse(rv, CultureInfo.InvariantCulture, out var parsed) ? parsed : 0;
+            error = ResourceStore.EventLine("ERROR", ApiError.Status(410, "Expired", _store.TooOld(from)));
         }
         else
         {
             try
             {
-                expired = _store.StartWatch(watcher, rv);
+                error = _store.StartWatch(watcher, rv) is { } expired
+                    ? ResourceStore.EventLine("ERROR", ApiError.Status(410, "Expired", expired))
+                    : null;
             }
             catch (ApiError e)
             {
-                await ctx.Response.WriteAsync(ResourceStore.EventLine("ERROR", e.ToStatus()), ct);
-                return;
+                error = ResourceStore.EventLine("ERROR", e.ToStatus());
             }
         }
 
-        if (expired is not null)
-        {
-            await ctx.Response.WriteAsync(ResourceStore.EventLine("ERROR", ApiError.Status(410, "Expired", expired)), ct);
-            return;
-        }
-
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct, _stopping.Token);
-        if (int.TryParse(q["timeoutSeconds"], CultureInfo.InvariantCulture, out var seconds) && seconds > 0)
-        {
-            timeout.CancelAfter(TimeSpan.FromSeconds(seconds));
-        }
-
-        using var dropped = watcher.Dropped.Register(ctx.Abort);
         try
         {
+            ctx.Response.StatusCode = 200;
+            ctx.Response.ContentType = "application/json";
+            await ctx.Response.StartAsync(ct);
+            await ctx.Response.Body.FlushAsync(ct);
+            if (error is not null)
+            {
+                await ctx.Response.WriteAsync(error, ct);
+                return;
+            }
+
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct, _stopping.Token);
+            if (int.TryParse(q["timeoutSeconds"], CultureInfo.InvariantCulture, out var seconds) && seconds > 0)
+            {
+                timeout.CancelAfter(TimeSpan.FromSeconds(seconds));
+            }
+
+            using var dropped = watcher.Dropped.Register(ctx.Abort);
             var reader = watcher.Lines.Reader;
             while (await reader.WaitToReadAsync(timeout.Token))
             {
@@ -456,6 +459,7 @@ internal sealed partial class FakeApiServer
         }
         finally
         {
+            // A watch that never started (an error line instead) is not in the store; removing it is a no-op.
             _store.StopWatch(watcher);
         }
     }
