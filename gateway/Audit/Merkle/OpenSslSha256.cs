@@ -50,10 +50,7 @@ internal static partial class OpenSslSha256
 
     private static int Update(ref Context context, ReadOnlySpan<byte> data) => data.Length <= ShortInput
         ? UpdateShort(ref context, data, (nuint)data.Length)
-        : UpdateWithTransition(ref context, data);
-
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private static int UpdateWithTransition(ref Context context, ReadOnlySpan<byte> data) => UpdateLong(ref context, data, (nuint)data.Length);
+        : UpdateLong(ref context, data, (nuint)data.Length);
 
     private static bool Probe()
     {
@@ -92,7 +89,9 @@ internal static partial class OpenSslSha256
     [SuppressGCTransition]
     private static partial int UpdateShort(ref Context context, ReadOnlySpan<byte> data, nuint length);
 
+    // Never inlined: its GC-transition frame set-up would run at every Hash's entry (see Hash).
     [LibraryImport(Library, EntryPoint = "SHA256_Update")]
+    [MethodImpl(MethodImplOptions.NoInlining)]
     private static partial int UpdateLong(ref Context context, ReadOnlySpan<byte> data, nuint length);
 
     [LibraryImport(Library, EntryPoint = "SHA256_Final")]
