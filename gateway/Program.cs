@@ -1,3 +1,3 @@
-using AuditGateway.Hosting;
+using AuditGateway;
 
 return await CommandLine.RunAsync(args);

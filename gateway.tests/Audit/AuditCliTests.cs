@@ -4,6 +4,7 @@ using AuditGateway.Audit;
 using AuditGateway.Audit.Merkle;
 using AuditGateway.Audit.Storage;
 using AuditGateway.Tests.Common;
+
 using static AuditGateway.Tests.Audit.AuditTestKit;
 
 namespace AuditGateway.Tests.Audit;

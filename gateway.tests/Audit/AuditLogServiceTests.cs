@@ -1,6 +1,5 @@
 using AuditGateway.Audit;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
+
 using static AuditGateway.Tests.Audit.AuditTestKit;
 
 namespace AuditGateway.Tests.Audit;
@@ -12,21 +11,22 @@ public sealed class AuditLogServiceTests : IDisposable
     public void Dispose() => _dir.Dispose();
 
     [Fact]
-    public async Task The_host_opens_the_log_on_start_and_closes_it_on_stop()
+    public async Task The_registered_log_opens_on_start_and_closes_on_dispose()
     {
-        var builder = Host.CreateApplicationBuilder();
-        builder.Services.AddAuditLog(Options(_dir.Path));
-        using var host = builder.Build();
-        var log = host.Services.GetRequiredService<IAuditLog>();
+        var services = new ServiceCollection().AddLogging().AddAuditLog(Options(_dir.Path));
+        await using var provider = services.BuildServiceProvider();
+        var service = provider.GetRequiredService<AuditLogService>();
+        var log = provider.GetRequiredService<IAuditLog>();
+        Assert.Same(service, log);
         await Assert.ThrowsAsync<InvalidOperationException>(async () => await log.EnqueueAsync(Entry(0)));
 
         Assert.False(log.IsWritable);
-        await host.StartAsync();
+        await service.StartAsync(CancellationToken.None);
         Assert.True(log.IsWritable);
         var receipt = await log.AppendDurableAsync(Entry(1));
         Assert.Equal(1, receipt.Seq);
         Assert.NotNull(log.LatestCheckpoint);
-        await host.StopAsync();
+        await service.DisposeAsync();
         Assert.False(log.IsWritable);
 
         Assert.Equal(0, (await VerifyAsync(_dir.Path)).ExitCode);

@@ -1,4 +1,5 @@
 using AuditGateway.Audit.Storage;
+
 using static AuditGateway.Tests.Audit.AuditTestKit;
 
 namespace AuditGateway.Tests.Audit;

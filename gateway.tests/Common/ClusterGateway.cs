@@ -1,13 +1,11 @@
 using System.Net;
 using System.Text.Json.Nodes;
+using AuditGateway.ControlPlane;
+using AuditGateway.ControlPlane.Attribution;
 using AuditGateway.Demo;
 using AuditGateway.Hosting;
-using AuditGateway.Kubernetes.Attribution;
 using AuditGateway.Routing;
-using AuditGateway.Sources;
 using AuditGateway.Tests.Common.FakeApiServer;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 
 namespace AuditGateway.Tests.Common;
 

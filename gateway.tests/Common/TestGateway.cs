@@ -8,8 +8,6 @@ using AuditGateway.Demo;
 using AuditGateway.Hosting;
 using AuditGateway.Policy;
 using AuditGateway.Routing;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 
 // The gateway's certificates are self-signed test certificates; the tests check which one was
 // presented (subject, serial) instead of validating a chain.
@@ -20,7 +18,7 @@ namespace AuditGateway.Tests.Common;
 /// <summary>
 /// An end-to-end test environment: echo backends on loopback, a temporary manifest directory
 /// and the whole gateway in-process, every listener on <c>127.0.0.1:0</c>. Write manifests
-/// (before or after <see cref="StartAsync"/>), then send requests whose URI carries the
+/// (before or after <see cref="StartAsync(Action{IServiceCollection}?)"/>), then send requests whose URI carries the
 /// virtual host (<c>http://shop.test/path</c>): the client connects to the gateway's port,
 /// so the <c>Host</c> header and the TLS SNI are the URI's host.
 /// </summary>

@@ -3,7 +3,6 @@ using AuditGateway.Audit.Entries;
 using AuditGateway.Audit.Storage;
 using AuditGateway.Routing;
 using AuditGateway.Tests.Common;
-using Microsoft.Extensions.DependencyInjection;
 
 namespace AuditGateway.Tests.EndToEnd;
 

@@ -1,4 +1,4 @@
-using Microsoft.Extensions.Logging;
+using AuditGateway.Routing;
 using AuditGateway.Tests.Common;
 
 namespace AuditGateway.Tests.EndToEnd;
@@ -39,7 +39,7 @@ public sealed class InvalidIngressTests
         Assert.Equal("v1", await gateway.ServedByAsync("http://app.test/"));
 
         gateway.WriteManifest("app.yaml", Manifests.Ingress("app", [new HostRule("app.test", new PathRule("/", "Prefix", "v2", 70000))]));
-        await gateway.WaitForAsync(t => t.Ingresses.Any(r => r.Ingress == "default/app" && r.Status == "refused-serving-previous"));
+        await gateway.WaitForAsync(t => t.Ingresses.Any(r => r.Ingress == "default/app" && r.Status == IngressOutcome.RefusedServingPrevious));
 
         Assert.Equal("v1", await gateway.ServedByAsync("http://app.test/"));
         const string Field = "spec.rules[0].http.paths[0].backend.service.port.number";
@@ -47,7 +47,7 @@ public sealed class InvalidIngressTests
         Assert.Single(gateway.Logs.Containing(LogLevel.Error, "Ingress default/app refused", Field, "its previous valid version keeps serving"));
 
         gateway.WriteManifest("app.yaml", Manifests.Ingress("app", [new HostRule("app.test", new PathRule("/", "Prefix", "v2", 80))]));
-        await gateway.WaitForAsync(t => t.Ingresses.Any(r => r.Ingress == "default/app" && r.Status == "accepted"));
+        await gateway.WaitForAsync(t => t.Ingresses.Any(r => r.Ingress == "default/app" && r.Status == IngressOutcome.Accepted));
         Assert.Equal("v2", await gateway.ServedByAsync("http://app.test/"));
     }
 

@@ -1,5 +1,6 @@
 using System.Net;
 using AuditGateway.Tests.Common;
+
 using static AuditGateway.Tests.EndToEnd.PolicyTestKit;
 
 namespace AuditGateway.Tests.EndToEnd;

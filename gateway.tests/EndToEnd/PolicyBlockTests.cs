@@ -4,6 +4,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json.Nodes;
 using AuditGateway.Tests.Common;
+
 using static AuditGateway.Tests.EndToEnd.PolicyTestKit;
 
 namespace AuditGateway.Tests.EndToEnd;

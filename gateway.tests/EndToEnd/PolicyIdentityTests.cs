@@ -1,6 +1,7 @@
 using System.Net;
 using AuditGateway.Tests.Common;
 using AuditGateway.Tests.Policy.Identity;
+
 using static AuditGateway.Tests.EndToEnd.PolicyTestKit;
 
 namespace AuditGateway.Tests.EndToEnd;

@@ -1,10 +1,10 @@
 using System.Text;
 using System.Text.Json.Nodes;
 using AuditGateway.Audit.Entries;
-using AuditGateway.Kubernetes.Attribution;
+using AuditGateway.ControlPlane;
+using AuditGateway.ControlPlane.Attribution;
 using AuditGateway.Kubernetes.Models;
 using AuditGateway.Routing;
-using AuditGateway.Sources;
 using AuditGateway.Tests.Common;
 
 namespace AuditGateway.Tests.Kubernetes;
@@ -107,7 +107,7 @@ public sealed class AttributionTests
         new AuditWebhook(store, TimeProvider.System).Receive(AuditEvents.Parse(Encoding.UTF8.GetBytes(AsIngress(Fixture(FixtureFiles[1])))));
         var attributor = new ClusterAttributor(store);
         var created = Resource("webhook-audit", "8006453e-d338-4cb2-b16b-d619b28e2583", "961180");
-        var found = await attributor.AttributeAsync(new ResourceChange(created.Key, null, created), new ChangeContext("watch", null), default);
+        var found = await attributor.AttributeAsync(new ResourceChange(created.Key, null, created), new ChangeContext(ChangeVia.Watch, null), default);
 
         Assert.Equal(ActorSource.AuditWebhook, found.Actor.Via);
         Assert.Equal("kubernetes-admin", found.Actor.Username);
@@ -118,7 +118,7 @@ public sealed class AttributionTests
 
         // Another resourceVersion of the same object is another write: not this actor (managedFields fallback).
         var later = Resource("webhook-audit", "8006453e-d338-4cb2-b16b-d619b28e2583", "961999", manager: "helm");
-        var other = await attributor.AttributeAsync(new ResourceChange(later.Key, created, later), new ChangeContext("watch", null), default);
+        var other = await attributor.AttributeAsync(new ResourceChange(later.Key, created, later), new ChangeContext(ChangeVia.Watch, null), default);
         Assert.Equal(ActorSource.ManagedFields, other.Actor.Via);
         Assert.Equal("helm", other.Actor.Username);
         Assert.Equal(ChangeSource.Helm, other.Source);

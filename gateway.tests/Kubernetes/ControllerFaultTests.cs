@@ -1,4 +1,3 @@
-using System.Text.Json.Nodes;
 using AuditGateway.Tests.Common;
 
 namespace AuditGateway.Tests.Kubernetes;

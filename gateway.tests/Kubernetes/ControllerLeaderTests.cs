@@ -1,7 +1,9 @@
 using System.Diagnostics;
 using System.Text.Json.Nodes;
+using AuditGateway.ControlPlane.Status;
 using AuditGateway.Hosting;
-using AuditGateway.Kubernetes.Controller;
+using AuditGateway.Kubernetes.Election;
+using AuditGateway.Routing;
 using AuditGateway.Tests.Common;
 
 namespace AuditGateway.Tests.Kubernetes;
@@ -83,7 +85,7 @@ public sealed class ControllerLeaderTests
         await using var cluster = await ClusterGateway.StartAsync(["web"], election: Short, admission: false);
         await Eventually.TrueAsync(() => cluster.Gateway.Service<LeaderElector>().IsLeader, TestGateway.Timeout, "leader");
         (await cluster.KubectlAsync(ClusterGateway.ListOf(cluster.ServiceFor("web"), Ingress("bad", "/v1", "Regex")), "create", "-f", "-")).EnsureSuccess();
-        await cluster.Gateway.WaitForAsync(t => t.Ingresses.Any(r => r.Ingress == "default/bad" && r.Status == "refused"));
+        await cluster.Gateway.WaitForAsync(t => t.Ingresses.Any(r => r.Ingress == "default/bad" && r.Status == IngressOutcome.Refused));
 
         List<JsonNode> events = [];
         await Eventually.TrueAsync(() =>

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using AuditGateway.Tests.Common;
 using AuditGateway.Tests.Common.FakeApiServer;

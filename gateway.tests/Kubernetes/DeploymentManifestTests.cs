@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json.Nodes;
+using AuditGateway.Configuration;
 using AuditGateway.Hosting;
-using AuditGateway.Sources;
 using AuditGateway.Tests.Common.FakeApiServer;
 
 namespace AuditGateway.Tests.Kubernetes;

@@ -3,7 +3,6 @@ using System.Net;
 using System.Text.Json.Nodes;
 using AuditGateway.Tests.Common;
 using AuditGateway.Tests.Common.FakeApiServer;
-using Microsoft.AspNetCore.Http;
 
 namespace AuditGateway.Tests.Kubernetes;
 

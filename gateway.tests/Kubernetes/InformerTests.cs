@@ -1,8 +1,10 @@
 using System.Collections.Concurrent;
 using System.Text.Json.Nodes;
+using AuditGateway.ControlPlane;
+using AuditGateway.ControlPlane.Sources;
 using AuditGateway.Kubernetes.Client;
 using AuditGateway.Kubernetes.Informers;
-using AuditGateway.Sources;
+using AuditGateway.Kubernetes.Models;
 using AuditGateway.Tests.Common;
 using AuditGateway.Tests.Common.FakeApiServer;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -229,7 +231,7 @@ public sealed class InformerTests
         await Eventually.TrueAsync(() => sink.Synced);
         var initial = sink.Batches.Where(b => !b.SyncedBefore).SelectMany(b => b.Changes).Select(c => c.Key.ToString()).Order().ToList();
         Assert.Equal(["IngressClass/auditgateway", "Secret default/cert", "Service default/web"], initial);
-        Assert.All(sink.Batches, b => Assert.Equal("list", b.Context.Via));
+        Assert.All(sink.Batches, b => Assert.Equal(ChangeVia.List, b.Context.Via));
 
         (await Kubectl.RunAsync(server, """
             apiVersion: networking.k8s.io/v1
@@ -241,7 +243,7 @@ public sealed class InformerTests
             """, "create", "-f", "-")).EnsureSuccess();
         await Eventually.TrueAsync(() => sink.Batches.Any(b => b.Changes.Any(c => c.Key.Kind == ResourceKind.Ingress)));
         var batch = sink.Batches.First(b => b.Changes.Any(c => c.Key.Kind == ResourceKind.Ingress));
-        Assert.Equal(new ChangeContext("watch", null), batch.Context);
+        Assert.Equal(new ChangeContext(ChangeVia.Watch, null), batch.Context);
         Assert.Equal("auditgateway", (string?)batch.Changes[0].New!.Json["spec"]!["ingressClassName"]);
 
         await stop.CancelAsync();

@@ -1,6 +1,5 @@
 using System.Net;
 using AuditGateway.Policy;
-using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Primitives;
 
 namespace AuditGateway.Tests.Policy;

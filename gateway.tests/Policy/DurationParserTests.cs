@@ -1,4 +1,4 @@
-using AuditGateway.Hosting;
+using AuditGateway.Configuration;
 
 namespace AuditGateway.Tests.Policy;
 

@@ -1,7 +1,6 @@
 using System.Text.Json;
-using AuditGateway.Hosting;
+using AuditGateway.Configuration;
 using AuditGateway.Policy;
-using AuditGateway.Sources;
 
 namespace AuditGateway.Tests.Policy;
 
@@ -13,7 +12,7 @@ public sealed class PolicyOptionsTests
         var options = PolicyOptions.Parse(null, null);
 
         Assert.Equal(PolicyOptions.Default, options);
-        Assert.Equal("none", options.DefaultAuth);
+        Assert.Equal(AuthMode.None, options.DefaultAuth);
         Assert.True(options.ProbeDetection.Enabled);
         Assert.Equal(20, options.ProbeDetection.MaxDeniedPerMinute);
         Assert.Equal(50, options.ProbeDetection.MaxNotFoundPerMinute);
@@ -43,7 +42,7 @@ public sealed class PolicyOptionsTests
 
         var options = PolicyOptions.Parse(policy, identity);
 
-        Assert.Equal("jwt", options.DefaultAuth);
+        Assert.Equal(AuthMode.Jwt, options.DefaultAuth);
         Assert.Equal(["10.0.0.0/8", "2001:db8::/32"], options.TrustedProxies.Ranges);
         Assert.Equal(["192.0.2.0/24"], options.AllowSourceRange.Ranges);
         Assert.Equal(["192.0.2.66/32"], options.DenySourceRange.Ranges);

@@ -1,5 +1,4 @@
 using AuditGateway.Policy;
-using AuditGateway.Routing;
 using AuditGateway.Tests.Common;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -7,8 +6,8 @@ namespace AuditGateway.Tests.Policy;
 
 public sealed class RateLimiterTests : IDisposable
 {
-    private static readonly RateLimit FivePerSecond = new(5, 1, "client");
-    private static readonly RateLimit SixtyPerMinute = new(60, 60, "client");
+    private static readonly RateLimit FivePerSecond = new(5, 1, RateLimitKey.Client);
+    private static readonly RateLimit SixtyPerMinute = new(60, 60, RateLimitKey.Client);
 
     private readonly ManualTimeProvider _time = new(new DateTimeOffset(2025, 1, 1, 0, 0, 0, TimeSpan.Zero));
     private readonly RateLimiter _limiter;
@@ -85,7 +84,7 @@ public sealed class RateLimiterTests : IDisposable
         Assert.Equal(5, Drain("r", "a", FivePerSecond));
         _time.Advance(TimeSpan.FromSeconds(1));
 
-        var bigger = new RateLimit(10, 1, "client");
+        var bigger = new RateLimit(10, 1, RateLimitKey.Client);
         Assert.Equal(5, Drain("r", "a", bigger));
         _time.Advance(TimeSpan.FromSeconds(1));
         Assert.Equal(10, Drain("r", "a", bigger));
@@ -138,7 +137,7 @@ public sealed class RateLimiterTests : IDisposable
     [Fact]
     public void Concurrent_acquires_never_exceed_capacity()
     {
-        var limit = new RateLimit(1000, 60, "client");
+        var limit = new RateLimit(1000, 60, RateLimitKey.Client);
         var allowed = 0;
         Parallel.For(0, 8, _ =>
         {
@@ -157,7 +156,7 @@ public sealed class RateLimiterTests : IDisposable
     [Fact]
     public void Acquiring_from_an_existing_bucket_does_not_allocate()
     {
-        var limit = new RateLimit(1_000_000, 1, "client");
+        var limit = new RateLimit(1_000_000, 1, RateLimitKey.Client);
         _limiter.TryAcquire("r", "a", limit);
 
         var before = GC.GetAllocatedBytesForCurrentThread();

@@ -1,7 +1,8 @@
 using System.Text.Json;
 using AuditGateway.Admin;
+using AuditGateway.ControlPlane.Sources;
+using AuditGateway.Kubernetes.Models;
 using AuditGateway.Routing;
-using AuditGateway.Sources;
 
 namespace AuditGateway.Tests.Routing;
 

@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
-using AuditGateway.Sources;
+using AuditGateway.ControlPlane;
+using AuditGateway.Kubernetes.Models;
 
 namespace AuditGateway.Tests.Sources;
 

@@ -1,6 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using AuditGateway.Sources;
+using AuditGateway.Configuration;
 
 namespace AuditGateway.Tests.Sources;
 

@@ -6,10 +6,6 @@ using AuditGateway.Audit;
 using AuditGateway.Policy;
 using AuditGateway.Policy.Identity;
 using AuditGateway.Routing;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Routing;
-using Microsoft.Extensions.DependencyInjection;
 
 namespace AuditGateway.Admin;
 

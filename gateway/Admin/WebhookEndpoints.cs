@@ -1,12 +1,8 @@
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
-using AuditGateway.Kubernetes.Attribution;
+using AuditGateway.ControlPlane.Attribution;
 using AuditGateway.Policy.Identity;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Routing;
-using Microsoft.Extensions.DependencyInjection;
 
 namespace AuditGateway.Admin;
 

@@ -1,5 +1,4 @@
 using AuditGateway.Audit.Entries;
-using Microsoft.Extensions.Logging;
 
 namespace AuditGateway.Audit;
 

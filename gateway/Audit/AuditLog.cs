@@ -7,7 +7,6 @@ using AuditGateway.Audit.Entries;
 using AuditGateway.Audit.Merkle;
 using AuditGateway.Audit.Notes;
 using AuditGateway.Audit.Storage;
-using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace AuditGateway.Audit;

@@ -1,18 +1,16 @@
 using System.Diagnostics.Metrics;
 using AuditGateway.Audit.Entries;
 using AuditGateway.Audit.Storage;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Logging;
 
 namespace AuditGateway.Audit;
 
 /// <summary>
-/// The audit log as a hosted service: opened (with recovery) when the host starts, closed
-/// (flush, stop entry, final checkpoint) when it stops. Register it before anything that
-/// writes entries, so that it starts first and stops last.
+/// The audit log as a service: registered before it is open, opened (with recovery) by
+/// <see cref="StartAsync"/>, closed (flush, stop entry, final checkpoint) by <see cref="DisposeAsync"/>.
+/// Whoever starts the gateway opens it before anything writes entries and closes it after everything
+/// that writes has stopped.
 /// </summary>
-internal sealed class AuditLogService(AuditOptions options, ILoggerFactory loggerFactory, IMeterFactory meterFactory) : IHostedService, IAuditLog, IAsyncDisposable
+internal sealed class AuditLogService(AuditOptions options, ILoggerFactory loggerFactory, IMeterFactory meterFactory) : IAuditLog, IAsyncDisposable
 {
     private AuditLog? _log;
 
@@ -30,8 +28,6 @@ internal sealed class AuditLogService(AuditOptions options, ILoggerFactory logge
         Volatile.Write(ref _log, log);
     }
 
-    public async Task StopAsync(CancellationToken cancellationToken) => await DisposeAsync();
-
     public ValueTask EnqueueAsync(AuditEntry entry, CancellationToken cancellationToken = default) => Log.EnqueueAsync(entry, cancellationToken);
 
     public Task<AuditReceipt> AppendDurableAsync(AuditEntry entry, CancellationToken cancellationToken = default) => Log.AppendDurableAsync(entry, cancellationToken);
@@ -47,10 +43,13 @@ internal sealed class AuditLogService(AuditOptions options, ILoggerFactory logge
     }
 }
 
-/// <summary>Registration of the audit log.</summary>
+/// <summary>Registration of the audit log: the one way the gateway and the tests add it.</summary>
 internal static class AuditServiceCollectionExtensions
 {
-    /// <summary>Adds <see cref="IAuditLog"/> and the hosted service that opens and closes it.</summary>
+    /// <summary>
+    /// Adds <see cref="IAuditLog"/> (an <see cref="AuditLogService"/>, opened by its owner). Its clock is the
+    /// registered <see cref="TimeProvider"/> when there is one, else the one in <paramref name="options"/>.
+    /// </summary>
     public static IServiceCollection AddAuditLog(this IServiceCollection services, AuditOptions options)
     {
         var errors = options.Validate();
@@ -60,10 +59,9 @@ internal static class AuditServiceCollectionExtensions
         }
 
         services.AddMetrics();
-        services.AddSingleton(options);
+        services.AddSingleton(sp => options with { TimeProvider = sp.GetService<TimeProvider>() ?? options.TimeProvider });
         services.AddSingleton<AuditLogService>();
         services.AddSingleton<IAuditLog>(sp => sp.GetRequiredService<AuditLogService>());
-        services.AddHostedService(sp => sp.GetRequiredService<AuditLogService>());
         return services;
     }
 }

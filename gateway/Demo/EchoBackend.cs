@@ -1,10 +1,6 @@
 using System.Net;
 using System.Text.Json;
 using System.Text.Json.Serialization;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.Logging;
 
 namespace AuditGateway.Demo;
 
@@ -17,51 +13,38 @@ internal sealed record EchoReply(
     string Host,
     IReadOnlyDictionary<string, string> Headers);
 
-/// <summary>A tiny Kestrel backend on loopback that answers every request with what it received.</summary>
+/// <summary>A demo and test backend on loopback that answers every request with what it received, as JSON.</summary>
 internal sealed class EchoBackend : IAsyncDisposable
 {
-    private readonly WebApplication _app;
+    private readonly LoopbackServer _server;
 
-    private EchoBackend(WebApplication app, string name, int port)
+    private EchoBackend(LoopbackServer server, string name)
     {
-        _app = app;
+        _server = server;
         Name = name;
-        Port = port;
     }
 
     public string Name { get; }
 
-    public int Port { get; }
+    public int Port => _server.Port;
 
     public static async Task<EchoBackend> StartAsync(string name, IPAddress? address = null, CancellationToken cancellationToken = default)
     {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.Logging.ClearProviders();
-        builder.WebHost.ConfigureKestrel(k =>
-        {
-            k.AddServerHeader = false;
-            k.Listen(address ?? IPAddress.Loopback, 0);
-        });
-        var app = builder.Build();
-        app.Run(context =>
-        {
-            var request = context.Request;
-            var headers = request.Headers.ToDictionary(h => h.Key.ToLowerInvariant(), h => h.Value.ToString(), StringComparer.Ordinal);
-            var reply = new EchoReply(name, request.Method, request.Path.Value ?? "", request.QueryString.Value ?? "", request.Host.Value ?? "", headers);
-            context.Response.ContentType = "application/json";
-            context.Response.Headers["X-Backend"] = name;
-            return JsonSerializer.SerializeAsync(context.Response.Body, reply, EchoJsonContext.Default.EchoReply, context.RequestAborted);
-        });
-        await app.StartAsync(cancellationToken);
-        var port = new Uri(app.Urls.First()).Port;
-        return new EchoBackend(app, name, port);
+        var server = await LoopbackServer.StartAsync(app => app.Run(context => EchoAsync(context, name)), address, cancellationToken: cancellationToken);
+        return new EchoBackend(server, name);
     }
 
-    public async ValueTask DisposeAsync()
+    private static Task EchoAsync(HttpContext context, string name)
     {
-        await _app.StopAsync();
-        await _app.DisposeAsync();
+        var request = context.Request;
+        var headers = request.Headers.ToDictionary(h => h.Key.ToLowerInvariant(), h => h.Value.ToString(), StringComparer.Ordinal);
+        var reply = new EchoReply(name, request.Method, request.Path.Value ?? "", request.QueryString.Value ?? "", request.Host.Value ?? "", headers);
+        context.Response.ContentType = "application/json";
+        context.Response.Headers["X-Backend"] = name;
+        return JsonSerializer.SerializeAsync(context.Response.Body, reply, EchoJsonContext.Default.EchoReply, context.RequestAborted);
     }
+
+    public ValueTask DisposeAsync() => _server.DisposeAsync();
 }
 
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase)]

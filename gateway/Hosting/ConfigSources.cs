@@ -1,11 +1,11 @@
-using AuditGateway.Kubernetes.Attribution;
+using AuditGateway.Configuration;
+using AuditGateway.ControlPlane;
+using AuditGateway.ControlPlane.Attribution;
+using AuditGateway.ControlPlane.Sources;
+using AuditGateway.ControlPlane.Status;
 using AuditGateway.Kubernetes.Client;
-using AuditGateway.Kubernetes.Controller;
-using AuditGateway.Kubernetes.Informers;
+using AuditGateway.Kubernetes.Election;
 using AuditGateway.Routing;
-using AuditGateway.Sources;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 
 namespace AuditGateway.Hosting;
 
@@ -98,7 +98,7 @@ internal static class ConfigSources
     {
         if (services.GetService<ManifestDirectorySource>() is { } manifests)
         {
-            await pipeline.ApplyAsync(manifests.LoadInitial(), new ChangeContext("file", Environment.UserName), cancellationToken);
+            await pipeline.ApplyAsync(manifests.LoadInitial(), new ChangeContext(ChangeVia.File, Environment.UserName), cancellationToken);
         }
     }
 

@@ -2,18 +2,14 @@ using System.Net;
 using System.Security.Authentication;
 using AuditGateway.Admin;
 using AuditGateway.Audit;
+using AuditGateway.Configuration;
+using AuditGateway.ControlPlane;
+using AuditGateway.ControlPlane.Sources;
 using AuditGateway.Policy;
 using AuditGateway.Policy.Identity;
 using AuditGateway.Proxy;
 using AuditGateway.Routing;
-using AuditGateway.Sources;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Logging;
 
 namespace AuditGateway.Hosting;
 
@@ -81,8 +77,8 @@ internal sealed partial class GatewayApp : IAsyncDisposable
         services.AddSingleton<RoutingState>();
         services.AddSingleton<ListenerPorts>();
         services.AddSingleton<CertificateStore>();
-        services.AddSingleton<IRouteTableObserver, ConfigChangeRecorder>();
-        services.AddSingleton<IRouteTableObserver>(sp => sp.GetRequiredService<CertificateStore>());
+        services.AddSingleton<ConfigChangeRecorder>();
+        services.AddSingleton<IRouteTableApplier>(sp => sp.GetRequiredService<CertificateStore>());
         services.AddSingleton<ConfigPipeline>();
         ConfigSources.Add(services, options, cluster);
         services.AddSingleton<ProxyMiddleware>();
@@ -160,7 +156,7 @@ internal sealed partial class GatewayApp : IAsyncDisposable
             throw new OptionException($"--data '{options.Data}': cannot open the audit log: {e.Message}");
         }
 
-        app.Services.GetRequiredService<BlockAuditor>();
+        app.Services.GetRequiredService<BlockAuditor>().Start();
         var pipeline = app.Services.GetRequiredService<ConfigPipeline>();
         await ConfigSources.LoadInitialAsync(app.Services, pipeline, cancellationToken);
 
@@ -195,10 +191,7 @@ internal sealed partial class GatewayApp : IAsyncDisposable
 
     private static void AddAudit(IServiceCollection services, GatewaySettings settings)
     {
-        services.AddMetrics();
-        services.AddSingleton(sp => settings.Audit with { TimeProvider = sp.GetRequiredService<TimeProvider>() });
-        services.AddSingleton<AuditLogService>();
-        services.AddSingleton<IAuditLog>(sp => sp.GetRequiredService<AuditLogService>());
+        services.AddAuditLog(settings.Audit);
         services.AddSingleton(new QueryRedactor(settings.RedactQueryParams));
     }
 

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Net;
+using AuditGateway.Configuration;
 
 namespace AuditGateway.Hosting;
 
@@ -83,6 +84,3 @@ internal sealed record GatewayOptions
 
 /// <summary>Lease duration, renew deadline and retry period, as client-go's defaults for controllers.</summary>
 internal sealed record ElectionTimings(double LeaseSeconds = 15, double RenewSeconds = 10, double RetrySeconds = 2);
-
-/// <summary>A bad option value; the message names the option, the value and what is expected.</summary>
-internal sealed class OptionException(string message) : Exception(message);

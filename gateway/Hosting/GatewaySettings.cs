@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 using AuditGateway.Audit;
+using AuditGateway.Configuration;
 using AuditGateway.Policy;
 using AuditGateway.Policy.Identity;
 

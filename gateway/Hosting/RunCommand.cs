@@ -1,5 +1,6 @@
 using System.CommandLine;
-using AuditGateway.Sources;
+using AuditGateway.Configuration;
+using AuditGateway.ControlPlane.Sources;
 
 namespace AuditGateway.Hosting;
 

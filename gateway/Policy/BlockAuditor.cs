@@ -3,20 +3,29 @@ using AuditGateway.Audit.Entries;
 
 namespace AuditGateway.Policy;
 
-/// <summary>Turns every block and unblock into a <c>security</c> entry: who or which detector, why, until when.</summary>
-internal sealed class BlockAuditor : IDisposable
+/// <summary>
+/// Turns every block and unblock into a <c>security</c> entry: who or which detector, why, until when.
+/// Blocks are audited from <see cref="Start"/> on: call it once the log is open, before any request.
+/// </summary>
+internal sealed class BlockAuditor(IBlockList blocks, IAuditLog log) : IDisposable
 {
-    private readonly IBlockList _blocks;
-    private readonly IAuditLog _log;
+    private int _started;
 
-    public BlockAuditor(IBlockList blocks, IAuditLog log)
+    public void Start()
     {
-        _blocks = blocks;
-        _log = log;
-        _blocks.Changed += OnChanged;
+        if (Interlocked.Exchange(ref _started, 1) == 0)
+        {
+            blocks.Changed += OnChanged;
+        }
     }
 
-    public void Dispose() => _blocks.Changed -= OnChanged;
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _started, 0) == 1)
+        {
+            blocks.Changed -= OnChanged;
+        }
+    }
 
     private void OnChanged(object? sender, BlockChange change)
     {
@@ -38,7 +47,7 @@ internal sealed class BlockAuditor : IDisposable
         };
 
         // The request path must not wait on disk: the entry is queued like a request entry.
-        var pending = _log.EnqueueAsync(new AuditEntry(change.At, body), CancellationToken.None);
+        var pending = log.EnqueueAsync(new AuditEntry(change.At, body), CancellationToken.None);
         if (!pending.IsCompletedSuccessfully)
         {
             _ = pending.AsTask();

@@ -1,7 +1,7 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
 using System.Net;
 using Microsoft.Extensions.Primitives;
-using System.Diagnostics.CodeAnalysis;
 
 namespace AuditGateway.Policy;
 

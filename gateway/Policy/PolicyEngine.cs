@@ -1,8 +1,6 @@
 using System.Globalization;
 using System.Runtime.CompilerServices;
 using AuditGateway.Policy.Identity;
-using AuditGateway.Routing;
-using Microsoft.AspNetCore.Http;
 
 namespace AuditGateway.Policy;
 
@@ -20,7 +18,7 @@ internal sealed class PolicyEngine(PolicyOptions options, IRateLimitStore rateLi
 
     public PolicyOptions Options => options;
 
-    public async ValueTask<PolicyDecision> EvaluateAsync(HttpRequest request, ClientAddress client, IngressRoute? route, CancellationToken cancellationToken)
+    public async ValueTask<PolicyDecision> EvaluateAsync(HttpRequest request, ClientAddress client, IPolicyTarget? route, CancellationToken cancellationToken)
     {
         if (GlobalAddressRules(client) is { } global)
         {
@@ -33,7 +31,7 @@ internal sealed class PolicyEngine(PolicyOptions options, IRateLimitStore rateLi
         }
 
         var policy = route.Policy;
-        var reportOnly = policy?.PolicyMode == "report-only";
+        var reportOnly = policy?.PolicyMode == PolicyMode.ReportOnly;
         var decision = RouteCheapRules(request, client, route, policy)
             ?? await IdentityRulesAsync(request, client, route, policy, cancellationToken);
         return reportOnly && decision.Denies ? decision with { Outcome = DecisionOutcome.WouldDeny } : decision;
@@ -54,7 +52,7 @@ internal sealed class PolicyEngine(PolicyOptions options, IRateLimitStore rateLi
         return null;
     }
 
-    private PolicyDecision? RouteCheapRules(HttpRequest request, ClientAddress client, IngressRoute route, RoutePolicy? policy)
+    private PolicyDecision? RouteCheapRules(HttpRequest request, ClientAddress client, IPolicyTarget route, RoutePolicy? policy)
     {
         if (policy is null)
         {
@@ -77,15 +75,15 @@ internal sealed class PolicyEngine(PolicyOptions options, IRateLimitStore rateLi
                 with { Header = new("Allow", string.Join(", ", methods)) };
         }
 
-        return policy.RateLimit is { By: "client" } limit ? RateLimited(route, limit, client.IpText) : null;
+        return policy.RateLimit is { By: RateLimitKey.Client } limit ? RateLimited(route, limit, client.IpText) : null;
     }
 
     private async ValueTask<PolicyDecision> IdentityRulesAsync(
-        HttpRequest request, ClientAddress client, IngressRoute route, RoutePolicy? policy, CancellationToken cancellationToken)
+        HttpRequest request, ClientAddress client, IPolicyTarget route, RoutePolicy? policy, CancellationToken cancellationToken)
     {
         var auth = policy?.Auth ?? options.DefaultAuth;
         CallerIdentity? identity = null;
-        if (auth == "jwt")
+        if (auth == AuthMode.Jwt)
         {
             if (jwt is null)
             {
@@ -108,7 +106,7 @@ internal sealed class PolicyEngine(PolicyOptions options, IRateLimitStore rateLi
             }
         }
 
-        if (policy?.RateLimit is { By: "identity" } limit)
+        if (policy?.RateLimit is { By: RateLimitKey.Identity } limit)
         {
             var key = identity is null ? client.IpText : $"{identity.Issuer}|{identity.Subject ?? identity.ClientId}";
             if (RateLimited(route, limit, key) is { } limited)
@@ -121,9 +119,9 @@ internal sealed class PolicyEngine(PolicyOptions options, IRateLimitStore rateLi
     }
 
     /// <summary>Where a route's rules come from, as rule ids name it: <c>namespace/ingress</c>.</summary>
-    private static string Owner(IngressRoute route) => $"{route.Namespace}/{route.Ingress}";
+    private static string Owner(IPolicyTarget route) => $"{route.Namespace}/{route.Ingress}";
 
-    private PolicyDecision? RateLimited(IngressRoute route, RateLimit limit, string key)
+    private PolicyDecision? RateLimited(IPolicyTarget route, RateLimit limit, string key)
     {
         if (rateLimits.TryAcquire(route.Id, key, limit, out var retryAfter))
         {
@@ -132,7 +130,7 @@ internal sealed class PolicyEngine(PolicyOptions options, IRateLimitStore rateLi
 
         var seconds = Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds));
         var unit = limit.PeriodSeconds == 1 ? "s" : "m";
-        return PolicyDecision.Deny(StatusCodes.Status429TooManyRequests, $"{Owner(route)}:rate-limit", $"more than {limit.Requests}r/{unit} by {limit.By}")
+        return PolicyDecision.Deny(StatusCodes.Status429TooManyRequests, $"{Owner(route)}:rate-limit", $"more than {limit.Requests}r/{unit} by {(limit.By == RateLimitKey.Client ? "client" : "identity")}")
             with { Header = new("Retry-After", seconds.ToString(CultureInfo.InvariantCulture)) };
     }
 }

@@ -1,6 +1,6 @@
 using System.Net;
 using System.Text.Json;
-using AuditGateway.Hosting;
+using AuditGateway.Configuration;
 
 namespace AuditGateway.Policy;
 
@@ -13,7 +13,7 @@ internal sealed record PolicyOptions
     public static PolicyOptions Default { get; } = new();
 
     /// <summary><c>none</c> or <c>jwt</c>: whether routes without an <c>auth</c> annotation require a JWT.</summary>
-    public string DefaultAuth { get; init; } = "none";
+    public AuthMode DefaultAuth { get; init; } = AuthMode.None;
 
     /// <summary>When not empty, only these clients may use any route.</summary>
     public IpRangeSet AllowSourceRange { get; init; } = IpRangeSet.Empty;
@@ -41,7 +41,7 @@ internal sealed record PolicyOptions
                 var key = "policy." + property.Name;
                 result = property.Name switch
                 {
-                    "defaultAuth" => reader.OneOf(property.Value, key, "none", "jwt") is { } auth ? result with { DefaultAuth = auth } : result,
+                    "defaultAuth" => reader.OneOf(property.Value, key, "none", "jwt") is { } auth ? result with { DefaultAuth = auth == "jwt" ? AuthMode.Jwt : AuthMode.None } : result,
                     "allowSourceRange" => result with { AllowSourceRange = reader.Ranges(property.Value, key) },
                     "denySourceRange" => result with { DenySourceRange = reader.Ranges(property.Value, key) },
                     "probeDetection" => result with { ProbeDetection = ParseProbeDetection(reader, property.Value, key) },

@@ -1,5 +1,3 @@
-using AuditGateway.Routing;
-
 namespace AuditGateway.Policy;
 
 /// <summary>

@@ -1,8 +1,7 @@
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
+using AuditGateway.ControlPlane;
 using AuditGateway.Routing;
-using AuditGateway.Sources;
-using Microsoft.Extensions.Logging;
 
 namespace AuditGateway.Proxy;
 
@@ -11,7 +10,7 @@ namespace AuditGateway.Proxy;
 /// default. Updated from each new route table before it is swapped in, so a rotated Secret
 /// serves its new certificate on the next handshake, without a restart.
 /// </summary>
-internal sealed partial class CertificateStore : IRouteTableObserver, IDisposable
+internal sealed partial class CertificateStore : IRouteTableApplier, IDisposable
 {
     private readonly ILogger _logger;
     private readonly X509Certificate2 _default;
@@ -45,7 +44,7 @@ internal sealed partial class CertificateStore : IRouteTableObserver, IDisposabl
             : _default;
     }
 
-    public ValueTask BeforeSwapAsync(RouteTableUpdate update, CancellationToken cancellationToken)
+    public ValueTask ApplyAsync(RouteTableUpdate update, CancellationToken cancellationToken)
     {
         var previous = Volatile.Read(ref _snapshot);
         var byHash = new Dictionary<string, X509Certificate2>(StringComparer.Ordinal);

@@ -6,9 +6,7 @@ using AuditGateway.Audit;
 using AuditGateway.Audit.Entries;
 using AuditGateway.Policy;
 using AuditGateway.Routing;
-using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
-using Microsoft.Extensions.Logging;
 using Yarp.ReverseProxy.Forwarder;
 
 namespace AuditGateway.Proxy;

@@ -1,12 +1,11 @@
 using System.Collections.Concurrent;
 using System.Net;
+
+using BadHttpRequestException = Microsoft.AspNetCore.Http.BadHttpRequestException;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
 using AuditGateway.Audit;
 using AuditGateway.Audit.Entries;
 using AuditGateway.Routing;
-using BadHttpRequestException = Microsoft.AspNetCore.Http.BadHttpRequestException;
-using Microsoft.AspNetCore.Server.Kestrel.Core;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 
 namespace AuditGateway.Proxy;
 

@@ -4,7 +4,6 @@ using AuditGateway.Audit.Entries;
 using AuditGateway.Policy;
 using AuditGateway.Routing;
 using Microsoft.AspNetCore.Connections.Features;
-using Microsoft.AspNetCore.Http;
 
 namespace AuditGateway.Proxy;
 

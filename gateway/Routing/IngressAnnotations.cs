@@ -1,5 +1,6 @@
 using System.Globalization;
 using AuditGateway.Policy;
+using AuditGateway.Policy.Identity;
 
 namespace AuditGateway.Routing;
 
@@ -15,8 +16,8 @@ internal sealed record IngressAnnotations
 
     public bool ForceSslRedirect { get; init; }
 
-    /// <summary><c>http</c> or <c>https</c>, or null for the default.</summary>
-    public string? BackendProtocol { get; init; }
+    /// <summary>Null for the default (by the Service port).</summary>
+    public BackendProtocol? BackendProtocol { get; init; }
 
     /// <summary>Reads the annotations; every problem is added to <paramref name="errors"/>.</summary>
     public static IngressAnnotations Parse(IReadOnlyDictionary<string, string>? annotations, List<ValidationError> errors)
@@ -31,11 +32,11 @@ internal sealed record IngressAnnotations
             ?? reader.Cidrs(NginxPrefix + "whitelist-source-range")
             ?? reader.Cidrs(NginxPrefix + "allowlist-source-range");
         var deny = reader.Cidrs("deny-source-range") ?? reader.Cidrs(NginxPrefix + "denylist-source-range");
-        var auth = reader.OneOf("auth", "jwt", "none");
+        var auth = reader.OneOf("auth", "jwt", "none") switch { "jwt" => AuthMode.Jwt, "none" => AuthMode.None, _ => (AuthMode?)null };
         var claims = reader.Claims("require-claims");
         var methods = reader.Methods("allowed-methods");
         var rate = reader.Rate("rate-limit") ?? reader.NginxRps(NginxPrefix + "limit-rps");
-        var mode = reader.OneOf("policy-mode", "enforce", "report-only");
+        var mode = reader.OneOf("policy-mode", "enforce", "report-only") switch { "enforce" => PolicyMode.Enforce, "report-only" => PolicyMode.ReportOnly, _ => (PolicyMode?)null };
         var redact = reader.Names("redact-query");
         var sslRedirect = reader.Bool("ssl-redirect") ?? reader.Bool(NginxPrefix + "ssl-redirect");
         var force = reader.Bool(NginxPrefix + "force-ssl-redirect") ?? false;
@@ -69,7 +70,7 @@ internal sealed record IngressAnnotations
             Policy = policy == new RoutePolicy() ? null : policy,
             SslRedirect = sslRedirect,
             ForceSslRedirect = force,
-            BackendProtocol = protocol?.ToLowerInvariant(),
+            BackendProtocol = protocol switch { "HTTP" => Routing.BackendProtocol.Http, "HTTPS" => Routing.BackendProtocol.Https, _ => null },
         };
     }
 
@@ -203,12 +204,12 @@ internal sealed record IngressAnnotations
             }
 
             var parts = value.Split(';', StringSplitOptions.TrimEntries);
-            var by = "client";
+            var by = RateLimitKey.Client;
             foreach (var option in parts.Skip(1))
             {
                 if (option is "by=client" or "by=identity")
                 {
-                    by = option[3..];
+                    by = option == "by=client" ? RateLimitKey.Client : RateLimitKey.Identity;
                 }
                 else
                 {
@@ -241,7 +242,7 @@ internal sealed record IngressAnnotations
                 return null;
             }
 
-            return new RateLimit(n, 1, "client");
+            return new RateLimit(n, 1, RateLimitKey.Client);
         }
 
         private static string[] Split(string value) =>

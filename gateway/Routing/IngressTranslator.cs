@@ -1,7 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
 using AuditGateway.Kubernetes.Models;
-using AuditGateway.Sources;
 
 namespace AuditGateway.Routing;
 
@@ -46,7 +45,7 @@ internal static class IngressTranslator
             }
             else
             {
-                reports.Add(new IngressReport { Ingress = name, Status = "refused", Errors = errors });
+                reports.Add(new IngressReport { Ingress = name, Status = IngressOutcome.Refused, Errors = errors });
             }
         }
 
@@ -115,7 +114,7 @@ internal static class IngressTranslator
             reports.Add(new IngressReport
             {
                 Ingress = $"{candidate.Key.Namespace}/{candidate.Key.Name}",
-                Status = candidate.ServingPrevious ? "refused-serving-previous" : "accepted",
+                Status = candidate.ServingPrevious ? IngressOutcome.RefusedServingPrevious : IngressOutcome.Accepted,
                 Errors = candidate.Errors,
                 Warnings = candidate.Warnings,
             });
@@ -289,7 +288,7 @@ internal static class IngressTranslator
         var ns = candidate.Key.Namespace;
         var serviceName = backend.Name!;
         var portText = backend.Port!.Number?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? backend.Port.Name!;
-        var result = new RouteBackend { Service = serviceName, Port = portText, Protocol = candidate.Annotations.BackendProtocol ?? "http" };
+        var result = new RouteBackend { Service = serviceName, Port = portText, Protocol = candidate.Annotations.BackendProtocol ?? BackendProtocol.Http };
         var qualified = $"{ns}/{serviceName}";
         if (!index.Services.TryGetValue((ns, serviceName), out var service))
         {
@@ -303,7 +302,7 @@ internal static class IngressTranslator
         if (candidate.Annotations.BackendProtocol is null
             && (string.Equals(servicePort?.AppProtocol, "https", StringComparison.OrdinalIgnoreCase) || servicePort?.Name == "https"))
         {
-            result = result with { Protocol = "https" };
+            result = result with { Protocol = BackendProtocol.Https };
         }
 
         if (service.Spec?.Type == "ExternalName")
@@ -353,7 +352,7 @@ internal static class IngressTranslator
     private static RouteBackend WithDestinations(RouteBackend backend, List<string> destinations) => backend with
     {
         Destinations = destinations,
-        DestinationPrefixes = [.. destinations.Select(d => $"{backend.Protocol}://{d}")],
+        DestinationPrefixes = [.. destinations.Select(d => (backend.Protocol == BackendProtocol.Https ? "https://" : "http://") + d)],
     };
 
     internal static string Hash(string text) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text)));

@@ -1,4 +1,5 @@
 using System.Text.Json.Serialization;
+using AuditGateway.Policy;
 
 namespace AuditGateway.Routing;
 
@@ -26,7 +27,7 @@ internal sealed record RouteTable
 }
 
 /// <summary>One path of one Ingress rule, resolved to its backend.</summary>
-internal sealed record IngressRoute
+internal sealed record IngressRoute : IPolicyTarget
 {
     /// <summary><c>namespace/ingress:host/path:PathType</c>; <c>namespace/ingress:default-backend</c>.</summary>
     public required string Id { get; init; }
@@ -58,8 +59,7 @@ internal sealed record RouteBackend
     /// <summary>The port as the Ingress named it: a number or a port name.</summary>
     public required string Port { get; init; }
 
-    /// <summary><c>http</c> or <c>https</c>.</summary>
-    public string Protocol { get; init; } = "http";
+    public BackendProtocol Protocol { get; init; } = BackendProtocol.Http;
 
     /// <summary><c>host:port</c> of every ready endpoint (or the ExternalName).</summary>
     public IReadOnlyList<string> Destinations { get; init; } = [];
@@ -70,6 +70,14 @@ internal sealed record RouteBackend
     /// <summary><c>scheme://host:port</c> of each destination, for the forwarder.</summary>
     [JsonIgnore]
     public IReadOnlyList<string> DestinationPrefixes { get; init; } = [];
+}
+
+/// <summary>How the gateway talks to a backend (<c>backend-protocol</c> annotation, or a port named or with appProtocol <c>https</c>).</summary>
+[JsonConverter(typeof(JsonStringEnumConverter<BackendProtocol>))]
+internal enum BackendProtocol
+{
+    [JsonStringEnumMemberName("http")] Http,
+    [JsonStringEnumMemberName("https")] Https,
 }
 
 /// <summary>A certificate for a host (exact or <c>*.suffix</c>) taken from a TLS Secret.</summary>
@@ -95,12 +103,26 @@ internal sealed record IngressReport
     /// <summary><c>namespace/name</c>.</summary>
     public required string Ingress { get; init; }
 
-    /// <summary><c>accepted</c>, <c>refused</c> (nothing serves), or <c>refused-serving-previous</c>. Ingresses of other classes are not reported.</summary>
-    public required string Status { get; init; }
+    /// <summary>Ingresses of other classes are not reported.</summary>
+    public required IngressOutcome Status { get; init; }
 
     public IReadOnlyList<ValidationError> Errors { get; init; } = [];
 
     public IReadOnlyList<string> Warnings { get; init; } = [];
+}
+
+/// <summary>Whether an Ingress is served, and which version of it.</summary>
+[JsonConverter(typeof(JsonStringEnumConverter<IngressOutcome>))]
+internal enum IngressOutcome
+{
+    /// <summary>The Ingress as it is now serves.</summary>
+    [JsonStringEnumMemberName("accepted")] Accepted,
+
+    /// <summary>Invalid, and no earlier version was valid: nothing of it serves.</summary>
+    [JsonStringEnumMemberName("refused")] Refused,
+
+    /// <summary>Invalid; its last valid version keeps serving.</summary>
+    [JsonStringEnumMemberName("refused-serving-previous")] RefusedServingPrevious,
 }
 
 /// <summary>A validation failure naming the field it concerns.</summary>

@@ -1,5 +1,4 @@
 using AuditGateway.Kubernetes.Models;
-using AuditGateway.Sources;
 
 namespace AuditGateway.Routing;
 

@@ -1,8 +1,5 @@
-using System.Globalization;
 using System.Text;
-using System.Text.Json;
 using System.Text.Json.Nodes;
-using Microsoft.AspNetCore.Http;
 
 namespace AuditGateway.Tests.Common.FakeApiServer;
 

@@ -41,7 +41,7 @@ public sealed class AdminAuthenticatorTests
         var admin = Create();
 
         var auditor = await Authenticate(admin, "Bearer s3cret-auditor");
-        Assert.Equal(new AdminPrincipal("ci", AdminRole.Auditor, "token", null), auditor);
+        Assert.Equal(new AdminPrincipal("ci", AdminRole.Auditor, AdminCredential.Token, null), auditor);
         Assert.True(auditor.Has(AdminRole.Auditor));
         Assert.False(auditor.Has(AdminRole.Operator));
 
@@ -72,7 +72,7 @@ public sealed class AdminAuthenticatorTests
         var admin = Create();
 
         var operatorPrincipal = await Authenticate(admin, Jwt(new[] { "reader", "operator" }));
-        Assert.Equal(new AdminPrincipal("alice", AdminRole.Operator, "jwt", null), operatorPrincipal);
+        Assert.Equal(new AdminPrincipal("alice", AdminRole.Operator, AdminCredential.Jwt, null), operatorPrincipal);
         Assert.True(operatorPrincipal.Has(AdminRole.Auditor));
 
         Assert.Equal(AdminRole.Auditor, (await Authenticate(admin, Jwt("auditor", claim: "role"))).Role);

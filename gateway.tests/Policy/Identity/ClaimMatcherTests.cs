@@ -1,6 +1,5 @@
 using System.Text.Json;
 using AuditGateway.Policy.Identity;
-using AuditGateway.Routing;
 
 namespace AuditGateway.Tests.Policy.Identity;
 

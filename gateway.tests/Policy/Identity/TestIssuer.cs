@@ -1,11 +1,8 @@
 using System.Collections.Concurrent;
-using System.Net;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Http;
+using AuditGateway.Demo;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
 
@@ -126,13 +123,15 @@ internal static class Tokens
     });
 }
 
-/// <summary>A JWKS endpoint on Kestrel at 127.0.0.1:0 whose document and health a test controls.</summary>
+/// <summary>A JWKS endpoint at 127.0.0.1:0 whose document and health a test controls.</summary>
 internal sealed class JwksServer : IAsyncDisposable
 {
-    private readonly WebApplication _app;
+    private LoopbackServer? _server;
     private int _requests;
 
-    private JwksServer(WebApplication app) => _app = app;
+    private JwksServer()
+    {
+    }
 
     public volatile string Document = "{\"keys\":[]}";
 
@@ -149,27 +148,29 @@ internal sealed class JwksServer : IAsyncDisposable
 
     public static async Task<JwksServer> StartAsync(string document)
     {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0));
-        var app = builder.Build();
-        var server = new JwksServer(app) { Document = document };
-        app.MapGet("/jwks.json", async (HttpContext context) =>
-        {
-            Interlocked.Increment(ref server._requests);
-            if (server.Hanging)
-            {
-                server.Arrived.TrySetResult();
-                await Task.Delay(Timeout.Infinite, context.RequestAborted).ContinueWith(_ => { }, TaskScheduler.Default);
-            }
-
-            return server.Failing
-                ? Results.StatusCode(503)
-                : Results.Text(server.Document, "application/json");
-        });
-        await app.StartAsync();
-        server.Uri = new Uri(app.Urls.First() + "/jwks.json");
+        var server = new JwksServer { Document = document };
+        server._server = await LoopbackServer.StartAsync(app => app.MapGet("/jwks.json", (Func<HttpContext, Task<IResult>>)server.AnswerAsync));
+        server.Uri = new Uri(server._server.Url, "jwks.json");
         return server;
     }
 
-    public async ValueTask DisposeAsync() => await _app.DisposeAsync();
+    private async Task<IResult> AnswerAsync(HttpContext context)
+    {
+        Interlocked.Increment(ref _requests);
+        if (Hanging)
+        {
+            Arrived.TrySetResult();
+            await Task.Delay(Timeout.Infinite, context.RequestAborted).ContinueWith(_ => { }, TaskScheduler.Default);
+        }
+
+        return Failing ? Results.StatusCode(503) : Results.Text(Document, "application/json");
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_server is not null)
+        {
+            await _server.DisposeAsync();
+        }
+    }
 }

@@ -1,5 +1,4 @@
 using AuditGateway.Policy.Identity;
-using AuditGateway.Routing;
 
 namespace AuditGateway.Tests.Policy.Identity;
 

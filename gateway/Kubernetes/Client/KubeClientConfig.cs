@@ -2,7 +2,7 @@ using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using AuditGateway.Sources;
+using AuditGateway.Configuration;
 
 namespace AuditGateway.Kubernetes.Client;
 

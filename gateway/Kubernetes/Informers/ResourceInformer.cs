@@ -1,8 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using AuditGateway.Kubernetes.Client;
-using AuditGateway.Sources;
-using Microsoft.Extensions.Logging;
+using AuditGateway.Kubernetes.Models;
 
 namespace AuditGateway.Kubernetes.Informers;
 
@@ -20,8 +19,8 @@ internal sealed record InformerOptions
     public TimeSpan MinWatchTimeout { get; init; } = TimeSpan.FromMinutes(5);
 }
 
-/// <summary>What an informer hands on: a batch of changes, and whether its first full list is now delivered.</summary>
-internal sealed record InformerUpdate(ResourceInformer Informer, IReadOnlyList<ResourceChange> Changes, ChangeContext Context, bool Synced);
+/// <summary>What an informer hands on: a batch of changes, whether a list (not a watch event) found them, and whether its first full list is now delivered.</summary>
+internal sealed record InformerUpdate(ResourceInformer Informer, IReadOnlyList<ResourceChange> Changes, bool Listed, bool Synced);
 
 /// <summary>
 /// Keeps a local copy of one resource type: paged list → watch from the list's resourceVersion
@@ -38,9 +37,6 @@ internal sealed partial class ResourceInformer(
     ILogger logger,
     Func<InformerUpdate, CancellationToken, ValueTask> deliver)
 {
-    public static readonly ChangeContext ListContext = new("list", null);
-    public static readonly ChangeContext WatchContext = new("watch", null);
-
     private readonly Dictionary<ObjectKey, KubeResource> _cache = [];
     private volatile bool _synced;
     private volatile string? _resourceVersion;
@@ -168,7 +164,7 @@ internal sealed partial class ResourceInformer(
         var first = !_synced;
         _synced = true;
         LogListed(logger, type.Plural, fresh.Count, rv, changes.Count);
-        await deliver(new InformerUpdate(this, changes, ListContext, first), cancellationToken);
+        await deliver(new InformerUpdate(this, changes, Listed: true, first), cancellationToken);
     }
 
     /// <summary>One watch, until the stream ends or the watchdog fires.</summary>
@@ -201,7 +197,7 @@ internal sealed partial class ResourceInformer(
                 var rv = Rv(e.Object);
                 if (e.Type != WatchEventType.Bookmark && Apply(e) is { } change)
                 {
-                    await deliver(new InformerUpdate(this, [change], WatchContext, false), cancellationToken);
+                    await deliver(new InformerUpdate(this, [change], Listed: false, Synced: false), cancellationToken);
                 }
 
                 if (rv is not null)

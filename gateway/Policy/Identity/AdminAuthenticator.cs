@@ -1,7 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
-using AuditGateway.Routing;
 
 namespace AuditGateway.Policy.Identity;
 
@@ -95,12 +94,21 @@ internal sealed record AdminOptions
     public override int GetHashCode() => HashCode.Combine(AuditorRole, OperatorRole, Tokens.Count);
 }
 
+/// <summary>How an admin caller proved who they are.</summary>
+internal enum AdminCredential
+{
+    /// <summary>A static bearer token from <c>admin.tokens</c>.</summary>
+    Token,
+
+    /// <summary>A JWT from a configured issuer, with the role in its <c>roles</c> or <c>role</c> claim.</summary>
+    Jwt,
+}
+
 /// <summary>
 /// Who called the admin API. <see cref="Name"/> is null when no valid credential was given (a 401, with
 /// <see cref="Problem"/> saying why); an authenticated caller with <see cref="AdminRole.None"/> gets a 403.
-/// <see cref="Via"/> is <c>token</c> or <c>jwt</c>.
 /// </summary>
-internal sealed record AdminPrincipal(string? Name, AdminRole Role, string? Via, string? Problem)
+internal sealed record AdminPrincipal(string? Name, AdminRole Role, AdminCredential? Via, string? Problem)
 {
     public bool IsAuthenticated => Name is not null;
 
@@ -138,7 +146,7 @@ internal sealed class AdminAuthenticator
 
         if (MatchStatic(token) is { } known)
         {
-            return new AdminPrincipal(known.Name, known.Role, "token", null);
+            return new AdminPrincipal(known.Name, known.Role, AdminCredential.Token, null);
         }
 
         if (_jwt is null)
@@ -153,7 +161,7 @@ internal sealed class AdminAuthenticator
         }
 
         var name = result.Identity.Subject ?? result.Identity.ClientId ?? "(no sub)";
-        return new AdminPrincipal(name, RoleOf(result.Claims), "jwt", null);
+        return new AdminPrincipal(name, RoleOf(result.Claims), AdminCredential.Jwt, null);
     }
 
     /// <summary>Hashes the presented token and compares with every configured hash, without an early exit.</summary>

@@ -1,6 +1,5 @@
 using System.Text;
 using System.Text.Json;
-using AuditGateway.Routing;
 
 namespace AuditGateway.Policy.Identity;
 
@@ -75,3 +74,6 @@ internal static class ClaimText
         return Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length);
     }
 }
+
+/// <summary>One <c>claim=value</c> of the <c>require-claims</c> annotation, or a role an admin principal must have.</summary>
+internal sealed record ClaimRequirement(string Claim, string Value);

@@ -1,5 +1,4 @@
 using System.Text;
-using AuditGateway.Routing;
 
 namespace AuditGateway.Policy.Identity;
 

@@ -1,8 +1,7 @@
 using AuditGateway.Kubernetes.Client;
 using AuditGateway.Kubernetes.Models;
-using Microsoft.Extensions.Logging;
 
-namespace AuditGateway.Kubernetes.Controller;
+namespace AuditGateway.Kubernetes.Election;
 
 internal sealed record LeaderElectionOptions
 {

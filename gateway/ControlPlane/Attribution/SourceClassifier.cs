@@ -1,6 +1,7 @@
 using AuditGateway.Audit.Entries;
+using AuditGateway.Kubernetes.Models;
 
-namespace AuditGateway.Kubernetes.Attribution;
+namespace AuditGateway.ControlPlane.Attribution;
 
 /// <summary>
 /// Which tool made a change, from the client's user agent (audit webhook) or the field manager
@@ -71,7 +72,7 @@ internal static class SourceClassifier
     }
 
     /// <summary>The newest managedFields entry of the object itself (status writes skipped when there is another).</summary>
-    public static Models.ManagedFieldsEntry? Newest(Models.ObjectMeta? meta)
+    public static ManagedFieldsEntry? Newest(ObjectMeta? meta)
     {
         var entries = meta?.ManagedFields;
         if (entries is null || entries.Count == 0)

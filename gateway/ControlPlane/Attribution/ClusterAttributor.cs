@@ -1,7 +1,7 @@
 using AuditGateway.Audit.Entries;
-using AuditGateway.Sources;
+using AuditGateway.Kubernetes.Models;
 
-namespace AuditGateway.Kubernetes.Attribution;
+namespace AuditGateway.ControlPlane.Attribution;
 
 /// <summary>
 /// Finds who made a change the watch delivered: the apiserver audit webhook (uid + new
@@ -23,7 +23,7 @@ internal sealed class ClusterAttributor(AttributionStore store, TimeSpan? wait =
     {
         var keys = KeysOf(change);
         var found = store.Find(keys);
-        if (found is null && context.Via == "watch" && ShouldWait())
+        if (found is null && context.Via == ChangeVia.Watch && ShouldWait())
         {
             found = await store.WaitAsync(keys, _wait, cancellationToken);
         }

@@ -1,7 +1,7 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
 
-namespace AuditGateway.Hosting;
+namespace AuditGateway.Configuration;
 
 /// <summary>Durations in the configuration file: a whole number and a unit, <c>50ms</c>, <c>1s</c>, <c>15m</c>, <c>1h</c>, <c>7d</c>.</summary>
 internal static class DurationParser

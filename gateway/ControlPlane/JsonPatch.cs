@@ -1,8 +1,9 @@
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json.Nodes;
+using AuditGateway.Kubernetes.Models;
 
-namespace AuditGateway.Sources;
+namespace AuditGateway.ControlPlane;
 
 /// <summary>
 /// RFC 6902 JSON Patch between two versions of an object's auditable view: its labels,

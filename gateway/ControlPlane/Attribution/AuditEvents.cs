@@ -1,6 +1,6 @@
 using System.Text.Json;
 
-namespace AuditGateway.Kubernetes.Attribution;
+namespace AuditGateway.ControlPlane.Attribution;
 
 /// <summary>Reads what an audit webhook receives: an EventList (the webhook backend) or single Events (the log backend, one per line).</summary>
 internal static class AuditEvents

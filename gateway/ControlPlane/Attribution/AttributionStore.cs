@@ -1,6 +1,6 @@
 using AuditGateway.Audit.Entries;
 
-namespace AuditGateway.Kubernetes.Attribution;
+namespace AuditGateway.ControlPlane.Attribution;
 
 /// <summary>Who made one API request, as a webhook reported it, and the tool it came from.</summary>
 internal sealed record ObservedChange(ChangeActor Actor, ChangeSource Source, DateTimeOffset At)

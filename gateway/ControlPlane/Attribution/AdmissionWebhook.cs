@@ -2,9 +2,8 @@ using System.Text.Json;
 using AuditGateway.Audit.Entries;
 using AuditGateway.Kubernetes.Models;
 using AuditGateway.Routing;
-using AuditGateway.Sources;
 
-namespace AuditGateway.Kubernetes.Attribution;
+namespace AuditGateway.ControlPlane.Attribution;
 
 /// <summary>
 /// The ValidatingAdmissionWebhook for Ingresses (<c>POST /k8s/admission</c>): an Ingress of our

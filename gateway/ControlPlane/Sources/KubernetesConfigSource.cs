@@ -1,10 +1,9 @@
 using System.Threading.Channels;
 using AuditGateway.Kubernetes.Client;
+using AuditGateway.Kubernetes.Informers;
 using AuditGateway.Kubernetes.Models;
-using AuditGateway.Sources;
-using Microsoft.Extensions.Logging;
 
-namespace AuditGateway.Kubernetes.Informers;
+namespace AuditGateway.ControlPlane.Sources;
 
 /// <summary>
 /// Cluster mode's config source: informers for ingresses, ingressclasses, services,
@@ -18,6 +17,9 @@ internal sealed partial class KubernetesConfigSource : IConfigSource
 
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
+    private static readonly ChangeContext ListContext = new(ChangeVia.List, null);
+    private static readonly ChangeContext WatchContext = new(ChangeVia.Watch, null);
+
     private readonly Channel<InformerUpdate> _updates = Channel.CreateUnbounded<InformerUpdate>(new UnboundedChannelOptions { SingleReader = true });
 
     public KubernetesConfigSource(KubeApiClient client, TimeProvider time, ILoggerFactory loggers, InformerOptions? options = null)
@@ -61,12 +63,13 @@ internal sealed partial class KubernetesConfigSource : IConfigSource
                     }
                 }
 
-                // One batch per run of the same context, keeping order.
+                // One batch per run of lists or of watch events, keeping order.
                 for (var i = 0; i < pending.Count;)
                 {
-                    var context = pending[i].Context;
+                    var listed = pending[i].Listed;
+                    var context = listed ? ListContext : WatchContext;
                     var run = new List<ResourceChange>();
-                    for (; i < pending.Count && pending[i].Context == context; i++)
+                    for (; i < pending.Count && pending[i].Listed == listed; i++)
                     {
                         run.AddRange(pending[i].Changes);
                     }

@@ -2,12 +2,11 @@ using System.Net;
 using System.Security.Cryptography;
 using System.Text;
 using AuditGateway.Kubernetes.Client;
+using AuditGateway.Kubernetes.Election;
 using AuditGateway.Kubernetes.Models;
 using AuditGateway.Routing;
-using AuditGateway.Sources;
-using Microsoft.Extensions.Logging;
 
-namespace AuditGateway.Kubernetes.Controller;
+namespace AuditGateway.ControlPlane.Status;
 
 internal sealed record StatusOptions
 {
@@ -100,7 +99,7 @@ internal sealed partial class IngressStatusController(
                 complete = false;
             }
 
-            if (addresses is null || report.Status == "refused" || SameAddresses(ingress.Status?.LoadBalancer?.Ingress, addresses))
+            if (addresses is null || report.Status == IngressOutcome.Refused || SameAddresses(ingress.Status?.LoadBalancer?.Ingress, addresses))
             {
                 continue;
             }
@@ -163,7 +162,7 @@ internal sealed partial class IngressStatusController(
     private async Task<bool> EventAsync(ObjectKey key, Ingress ingress, IngressReport report, CancellationToken cancellationToken)
     {
         var message = string.Join("; ", report.Errors);
-        var serving = report.Status == "refused" ? "not served" : "its previous valid version keeps serving";
+        var serving = report.Status == IngressOutcome.Refused ? "not served" : "its previous valid version keeps serving";
         var dedup = $"{ingress.Metadata?.Uid}|{message}";
         if (_eventsSent.Contains(dedup))
         {

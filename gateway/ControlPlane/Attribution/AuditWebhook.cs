@@ -1,6 +1,6 @@
 using AuditGateway.Audit.Entries;
 
-namespace AuditGateway.Kubernetes.Attribution;
+namespace AuditGateway.ControlPlane.Attribution;
 
 /// <summary>
 /// The apiserver audit webhook (<c>POST /k8s/audit</c>): keeps the <c>ResponseComplete</c> events of

@@ -1,7 +1,8 @@
 using System.CommandLine;
 using AuditGateway.Audit;
+using AuditGateway.Hosting;
 
-namespace AuditGateway.Hosting;
+namespace AuditGateway;
 
 /// <summary>The auditgw command line. Usage errors print one line and exit with code 2.</summary>
 internal static class CommandLine

@@ -3,7 +3,7 @@ using System.Text.Json.Nodes;
 using YamlDotNet.Core;
 using YamlDotNet.Core.Events;
 
-namespace AuditGateway.Sources;
+namespace AuditGateway.Configuration;
 
 /// <summary>One YAML document converted to JSON, with the line it starts on.</summary>
 internal sealed record YamlDocument(JsonNode? Root, int Line);

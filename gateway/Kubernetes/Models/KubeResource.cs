@@ -1,9 +1,8 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using AuditGateway.Kubernetes.Models;
 
-namespace AuditGateway.Sources;
+namespace AuditGateway.Kubernetes.Models;
 
 /// <summary>The routing inputs the gateway reads.</summary>
 internal enum ResourceKind

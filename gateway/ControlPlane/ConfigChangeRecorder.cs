@@ -4,7 +4,7 @@ using AuditGateway.Audit.Entries;
 using AuditGateway.Kubernetes.Models;
 using AuditGateway.Routing;
 
-namespace AuditGateway.Sources;
+namespace AuditGateway.ControlPlane;
 
 /// <summary>
 /// Write-ahead for routing changes: every changed object of a batch becomes one <c>config</c>
@@ -12,11 +12,12 @@ namespace AuditGateway.Sources;
 /// refusal if it was refused — and the batch's table is swapped in only once they are all
 /// durable (PRODUCT.md §6, guarantee 1).
 /// </summary>
-internal sealed class ConfigChangeRecorder(IAuditLog log, TimeProvider time, IChangeAttributor? attributor = null) : IRouteTableObserver
+internal sealed class ConfigChangeRecorder(IAuditLog log, TimeProvider time, IChangeAttributor? attributor = null)
 {
-    public async ValueTask BeforeSwapAsync(RouteTableUpdate update, CancellationToken cancellationToken)
+    /// <summary>Writes the batch's <c>config</c> entries and returns once all are durable.</summary>
+    public async ValueTask RecordAsync(RouteTableUpdate update, CancellationToken cancellationToken)
     {
-        var fromFile = update.Context.Via == "file";
+        var fromFile = update.Context.Via == ChangeVia.File;
         var attributions = attributor is null || fromFile
             ? null
             : await Task.WhenAll(update.Changes.Select(c => attributor.AttributeAsync(c, update.Context, cancellationToken)));
@@ -42,7 +43,7 @@ internal sealed class ConfigChangeRecorder(IAuditLog log, TimeProvider time, ICh
         var resource = change.New ?? change.Old!;
         var meta = resource.Object.Metadata;
         var origin = change.New?.Origin ?? change.Old?.Origin;
-        var fromFile = update.Context.Via == "file";
+        var fromFile = update.Context.Via == ChangeVia.File;
         var diff = JsonPatch.Diff(JsonPatch.AuditableView(change.Old), JsonPatch.AuditableView(change.New));
         return new ConfigBody
         {

@@ -1,7 +1,7 @@
 using System.Text.Json.Serialization;
-using AuditGateway.Policy;
+using AuditGateway.Policy.Identity;
 
-namespace AuditGateway.Routing;
+namespace AuditGateway.Policy;
 
 /// <summary>The per-Ingress policy read from annotations (PRODUCT.md §4). Null members are unset.</summary>
 internal sealed record RoutePolicy
@@ -18,8 +18,8 @@ internal sealed record RoutePolicy
     [JsonIgnore]
     public IpRangeSet? DenySet { get; init; }
 
-    /// <summary><c>jwt</c> or <c>none</c>; unset means the configured default.</summary>
-    public string? Auth { get; init; }
+    /// <summary>Unset means the configured default.</summary>
+    public AuthMode? Auth { get; init; }
 
     public IReadOnlyList<ClaimRequirement>? RequireClaims { get; init; }
 
@@ -27,13 +27,10 @@ internal sealed record RoutePolicy
 
     public RateLimit? RateLimit { get; init; }
 
-    /// <summary><c>enforce</c> or <c>report-only</c>.</summary>
-    public string? PolicyMode { get; init; }
+    public PolicyMode? PolicyMode { get; init; }
 
     public IReadOnlyList<string>? RedactQuery { get; init; }
 }
 
-internal sealed record ClaimRequirement(string Claim, string Value);
-
 /// <summary>A token bucket: <c>Requests</c> per <c>PeriodSeconds</c>, counted per client or identity.</summary>
-internal sealed record RateLimit(int Requests, int PeriodSeconds, string By);
+internal sealed record RateLimit(int Requests, int PeriodSeconds, RateLimitKey By);

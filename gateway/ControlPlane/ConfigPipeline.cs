@@ -1,23 +1,24 @@
 using AuditGateway.Kubernetes.Models;
 using AuditGateway.Routing;
-using Microsoft.Extensions.Logging;
 
-namespace AuditGateway.Sources;
+namespace AuditGateway.ControlPlane;
 
 /// <summary>
-/// Where every config source delivers: keeps the current objects, translates them into a
-/// route table, lets the recorders make the change durable first, then swaps it in.
-/// One reconcile at a time.
+/// Where every config source delivers. One reconcile at a time, in this order: keep the current
+/// objects, translate them into a route table, record the change (its <c>config</c> entries durable,
+/// PRODUCT.md §6 guarantee 1), let what takes effect with the table prepare (certificates), and
+/// only then swap the table in.
 /// </summary>
 internal sealed partial class ConfigPipeline(
     RoutingState state,
     ClassOptions classes,
-    IEnumerable<IRouteTableObserver> observers,
+    ConfigChangeRecorder recorder,
+    IEnumerable<IRouteTableApplier> appliers,
     ILogger<ConfigPipeline> logger) : IConfigSink, IDisposable
 {
     private readonly SemaphoreSlim _gate = new(1, 1);
     private readonly Dictionary<ObjectKey, KubeResource> _objects = [];
-    private readonly IRouteTableObserver[] _observers = [.. observers];
+    private readonly IRouteTableApplier[] _appliers = [.. appliers];
     private IReadOnlyDictionary<ObjectKey, Ingress> _accepted = new Dictionary<ObjectKey, Ingress>();
     private Dictionary<string, IngressReport> _reports = new(StringComparer.Ordinal);
     private volatile IReadOnlyDictionary<ObjectKey, KubeResource> _snapshot = new Dictionary<ObjectKey, KubeResource>();
@@ -53,9 +54,11 @@ internal sealed partial class ConfigPipeline(
             var before = state.Current;
             var after = result.Table;
             var update = new RouteTableUpdate(before, after, RouteTableDiff.Compute(before, after), changes, context);
-            foreach (var observer in _observers)
+            // Write-ahead: nothing of the change takes effect before its entries are durable.
+            await recorder.RecordAsync(update, cancellationToken);
+            foreach (var applier in _appliers)
             {
-                await observer.BeforeSwapAsync(update, cancellationToken);
+                await applier.ApplyAsync(update, cancellationToken);
             }
 
             // Before the swap: whoever wakes on the new table (the status writer) finds its objects.
@@ -94,7 +97,7 @@ internal sealed partial class ConfigPipeline(
 
             if (report.Errors.Count > 0)
             {
-                var serving = report.Status == "refused" ? "not served" : "its previous valid version keeps serving";
+                var serving = report.Status == IngressOutcome.Refused ? "not served" : "its previous valid version keeps serving";
                 LogRefused(logger, name, string.Join("; ", report.Errors), serving);
             }
 
@@ -108,7 +111,7 @@ internal sealed partial class ConfigPipeline(
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Route table {Before} -> {After}: {Added} added, {Removed} removed, {Changed} changed (via {Via})")]
-    private static partial void LogSwapped(ILogger logger, string before, string after, int added, int removed, int changed, string via);
+    private static partial void LogSwapped(ILogger logger, string before, string after, int added, int removed, int changed, ChangeVia via);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Ingress {Ingress} refused: {Errors}; {Serving}")]
     private static partial void LogRefused(ILogger logger, string ingress, string errors, string serving);
@@ -126,11 +129,11 @@ internal sealed record RouteTableUpdate(
     ChangeContext Context);
 
 /// <summary>
-/// Runs for every batch of changes before its table is swapped in (even when the table does
-/// not change), in registration order: the audit log makes the change durable here
-/// (write-ahead); the certificate store loads new certificates.
+/// Something that takes effect together with a route table, such as the certificates served by SNI.
+/// Runs for every batch of changes (even when the table does not change), after the change is
+/// recorded and before its table is swapped in.
 /// </summary>
-internal interface IRouteTableObserver
+internal interface IRouteTableApplier
 {
-    ValueTask BeforeSwapAsync(RouteTableUpdate update, CancellationToken cancellationToken);
+    ValueTask ApplyAsync(RouteTableUpdate update, CancellationToken cancellationToken);
 }

@@ -1,9 +1,10 @@
 using System.Security.Cryptography;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using Microsoft.Extensions.Logging;
+using AuditGateway.Configuration;
+using AuditGateway.Kubernetes.Models;
 
-namespace AuditGateway.Sources;
+namespace AuditGateway.ControlPlane.Sources;
 
 /// <summary>A manifest that cannot be read; the message names the file and, for YAML, the line.</summary>
 internal sealed class ManifestException(string message) : Exception(message);
@@ -141,7 +142,7 @@ internal sealed partial class ManifestDirectorySource : IConfigSource
     {
         if (changes.Count > 0)
         {
-            await sink.ApplyAsync(changes, new ChangeContext("file", Environment.UserName), cancellationToken);
+            await sink.ApplyAsync(changes, new ChangeContext(ChangeVia.File, Environment.UserName), cancellationToken);
         }
     }
 
