@@ -32,7 +32,7 @@ public sealed class AuditCliTests : IDisposable
         var checkpoint = CheckpointStore.TryParse(proof.GetProperty("checkpoint").GetString()!, out _)!;
         Assert.Equal(Convert.FromHexString(proof.GetProperty("rootHash").GetString()!), checkpoint.Checkpoint.Root);
         Assert.True(MerkleProofs.VerifyInclusion(
-            17, 32, MerkleHash.Leaf(entry), [.. proof.GetProperty("proof").EnumerateArray().Select(SharedFixtures.Hex)], checkpoint.Checkpoint.Root));
+            17, 32, MerkleHash.Leaf(entry), [.. proof.GetProperty("proof").EnumerateArray().Select(Fixtures.Hex)], checkpoint.Checkpoint.Root));
     }
 
     [Fact]
@@ -47,7 +47,7 @@ public sealed class AuditCliTests : IDisposable
         var old = CheckpointStore.TryRead(LogLayout.CheckpointPath(_dir.Path, 12), out _)!.Checkpoint;
         var current = CheckpointStore.TryRead(LogLayout.CheckpointPath(_dir.Path, 34), out _)!.Checkpoint;
         Assert.True(MerkleProofs.VerifyConsistency(
-            12, 34, [.. proof.GetProperty("proof").EnumerateArray().Select(SharedFixtures.Hex)], old.Root, current.Root));
+            12, 34, [.. proof.GetProperty("proof").EnumerateArray().Select(Fixtures.Hex)], old.Root, current.Root));
     }
 
     [Fact]

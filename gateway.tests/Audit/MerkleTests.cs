@@ -1,18 +1,19 @@
 using System.Text.Json;
 using AuditGateway.Audit.Merkle;
+using AuditGateway.Tests.Common;
 
 namespace AuditGateway.Tests.Audit;
 
 public sealed class MerkleTests
 {
-    private static readonly JsonElement s_vectors = SharedFixtures.Load("merkle/rfc6962-vectors.json").RootElement;
+    private static readonly JsonElement s_vectors = Fixtures.Load("merkle/rfc6962-vectors.json").RootElement;
 
-    private static List<byte[]> Leaves() => SharedFixtures.HexList(s_vectors.GetProperty("leaves_hex"));
+    private static List<byte[]> Leaves() => Fixtures.HexList(s_vectors.GetProperty("leaves_hex"));
 
     [Fact]
     public void Leaf_hashes_match_the_vectors()
     {
-        var expected = SharedFixtures.HexList(s_vectors.GetProperty("leaf_hashes_hex"));
+        var expected = Fixtures.HexList(s_vectors.GetProperty("leaf_hashes_hex"));
         Assert.Equal(expected, Leaves().Select(l => MerkleHash.Leaf(l)));
     }
 
@@ -29,7 +30,7 @@ public sealed class MerkleTests
                 frontier.Append(MerkleHash.Leaf(leaves[(int)frontier.Size]));
             }
 
-            Assert.Equal(SharedFixtures.Hex(size.Value), frontier.Root());
+            Assert.Equal(Fixtures.Hex(size.Value), frontier.Root());
         }
     }
 
@@ -41,11 +42,11 @@ public sealed class MerkleTests
         {
             var index = vector.GetProperty("leaf_index").GetInt64();
             var size = vector.GetProperty("tree_size").GetInt64();
-            var expected = SharedFixtures.HexList(vector.GetProperty("proof_hex"));
-            var root = SharedFixtures.Hex(vector.GetProperty("root_hex"));
+            var expected = Fixtures.HexList(vector.GetProperty("proof_hex"));
+            var root = Fixtures.Hex(vector.GetProperty("root_hex"));
 
             Assert.Equal(expected, Prove(MerkleProofs.InclusionRanges(index, size), leafHashes));
-            var leafHash = MerkleHash.Leaf(SharedFixtures.Hex(vector.GetProperty("leaf_hex")));
+            var leafHash = MerkleHash.Leaf(Fixtures.Hex(vector.GetProperty("leaf_hex")));
             Assert.True(MerkleProofs.VerifyInclusion(index, size, leafHash, expected, root));
         }
     }
@@ -58,11 +59,11 @@ public sealed class MerkleTests
         {
             var size1 = vector.GetProperty("size1").GetInt64();
             var size2 = vector.GetProperty("size2").GetInt64();
-            var expected = SharedFixtures.HexList(vector.GetProperty("proof_hex"));
+            var expected = Fixtures.HexList(vector.GetProperty("proof_hex"));
 
             Assert.Equal(expected, Prove(MerkleProofs.ConsistencyRanges(size1, size2), leafHashes));
             Assert.True(MerkleProofs.VerifyConsistency(
-                size1, size2, expected, SharedFixtures.Hex(vector.GetProperty("root1_hex")), SharedFixtures.Hex(vector.GetProperty("root2_hex"))));
+                size1, size2, expected, Fixtures.Hex(vector.GetProperty("root1_hex")), Fixtures.Hex(vector.GetProperty("root2_hex"))));
         }
     }
 
@@ -76,9 +77,9 @@ public sealed class MerkleTests
             var ok = MerkleProofs.VerifyInclusion(
                 unchecked((long)probe.GetProperty("leafIdx").GetUInt64()),
                 unchecked((long)probe.GetProperty("treeSize").GetUInt64()),
-                SharedFixtures.Hex(probe.GetProperty("leafHash_hex")),
-                SharedFixtures.HexList(probe.GetProperty("proof_hex")),
-                SharedFixtures.Hex(probe.GetProperty("root_hex")));
+                Fixtures.Hex(probe.GetProperty("leafHash_hex")),
+                Fixtures.HexList(probe.GetProperty("proof_hex")),
+                Fixtures.Hex(probe.GetProperty("root_hex")));
             Assert.True(ok != probe.GetProperty("wantErr").GetBoolean(), probe.GetProperty("source_path").GetString());
         }
     }
@@ -93,9 +94,9 @@ public sealed class MerkleTests
             var ok = MerkleProofs.VerifyConsistency(
                 probe.GetProperty("size1").GetInt64(),
                 probe.GetProperty("size2").GetInt64(),
-                SharedFixtures.HexList(probe.GetProperty("proof_hex")),
-                SharedFixtures.Hex(probe.GetProperty("root1_hex")),
-                SharedFixtures.Hex(probe.GetProperty("root2_hex")));
+                Fixtures.HexList(probe.GetProperty("proof_hex")),
+                Fixtures.Hex(probe.GetProperty("root1_hex")),
+                Fixtures.Hex(probe.GetProperty("root2_hex")));
             Assert.True(ok != probe.GetProperty("wantErr").GetBoolean(), probe.GetProperty("source_path").GetString());
         }
     }

@@ -1,11 +1,12 @@
 using System.Text.Json;
 using AuditGateway.Audit.Notes;
+using AuditGateway.Tests.Common;
 
 namespace AuditGateway.Tests.Audit;
 
 public sealed class NoteTests
 {
-    private static readonly JsonElement s_ecdsa = SharedFixtures.Load("signed-note/note-vectors.json").RootElement.GetProperty("ecdsa_p256_type_0x02");
+    private static readonly JsonElement s_ecdsa = Fixtures.Load("signed-note/note-vectors.json").RootElement.GetProperty("ecdsa_p256_type_0x02");
 
     [Fact]
     public void Every_ECDSA_vector_is_accepted_or_rejected_as_labelled()

@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using AuditGateway.Audit.Merkle;
+using AuditGateway.Tests.Common;
 
 namespace AuditGateway.Tests.Audit;
 
@@ -9,9 +10,9 @@ public sealed class Sha256x16Tests
     [Fact]
     public void Leaf_hashes_match_the_rfc6962_vectors()
     {
-        var vectors = SharedFixtures.Load("merkle/rfc6962-vectors.json").RootElement;
-        var leaves = SharedFixtures.HexList(vectors.GetProperty("leaves_hex"));
-        var expected = SharedFixtures.HexList(vectors.GetProperty("leaf_hashes_hex"));
+        var vectors = Fixtures.Load("merkle/rfc6962-vectors.json").RootElement;
+        var leaves = Fixtures.HexList(vectors.GetProperty("leaves_hex"));
+        var expected = Fixtures.HexList(vectors.GetProperty("leaf_hashes_hex"));
         var (data, messages) = Pack(leaves);
 
         var actual = HashOrRefuse(0x00, data, messages);

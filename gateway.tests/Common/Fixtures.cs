@@ -2,25 +2,20 @@ using System.Text.Json;
 
 namespace AuditGateway.Tests.Common;
 
-/// <summary>The external test material in <c>../shared/fixtures</c>, found from the test assembly upwards.</summary>
+/// <summary>
+/// External test material copied into <c>gateway.tests/fixtures</c> (RFC 6962 and signed-note vectors, real
+/// apiserver audit events, the Ingress documentation's path-matching table; each file or
+/// <c>fixtures/README.md</c> names its source), as copied beside the test assembly.
+/// </summary>
 internal static class Fixtures
 {
-    public static string Directory { get; } = Find();
+    public static string Directory { get; } = Path.Combine(AppContext.BaseDirectory, "fixtures");
 
     public static JsonDocument Load(string relativePath) =>
         JsonDocument.Parse(File.ReadAllBytes(Path.Combine(Directory, relativePath)));
 
-    private static string Find()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            var candidate = Path.Combine(dir.FullName, "shared", "fixtures");
-            if (System.IO.Directory.Exists(candidate))
-            {
-                return candidate;
-            }
-        }
+    public static byte[] Hex(JsonElement element) => Convert.FromHexString(element.GetString()!);
 
-        throw new DirectoryNotFoundException("shared/fixtures not found above " + AppContext.BaseDirectory);
-    }
+    public static List<byte[]> HexList(JsonElement element) =>
+        element.ValueKind == JsonValueKind.Array ? [.. element.EnumerateArray().Select(Hex)] : [];
 }

@@ -4,7 +4,7 @@ namespace AuditGateway.Tests.Common;
 
 /// <summary>
 /// The path-matching table of the Kubernetes Ingress documentation
-/// (<c>shared/fixtures/ingress-path-matching.json</c>): its
+/// (<c>fixtures/ingress-path-matching.json</c>): its
 /// <c>flattened</c> entries, one per (row, request path), and its <c>hostWildcardTable</c>.
 /// </summary>
 internal static class PathMatchingTable

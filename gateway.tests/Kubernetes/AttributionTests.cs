@@ -9,7 +9,7 @@ using AuditGateway.Tests.Common;
 
 namespace AuditGateway.Tests.Kubernetes;
 
-/// <summary>The audit webhook's parser, de-duplication and correlation, on the real events in shared/fixtures/k8s-audit.</summary>
+/// <summary>The audit webhook's parser, de-duplication and correlation, on the real events in fixtures/k8s-audit.</summary>
 public sealed class AttributionTests
 {
     private static readonly string[] FixtureFiles =

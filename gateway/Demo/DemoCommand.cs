@@ -46,12 +46,13 @@ internal static class DemoCommand
         var shop = DemoManifests.ShopHost;
         var secure = DemoManifests.SecureHost;
         var options = (GatewayOptions)gateway.Services.GetService(typeof(GatewayOptions))!;
-        // Absolute: `dotnet run --project gateway` runs the demo in the project's directory, not the shell's.
-        var data = Path.GetFullPath(options.Data);
+        // As typed from here: the demo runs in the directory it was started from.
+        var data = Path.GetRelativePath(Environment.CurrentDirectory, Path.GetFullPath(options.Data));
         var token = Path.Combine(data, GatewaySettings.GeneratedAdminTokenFile);
+        var auditgw = Launcher();
         return Console.Out.WriteLineAsync($"""
 
-            AuditGateway demo is running. Manifests: {manifests} (edit them; changes apply live)
+            AuditGateway demo is running. Manifests: {Path.GetRelativePath(Environment.CurrentDirectory, manifests)} (edit them; changes apply live)
 
               curl -H 'Host: {shop}' http://127.0.0.1:{p.Http}/                 # shop-web
               curl -H 'Host: {shop}' http://127.0.0.1:{p.Http}/api/orders       # shop-api (Prefix /api)
@@ -64,10 +65,26 @@ internal static class DemoCommand
 
             Every request above, and every manifest change, is in the tamper-evident log:
 
-              dotnet run --project gateway -- tail --data {data}
-              dotnet run --project gateway -- verify --data {data}
+              {auditgw} tail --data {data}
+              {auditgw} verify --data {data}
 
             Press Ctrl+C to stop.
             """);
+    }
+
+    /// <summary>How to run auditgw from here: the checkout's <c>auditgw</c> launcher when this build lives in a checkout, else the command on the PATH.</summary>
+    private static string Launcher()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            var launcher = Path.Combine(dir.FullName, "auditgw");
+            if (File.Exists(launcher) && File.Exists(Path.Combine(dir.FullName, "AuditGateway.sln")))
+            {
+                var relative = Path.GetRelativePath(Environment.CurrentDirectory, launcher);
+                return relative.Contains(Path.DirectorySeparatorChar, StringComparison.Ordinal) ? relative : "./" + relative;
+            }
+        }
+
+        return "auditgw";
     }
 }
