@@ -57,7 +57,7 @@ internal static class ConfigSources
             return;
         }
 
-        services.AddSingleton(new KubeApiClient(cluster));
+        services.AddSingleton(sp => new KubeApiClient(cluster, sp.GetRequiredService<ILogger<KubeApiClient>>()));
         services.AddSingleton(sp => new KubernetesConfigSource(
             sp.GetRequiredService<KubeApiClient>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILoggerFactory>()));
         services.AddSingleton<IConfigSource>(sp => sp.GetRequiredService<KubernetesConfigSource>());

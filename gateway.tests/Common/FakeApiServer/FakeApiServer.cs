@@ -1,3 +1,4 @@
+using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using System.Text.Json.Nodes;
 
@@ -17,13 +18,15 @@ internal sealed partial class FakeApiServer : IAsyncDisposable
     private AdmissionCaller? _admission;
     private AuditEmitter? _audit;
     private readonly CancellationTokenSource _stopping = new();
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, byte> _revoked = new(StringComparer.Ordinal);
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, byte> _serverNamesSeen = new(StringComparer.Ordinal);
     private LoopbackHttpsServer? _http;
     private Task? _bookmarks;
 
     private FakeApiServer(FakeApiServerOptions options)
     {
         _options = options;
-        _certificates = TestCertificateAuthority.Create("fake-apiserver");
+        _certificates = TestCertificateAuthority.Create("fake-apiserver", [.. options.ServerNames]);
         _store = new ResourceStore(options.HistoryLimit);
         Faults = new FaultInjector(_store, options.Time);
         _admission = options.AdmissionWebhook is { } a ? new AdmissionCaller(a, options.AdmissionWebhookName) : null;
@@ -44,10 +47,13 @@ internal sealed partial class FakeApiServer : IAsyncDisposable
 
     public string CaPem => _certificates.CaPem;
 
-    public System.Security.Cryptography.X509Certificates.X509Certificate2 CaCertificate => _certificates.Ca;
+    public X509Certificate2 CaCertificate => _certificates.Ca;
 
     /// <summary>The current global resourceVersion.</summary>
     public long ResourceVersion => _store.ResourceVersion;
+
+    /// <summary>The TLS server names (SNI) clients have sent so far.</summary>
+    public IReadOnlyCollection<string> ServerNamesSeen => [.. _serverNamesSeen.Keys];
 
     /// <summary>How many watches are open now.</summary>
     public int WatchCount => _store.WatchCount;
@@ -65,7 +71,7 @@ internal sealed partial class FakeApiServer : IAsyncDisposable
     private async Task StartCoreAsync()
     {
         System.IO.Directory.CreateDirectory(Directory);
-        _http = await LoopbackHttpsServer.StartAsync(HandleAsync, _certificates);
+        _http = await LoopbackHttpsServer.StartAsync(HandleAsync, _certificates, _options.ClientCertificates);
         Url = _http.Url;
         await File.WriteAllTextAsync(KubeconfigPath, Kubeconfig(FakeApiServerOptions.AdminToken));
         if (_options.BookmarkInterval is { } interval)
@@ -201,17 +207,45 @@ internal sealed partial class FakeApiServer : IAsyncDisposable
         return ctx.Response.WriteAsync(body.ToJsonString(), ctx.RequestAborted);
     }
 
+    /// <summary>A client certificate signed by this server's CA (CN = user, O = groups) for <see cref="FakeApiServerOptions.ClientCertificates"/>.</summary>
+    public X509Certificate2 IssueClientCertificate(string user, params string[] groups) =>
+        _certificates.IssueClientCertificate(user, groups);
+
+    /// <summary>From now on, requests with this bearer token or a client certificate for this user get 401.</summary>
+    public void Revoke(string tokenOrUser) => _revoked[tokenOrUser] = 0;
+
     private FakeUser? Authenticate(HttpContext ctx)
     {
+        if (_options.ClientCertificates && ctx.Connection.ClientCertificate is { } certificate && IssuedHere(certificate))
+        {
+            var user = certificate.GetNameInfo(X509NameType.SimpleName, forIssuer: false);
+            var groups = certificate.SubjectName.EnumerateRelativeDistinguishedNames()
+                .Where(n => n.GetSingleElementType().Value == "2.5.4.10").Select(n => n.GetSingleElementValue()!);
+            return _revoked.ContainsKey(user) ? null : new FakeUser(user, [.. groups, "system:authenticated"]);
+        }
+
         var header = ctx.Request.Headers.Authorization.ToString();
-        return header.StartsWith("Bearer ", StringComparison.Ordinal) && _options.Users.TryGetValue(header[7..].Trim(), out var user)
-            ? user
-            : null;
+        var token = header.StartsWith("Bearer ", StringComparison.Ordinal) ? header[7..].Trim() : "";
+        return !_revoked.ContainsKey(token) && _options.Users.TryGetValue(token, out var known) ? known : null;
+    }
+
+    private bool IssuedHere(X509Certificate2 certificate)
+    {
+        using var chain = new X509Chain();
+        chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+        chain.ChainPolicy.CustomTrustStore.Add(_certificates.Ca);
+        chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+        return chain.Build(certificate);
     }
 
     private async Task HandleAsync(HttpContext ctx)
     {
         var ct = ctx.RequestAborted;
+        if (ctx.Features.Get<Microsoft.AspNetCore.Connections.Features.ITlsHandshakeFeature>()?.HostName is { Length: > 0 } sni)
+        {
+            _serverNamesSeen[sni] = 0;
+        }
+
         var latency = Faults.Latency;
         if (latency > TimeSpan.Zero)
         {

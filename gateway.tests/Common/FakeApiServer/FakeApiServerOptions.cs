@@ -18,6 +18,12 @@ internal sealed record FakeApiServerOptions
         [AdminToken] = new("kubernetes-admin", ["system:masters", "system:authenticated"]),
     };
 
+    /// <summary>DNS names the server certificate carries instead of 127.0.0.1/localhost (for <c>tls-server-name</c>).</summary>
+    public IReadOnlyList<string> ServerNames { get; init; } = [];
+
+    /// <summary>Also authenticate client certificates signed by the server's CA (CN = user, O = groups), before bearer tokens.</summary>
+    public bool ClientCertificates { get; init; }
+
     /// <summary>How many events the watch history keeps; older resume points get 410.</summary>
     public int HistoryLimit { get; init; } = 1000;
 

@@ -13,7 +13,11 @@ internal static class Kubectl
 {
     public const string Path = "/usr/bin/kubectl";
 
-    public static async Task<KubectlResult> RunAsync(FakeApiServer server, string? stdin, params string[] args)
+    public static Task<KubectlResult> RunAsync(FakeApiServer server, string? stdin, params string[] args) =>
+        RunAsync(server.KubeconfigPath, server.Directory, stdin, args);
+
+    /// <summary>Runs kubectl with <paramref name="kubeconfig"/>; <paramref name="home"/> holds its HOME and cache.</summary>
+    public static async Task<KubectlResult> RunAsync(string kubeconfig, string home, string? stdin, params string[] args)
     {
         var start = new ProcessStartInfo(Path)
         {
@@ -23,15 +27,15 @@ internal static class Kubectl
             UseShellExecute = false,
         };
         start.ArgumentList.Add("--kubeconfig");
-        start.ArgumentList.Add(server.KubeconfigPath);
+        start.ArgumentList.Add(kubeconfig);
         start.ArgumentList.Add("--cache-dir");
-        start.ArgumentList.Add(System.IO.Path.Combine(server.Directory, "kubectl-cache"));
+        start.ArgumentList.Add(System.IO.Path.Combine(home, "kubectl-cache"));
         foreach (var a in args)
         {
             start.ArgumentList.Add(a);
         }
 
-        start.Environment["HOME"] = server.Directory;
+        start.Environment["HOME"] = home;
         using var process = Process.Start(start) ?? throw new InvalidOperationException("kubectl did not start");
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();

@@ -1,6 +1,7 @@
 using System.Net;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Server.Kestrel.Https;
 
 namespace AuditGateway.Tests.Common.FakeApiServer;
 
@@ -21,14 +22,24 @@ internal sealed class LoopbackHttpsServer : IAsyncDisposable
 
     public System.Security.Cryptography.X509Certificates.X509Certificate2 Ca => _certificates.Ca;
 
-    /// <summary>Starts serving <paramref name="handler"/>; the server owns (and disposes) <paramref name="certificates"/>.</summary>
-    public static async Task<LoopbackHttpsServer> StartAsync(RequestDelegate handler, TestCertificateAuthority? certificates = null)
+    /// <summary>
+    /// Starts serving <paramref name="handler"/>; the server owns (and disposes) <paramref name="certificates"/>.
+    /// With <paramref name="clientCertificates"/> it asks for a client certificate and lets any through
+    /// the handshake: the handler decides (<c>HttpContext.Connection.ClientCertificate</c>), as the apiserver does.
+    /// </summary>
+    public static async Task<LoopbackHttpsServer> StartAsync(RequestDelegate handler, TestCertificateAuthority? certificates = null, bool clientCertificates = false)
     {
         certificates ??= TestCertificateAuthority.Create("webhook");
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         builder.WebHost.UseKestrelHttpsConfiguration();
-        builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0, l => l.UseHttps(certificates.Server)));
+        builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0, l => l.UseHttps(new HttpsConnectionAdapterOptions
+        {
+            // A selector (not a fixed certificate) makes the TLS server name the client sent visible to handlers (ITlsHandshakeFeature.HostName).
+            ServerCertificateSelector = (_, _) => certificates.Server,
+            ClientCertificateMode = clientCertificates ? ClientCertificateMode.AllowCertificate : ClientCertificateMode.NoCertificate,
+            ClientCertificateValidation = (_, _, _) => true,
+        })));
         var app = builder.Build();
         app.Run(handler);
         await app.StartAsync();

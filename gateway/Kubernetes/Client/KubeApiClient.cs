@@ -1,12 +1,9 @@
-using System.Net.Http.Headers;
-using System.Net.Security;
 using System.Runtime.CompilerServices;
-using System.Security.Cryptography.X509Certificates;
-using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.Json.Serialization.Metadata;
 using AuditGateway.Kubernetes.Models;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace AuditGateway.Kubernetes.Client;
 
@@ -32,68 +29,44 @@ internal sealed record KubeList(string? ResourceVersion, string? Continue, IRead
 
 /// <summary>
 /// The minimal Kubernetes API client: the CA from the config is the only trust anchor, a bearer
-/// token is added to each request, JSON is source-generated. List pages, watch streams, and
-/// get/create/update/update-status/delete for typed objects.
+/// token (static, from a file, or from an exec plugin) is added to each request, JSON is
+/// source-generated. List pages, watch streams, and get/create/update/update-status/delete for
+/// typed objects.
 /// </summary>
-internal sealed class KubeApiClient : IDisposable
+internal sealed partial class KubeApiClient : IDisposable
 {
     public static readonly TimeSpan RequestTimeout = TimeSpan.FromSeconds(30);
 
     private readonly HttpClient _http;
     private readonly KubeClientConfig _config;
+    private readonly ConnectionTracker? _connections;
+    private readonly ILogger _logger;
 
-    public KubeApiClient(KubeClientConfig config, HttpMessageHandler? handler = null)
+    public KubeApiClient(KubeClientConfig config, ILogger? logger = null)
     {
         _config = config;
-        _http = new HttpClient(handler ?? CreateHandler(config)) { BaseAddress = config.Server, Timeout = Timeout.InfiniteTimeSpan };
-        _http.DefaultRequestHeaders.UserAgent.ParseAdd("auditgw/1.0");
-    }
-
-    public KubeClientConfig Config => _config;
-
-    public static SocketsHttpHandler CreateHandler(KubeClientConfig config)
-    {
-        var handler = new SocketsHttpHandler { PooledConnectionIdleTimeout = TimeSpan.FromMinutes(1), KeepAlivePingDelay = TimeSpan.FromSeconds(30) };
-        if (config.ClientCertificate is { } cert)
+        _logger = logger ?? NullLogger.Instance;
+        if (config.Exec is { } exec)
         {
-            handler.SslOptions.ClientCertificates = [cert];
+            _connections = new ConnectionTracker();
+            exec.Replaced += OnCredentialReplaced;
+        }
+
+        _http = new HttpClient(KubeHttpHandler.Create(config, _connections)) { BaseAddress = config.Server, Timeout = Timeout.InfiniteTimeSpan };
+        _http.DefaultRequestHeaders.UserAgent.ParseAdd("auditgw/1.0");
+        if (config.TlsServerName is { } serverName)
+        {
+            // SocketsHttpHandler takes the TLS server name (SNI and the certificate check) from the Host header.
+            _http.DefaultRequestHeaders.Host = config.Server.IsDefaultPort ? serverName : $"{serverName}:{config.Server.Port}";
         }
 
         if (config.InsecureSkipTlsVerify)
         {
-#pragma warning disable CA5359 // The kubeconfig asked for insecure-skip-tls-verify explicitly.
-            handler.SslOptions.RemoteCertificateValidationCallback = (_, _, _, _) => true;
-#pragma warning restore CA5359
+            Log.InsecureSkipTlsVerify(_logger, config.Server);
         }
-        else if (config.CaCertificates is { } roots)
-        {
-            handler.SslOptions.RemoteCertificateValidationCallback = (_, certificate, chain, errors) =>
-                certificate is not null
-                && (errors & SslPolicyErrors.RemoteCertificateNameMismatch) == 0
-                && ChainsTo(certificate, chain, roots);
-        }
-
-        return handler;
     }
 
-    /// <summary>True when the server certificate chains to one of <paramref name="roots"/> (and only those).</summary>
-    private static bool ChainsTo(X509Certificate certificate, X509Chain? presented, X509Certificate2Collection roots)
-    {
-        using var chain = new X509Chain();
-        chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
-        chain.ChainPolicy.CustomTrustStore.AddRange(roots);
-        chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
-        if (presented is not null)
-        {
-            foreach (var element in presented.ChainElements.Skip(1))
-            {
-                chain.ChainPolicy.ExtraStore.Add(element.Certificate);
-            }
-        }
-
-        using var leaf = X509CertificateLoader.LoadCertificate(certificate.GetRawCertData());
-        return chain.Build(leaf);
-    }
+    public KubeClientConfig Config => _config;
 
     public async Task<KubeList> ListAsync(KubeResourceType type, string? ns, ListOptions options, CancellationToken cancellationToken)
     {
@@ -135,8 +108,7 @@ internal sealed class KubeApiClient : IDisposable
             ("timeoutSeconds", options.TimeoutSeconds?.ToString(System.Globalization.CultureInfo.InvariantCulture)),
             ("fieldSelector", options.FieldSelector),
             ("labelSelector", options.LabelSelector));
-        using var request = CreateRequest(HttpMethod.Get, type.Path(ns) + query, null);
-        using var response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
+        using var response = await SendAuthorizedAsync(HttpMethod.Get, type.Path(ns) + query, null, null, HttpCompletionOption.ResponseHeadersRead, null, cancellationToken);
         if (!response.IsSuccessStatusCode)
         {
             throw await ErrorAsync(response, cancellationToken);
@@ -209,11 +181,9 @@ internal sealed class KubeApiClient : IDisposable
     private async Task<JsonNode> SendAsync(HttpMethod method, string pathAndQuery, string? body, string? contentType, CancellationToken cancellationToken)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(RequestTimeout);
-        using var request = CreateRequest(method, pathAndQuery, body is null ? null : new StringContent(body, Encoding.UTF8, contentType ?? "application/json"));
         try
         {
-            using var response = await _http.SendAsync(request, HttpCompletionOption.ResponseContentRead, timeout.Token);
+            using var response = await SendAuthorizedAsync(method, pathAndQuery, body, contentType, HttpCompletionOption.ResponseContentRead, timeout, cancellationToken);
             if (!response.IsSuccessStatusCode)
             {
                 throw await ErrorAsync(response, timeout.Token);
@@ -226,18 +196,6 @@ internal sealed class KubeApiClient : IDisposable
         {
             throw new TimeoutException($"{method} {pathAndQuery}: no answer within {RequestTimeout.TotalSeconds:0} s");
         }
-    }
-
-    private HttpRequestMessage CreateRequest(HttpMethod method, string pathAndQuery, HttpContent? content)
-    {
-        var request = new HttpRequestMessage(method, new Uri(pathAndQuery, UriKind.Relative)) { Content = content };
-        request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json"));
-        if (_config.Token?.GetToken() is { Length: > 0 } token)
-        {
-            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
-        }
-
-        return request;
     }
 
     private static async Task<KubeApiException> ErrorAsync(HttpResponseMessage response, CancellationToken cancellationToken)
@@ -265,5 +223,13 @@ internal sealed class KubeApiClient : IDisposable
         return parts.Count == 0 ? "" : "?" + string.Join('&', parts);
     }
 
-    public void Dispose() => _http.Dispose();
+    public void Dispose()
+    {
+        if (_config.Exec is { } exec)
+        {
+            exec.Replaced -= OnCredentialReplaced;
+        }
+
+        _http.Dispose();
+    }
 }

@@ -1,6 +1,5 @@
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
-using System.Text.Json;
 using System.Text.Json.Nodes;
 using AuditGateway.Configuration;
 
@@ -27,9 +26,18 @@ internal sealed record KubeClientConfig
 
     public bool InsecureSkipTlsVerify { get; init; }
 
+    /// <summary>kubeconfig <c>tls-server-name</c>: the name sent as SNI and checked in the server certificate instead of the server URL's host.</summary>
+    public string? TlsServerName { get; init; }
+
+    /// <summary>kubeconfig <c>proxy-url</c> (<c>http</c>, <c>https</c> or <c>socks5</c>); null = the proxy of the environment (<c>HTTPS_PROXY</c>, <c>NO_PROXY</c>).</summary>
+    public Uri? Proxy { get; init; }
+
     public IBearerTokenSource? Token { get; init; }
 
     public X509Certificate2? ClientCertificate { get; init; }
+
+    /// <summary>An exec credential plugin: a token and/or client certificate per request, refreshed as they expire.</summary>
+    public ExecCredentialSource? Exec { get; init; }
 
     /// <summary>The namespace for namespaced operations (leases, events): the pod's, or the context's.</summary>
     public string Namespace { get; init; } = "default";
@@ -68,7 +76,10 @@ internal sealed record KubeClientConfig
         return new KubeClientConfig { Server = server, CaCertificates = ca, Token = token, Namespace = ns.Length == 0 ? "default" : ns };
     }
 
-    /// <summary>Reads a kubeconfig file: the named context, else <c>current-context</c>.</summary>
+    /// <summary>
+    /// Reads a kubeconfig file: the named context, else <c>current-context</c>. An exec plugin is run
+    /// once here, so a plugin that cannot give a credential stops start-up.
+    /// </summary>
     public static KubeClientConfig FromKubeconfig(string path, string? context = null, TimeProvider? time = null)
     {
         string text;
@@ -104,66 +115,62 @@ internal sealed record KubeClientConfig
         var serverText = KubeconfigReader.String(cluster, "server") ?? throw reader.Missing(where + ".server");
         if (!Uri.TryCreate(serverText, UriKind.Absolute, out var server) || server.Scheme is not ("https" or "http"))
         {
-            throw new KubeConfigException($"kubeconfig {path}: {where}.server: '{serverText}' is not an http(s) URL");
+            throw reader.Error($"{where}.server: '{serverText}' is not an http(s) URL");
         }
 
         X509Certificate2Collection? ca = null;
-        if (reader.Bytes(cluster, "certificate-authority-data", where) is { } caData)
+        var caData = reader.Bytes(cluster, "certificate-authority-data", where);
+        if (caData is not null)
         {
-            ca = LoadPem(Encoding.ASCII.GetString(caData), $"{path}: {where}.certificate-authority-data");
+            ca = LoadPem(Encoding.ASCII.GetString(caData), $"kubeconfig {path}: {where}.certificate-authority-data");
         }
         else if (reader.File(cluster, "certificate-authority", where) is { } caFile)
         {
-            ca = LoadPem(File.ReadAllText(caFile), $"{path}: {where}.certificate-authority ({caFile})");
+            caData = File.ReadAllBytes(caFile);
+            ca = LoadPem(Encoding.ASCII.GetString(caData), $"kubeconfig {path}: {where}.certificate-authority ({caFile})");
         }
 
-        IBearerTokenSource? token = null;
-        X509Certificate2? clientCertificate = null;
-        if (userName is not null)
+        var proxyText = KubeconfigReader.String(cluster, "proxy-url") is { Length: > 0 } p ? p : null;
+        Uri? proxy = null;
+        if (proxyText is not null && (!Uri.TryCreate(proxyText, UriKind.Absolute, out proxy) || proxy.Scheme is not ("http" or "https" or "socks5")))
         {
-            var user = reader.Named("users", userName, "user");
-            var u = $"users[{userName}].user";
-            if (KubeconfigReader.String(user, "token") is { Length: > 0 } staticToken)
-            {
-                token = new StaticTokenSource(staticToken);
-            }
-            else if (reader.File(user, "tokenFile", u) is { } tokenFile)
-            {
-                token = new FileTokenSource(tokenFile, time ?? TimeProvider.System);
-            }
-
-            var certPem = reader.Bytes(user, "client-certificate-data", u) is { } cd ? Encoding.ASCII.GetString(cd)
-                : reader.File(user, "client-certificate", u) is { } cf ? File.ReadAllText(cf) : null;
-            var keyPem = reader.Bytes(user, "client-key-data", u) is { } kd ? Encoding.ASCII.GetString(kd)
-                : reader.File(user, "client-key", u) is { } kf ? File.ReadAllText(kf) : null;
-            if (certPem is not null || keyPem is not null)
-            {
-                if (certPem is null || keyPem is null)
-                {
-                    throw new KubeConfigException($"kubeconfig {path}: {u}: client-certificate and client-key must both be set");
-                }
-
-                try
-                {
-                    clientCertificate = X509Certificate2.CreateFromPem(certPem, keyPem);
-                }
-                catch (System.Security.Cryptography.CryptographicException e)
-                {
-                    throw new KubeConfigException($"kubeconfig {path}: {u}.client-certificate/client-key: {e.Message}");
-                }
-            }
+            throw reader.Error($"{where}.proxy-url: '{proxyText}' is not an http://, https:// or socks5:// URL");
         }
 
-        return new KubeClientConfig
+        var config = new KubeClientConfig
         {
             Server = server,
             CaCertificates = ca,
             InsecureSkipTlsVerify = KubeconfigReader.Bool(cluster, "insecure-skip-tls-verify"),
-            Token = token,
-            ClientCertificate = clientCertificate,
+            TlsServerName = KubeconfigReader.String(cluster, "tls-server-name") is { Length: > 0 } name ? name : null,
+            Proxy = proxy,
             Namespace = KubeconfigReader.String(ctx, "namespace") ?? "default",
         };
+        if (userName is null)
+        {
+            return config;
+        }
+
+        var execCluster = new ExecCluster
+        {
+            Server = serverText,
+            TlsServerName = config.TlsServerName,
+            InsecureSkipTlsVerify = config.InsecureSkipTlsVerify,
+            CertificateAuthorityData = caData,
+            ProxyUrl = proxyText,
+            DisableCompression = KubeconfigReader.Bool(cluster, "disable-compression"),
+            Config = ExecExtension(cluster),
+        };
+        config = KubeconfigCredentials.Read(reader, userName, execCluster, time ?? TimeProvider.System, config);
+        // The plugin runs now: a broken one is a start-up error, not a gateway retrying 401s forever.
+        config.Exec?.GetAsync(CancellationToken.None).AsTask().GetAwaiter().GetResult();
+        return config;
     }
+
+    /// <summary>The cluster's <c>client.authentication.k8s.io/exec</c> extension, which a plugin asking for cluster info receives.</summary>
+    private static JsonNode? ExecExtension(JsonObject cluster) =>
+        (cluster["extensions"] as JsonArray)?.OfType<JsonObject>()
+            .FirstOrDefault(e => KubeconfigReader.String(e, "name") == "client.authentication.k8s.io/exec")?["extension"]?.DeepClone();
 
     private static X509Certificate2Collection LoadPem(string pem, string where)
     {
@@ -178,53 +185,6 @@ internal sealed record KubeClientConfig
         }
 
         return collection.Count > 0 ? collection : throw new KubeConfigException($"{where}: no PEM certificate found");
-    }
-
-    /// <summary>Field access with errors that name the file and the field.</summary>
-    private sealed class KubeconfigReader(string path, JsonObject root)
-    {
-        public KubeConfigException Missing(string field) => new($"kubeconfig {path}: {field} is missing");
-
-        public static string? String(JsonObject? obj, string field) =>
-            obj?[field] is JsonValue v && v.GetValueKind() == JsonValueKind.String ? v.GetValue<string>() : null;
-
-        public static bool Bool(JsonObject? obj, string field) => obj?[field]?.GetValueKind() == JsonValueKind.True;
-
-        public JsonObject Named(string list, string name, string body)
-        {
-            var entry = (root[list] as JsonArray)?.OfType<JsonObject>().FirstOrDefault(e => String(e, "name") == name)
-                ?? throw new KubeConfigException($"kubeconfig {path}: {list}: no entry named '{name}'");
-            return entry[body] as JsonObject ?? throw Missing($"{list}[{name}].{body}");
-        }
-
-        public byte[]? Bytes(JsonObject obj, string field, string where)
-        {
-            if (String(obj, field) is not { Length: > 0 } text)
-            {
-                return null;
-            }
-
-            try
-            {
-                return Convert.FromBase64String(text);
-            }
-            catch (FormatException)
-            {
-                throw new KubeConfigException($"kubeconfig {path}: {where}.{field} is not valid base64");
-            }
-        }
-
-        /// <summary>A file path field, resolved against the kubeconfig's directory, that must exist.</summary>
-        public string? File(JsonObject obj, string field, string where)
-        {
-            if (String(obj, field) is not { Length: > 0 } value)
-            {
-                return null;
-            }
-
-            var full = Path.IsPathRooted(value) ? value : Path.Combine(Path.GetDirectoryName(Path.GetFullPath(path))!, value);
-            return System.IO.File.Exists(full) ? full : throw new KubeConfigException($"kubeconfig {path}: {where}.{field}: file {full} not found");
-        }
     }
 }
 
