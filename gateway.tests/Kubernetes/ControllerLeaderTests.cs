@@ -5,6 +5,7 @@ using AuditGateway.Hosting;
 using AuditGateway.Kubernetes.Election;
 using AuditGateway.Routing;
 using AuditGateway.Tests.Common;
+using AuditGateway.Tests.Common.FakeApiServer;
 
 namespace AuditGateway.Tests.Kubernetes;
 
@@ -73,7 +74,15 @@ public sealed class ControllerLeaderTests
         lease["spec"]!["holderIdentity"] = "crashed";
         lease["metadata"]!.AsObject().Remove("resourceVersion");
         var stopwatch = Stopwatch.StartNew();
-        (await cluster.KubectlAsync(lease.ToJsonString(), "replace", "-f", "-")).EnsureSuccess();
+        // kubectl replace reads the current resourceVersion before it writes; a renewal in between is a Conflict, and an operator would run it again.
+        KubectlResult replaced;
+        var attempts = 0;
+        do
+        {
+            replaced = await cluster.KubectlAsync(lease.ToJsonString(), "replace", "-f", "-");
+        }
+        while (replaced.ExitCode != 0 && replaced.Stderr.Contains("(Conflict)", StringComparison.Ordinal) && ++attempts < 10);
+        replaced.EnsureSuccess();
         await Eventually.TrueAsync(() => !elector.IsLeader, TimeSpan.FromSeconds(5), "steps down");
         await Eventually.TrueAsync(() => elector.IsLeader, TimeSpan.FromSeconds(10), "takes the expired lease");
         Assert.True(stopwatch.Elapsed >= TimeSpan.FromSeconds(Short.LeaseSeconds) - TimeSpan.FromMilliseconds(200), $"took it after {stopwatch.Elapsed}");

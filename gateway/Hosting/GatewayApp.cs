@@ -1,15 +1,11 @@
-using System.Net;
-using System.Security.Authentication;
 using AuditGateway.Admin;
 using AuditGateway.Audit;
 using AuditGateway.Configuration;
 using AuditGateway.ControlPlane;
 using AuditGateway.ControlPlane.Sources;
 using AuditGateway.Policy;
-using AuditGateway.Policy.Identity;
 using AuditGateway.Proxy;
 using AuditGateway.Routing;
-using Microsoft.AspNetCore.Server.Kestrel.Core;
 
 namespace AuditGateway.Hosting;
 
@@ -38,8 +34,10 @@ internal sealed partial class GatewayApp : IAsyncDisposable
     public RoutingState Routing => _app.Services.GetRequiredService<RoutingState>();
 
     /// <summary>
-    /// Starts the gateway. Throws <see cref="OptionException"/> or <see cref="ManifestException"/>
-    /// for bad input, before anything listens.
+    /// Starts the gateway, in this order: read and check the configuration; open the audit log (nothing
+    /// writes before it is open); start auditing blocks; put the initial config in force (its entries
+    /// durable first); open the listeners; then keep following the config source. Throws
+    /// <see cref="OptionException"/> or <see cref="ManifestException"/> for bad input, before anything listens.
     /// </summary>
     public static async Task<GatewayApp> StartAsync(GatewayOptions options, Action<IServiceCollection>? configure = null, CancellationToken cancellationToken = default)
     {
@@ -48,101 +46,15 @@ internal sealed partial class GatewayApp : IAsyncDisposable
         var settings = GatewaySettings.Parse(options, TimeProvider.System).WithGeneratedAdminToken(out var generatedToken);
 
         var builder = WebApplication.CreateSlimBuilder();
-        builder.Logging.ClearProviders();
-        builder.Logging.AddSimpleConsole(o =>
-        {
-            o.SingleLine = true;
-            o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ ";
-            o.UseUtcTimestamp = true;
-        });
-        builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
-        builder.Logging.AddFilter("Yarp", LogLevel.Warning);
-        // Any enabled level here makes ASP.NET Core start an Activity for every request (and HttpClient a
-        // child with a traceparent header): a cost on the hot path for logs this category never writes above Debug.
-        builder.Logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.None);
-        builder.Logging.AddFilter<RejectedRequestAuditor>(RejectedRequestAuditor.Category, LogLevel.Debug);
-
-        var services = builder.Services;
-        services.AddSingleton(TimeProvider.System);
-        services.AddSingleton(options);
-        services.AddSingleton(settings);
-        AddAudit(services, settings);
-        AddPolicy(services, settings);
-        services.AddSingleton(new ClassOptions
-        {
-            ClassName = options.IngressClass,
-            ControllerName = options.ControllerName,
-            WatchIngressWithoutClass = options.WatchIngressWithoutClass,
-        });
-        services.AddSingleton<RoutingState>();
-        services.AddSingleton<ListenerPorts>();
-        services.AddSingleton<CertificateStore>();
-        services.AddSingleton<ConfigChangeRecorder>();
-        services.AddSingleton<IRouteTableApplier>(sp => sp.GetRequiredService<CertificateStore>());
-        services.AddSingleton<ConfigPipeline>();
-        ConfigSources.Add(services, options, cluster);
-        services.AddSingleton<ProxyMiddleware>();
-        services.AddSingleton<RejectedRequestAuditor>();
-        services.AddSingleton<ILoggerProvider>(sp => sp.GetRequiredService<RejectedRequestAuditor>());
-        services.AddHttpForwarder();
-        services.AddSingleton(new HttpMessageInvoker(new SocketsHttpHandler
-        {
-            UseProxy = false,
-            AllowAutoRedirect = false,
-            AutomaticDecompression = DecompressionMethods.None,
-            UseCookies = false,
-            EnableMultipleHttp2Connections = true,
-            ConnectTimeout = TimeSpan.FromSeconds(5),
-            PooledConnectionIdleTimeout = TimeSpan.FromSeconds(60),
-            // Like ingress-nginx (proxy_ssl_verify off): HTTPS backends usually present cluster-internal certificates.
-#pragma warning disable CA5359
-            SslOptions = { RemoteCertificateValidationCallback = static (_, _, _, _) => true },
-#pragma warning restore CA5359
-        }));
-        configure?.Invoke(services);
-
-        builder.WebHost.ConfigureKestrel((context, kestrel) =>
-        {
-            kestrel.AddServerHeader = false;
-            var certificates = kestrel.ApplicationServices.GetRequiredService<CertificateStore>();
-            var ports = kestrel.ApplicationServices.GetRequiredService<ListenerPorts>();
-            var rejected = kestrel.ApplicationServices.GetRequiredService<RejectedRequestAuditor>();
-            kestrel.Listen(options.Http, l =>
-            {
-                ports.Register(ListenerKind.Http, l);
-                rejected.Track(l, "http");
-            });
-            kestrel.Listen(options.Https, l =>
-            {
-                l.Protocols = HttpProtocols.Http1AndHttp2;
-                l.UseHttps(new Microsoft.AspNetCore.Server.Kestrel.Https.HttpsConnectionAdapterOptions
-                {
-                    SslProtocols = SslProtocols.Tls12 | SslProtocols.Tls13,
-                    ServerCertificateSelector = (_, name) => certificates.Select(name),
-                });
-                ports.Register(ListenerKind.Https, l);
-                rejected.Track(l, "https");
-            });
-            kestrel.Listen(options.Admin, l =>
-            {
-                ports.Register(ListenerKind.Admin, l);
-                if (adminCertificate is not null)
-                {
-                    // The apiserver calls the admission webhook over HTTPS; a client certificate is optional.
-                    l.UseHttps(new Microsoft.AspNetCore.Server.Kestrel.Https.HttpsConnectionAdapterOptions
-                    {
-                        SslProtocols = SslProtocols.Tls12 | SslProtocols.Tls13,
-                        ServerCertificate = adminCertificate,
-                    });
-                }
-            });
-        });
+        ConfigureLogging(builder.Logging);
+        GatewayServices.Add(builder.Services, options, settings, cluster);
+        configure?.Invoke(builder.Services);
+        builder.WebHost.ConfigureKestrel((_, kestrel) => GatewayListeners.Configure(kestrel, options, adminCertificate));
 
         var app = builder.Build();
-        var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger<GatewayApp>();
         if (generatedToken is not null)
         {
-            LogGeneratedAdminToken(logger, generatedToken);
+            LogGeneratedAdminToken(app.Services.GetRequiredService<ILoggerFactory>().CreateLogger<GatewayApp>(), generatedToken);
         }
 
         var audit = app.Services.GetRequiredService<AuditLogService>();
@@ -156,66 +68,70 @@ internal sealed partial class GatewayApp : IAsyncDisposable
             throw new OptionException($"--data '{options.Data}': cannot open the audit log: {e.Message}");
         }
 
-        app.Services.GetRequiredService<BlockAuditor>().Start();
-        var pipeline = app.Services.GetRequiredService<ConfigPipeline>();
-        await ConfigSources.LoadInitialAsync(app.Services, pipeline, cancellationToken);
+        try
+        {
+            app.Services.GetRequiredService<BlockAuditor>().Start();
+            var pipeline = app.Services.GetRequiredService<ConfigPipeline>();
+            await ConfigSources.LoadInitialAsync(app.Services, pipeline, cancellationToken);
+            MapEndpoints(app, options, cluster is not null);
+            await ListenAsync(app, cancellationToken);
+            var stopping = new CancellationTokenSource();
+            var sourceTask = ConfigSources.RunAsync(app.Services, pipeline, stopping.Token);
+            return new GatewayApp(app, stopping, sourceTask);
+        }
+        catch
+        {
+            // A start that fails once the log is open still closes it cleanly (a stop entry, not a recovery at the next start).
+            await app.DisposeAsync();
+            await audit.DisposeAsync();
+            throw;
+        }
+    }
 
+    private static void ConfigureLogging(ILoggingBuilder logging)
+    {
+        logging.ClearProviders();
+        logging.AddSimpleConsole(o =>
+        {
+            o.SingleLine = true;
+            o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ ";
+            o.UseUtcTimestamp = true;
+        });
+        logging.AddFilter("Microsoft", LogLevel.Warning);
+        logging.AddFilter("Yarp", LogLevel.Warning);
+        // Any enabled level here makes ASP.NET Core start an Activity for every request (and HttpClient a
+        // child with a traceparent header): a cost on the hot path for logs this category never writes above Debug.
+        logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.None);
+        logging.AddFilter<RejectedRequestAuditor>(RejectedRequestAuditor.Category, LogLevel.Debug);
+    }
+
+    /// <summary>The admin listener serves the admin API (and in cluster mode the webhooks); every other request is proxied.</summary>
+    private static void MapEndpoints(WebApplication app, GatewayOptions options, bool clusterMode)
+    {
         var auditWebhookToken = options.File.Admin?.AuditWebhookToken;
         app.MapWhen(
             context => ListenerPorts.IsOn(context, ListenerKind.Admin),
             admin => admin.UseRouting().UseAdminAuthentication().UseEndpoints(endpoints =>
             {
                 AdminEndpoints.Map(endpoints);
-                if (cluster is not null)
+                if (clusterMode)
                 {
                     WebhookEndpoints.Map(endpoints, auditWebhookToken);
                 }
             }));
-        var proxy = app.Services.GetRequiredService<ProxyMiddleware>();
-        app.Run(proxy.InvokeAsync);
+        app.Run(app.Services.GetRequiredService<ProxyMiddleware>().InvokeAsync);
+    }
 
+    private static async Task ListenAsync(WebApplication app, CancellationToken cancellationToken)
+    {
         try
         {
             await app.StartAsync(cancellationToken);
         }
         catch (IOException e)
         {
-            await app.DisposeAsync();
             throw new OptionException($"cannot listen: {e.Message} (check --http, --https and --admin)");
         }
-
-        var stopping = new CancellationTokenSource();
-        var sourceTask = ConfigSources.RunAsync(app.Services, pipeline, stopping.Token);
-        return new GatewayApp(app, stopping, sourceTask);
-    }
-
-    private static void AddAudit(IServiceCollection services, GatewaySettings settings)
-    {
-        services.AddAuditLog(settings.Audit);
-        services.AddSingleton(new QueryRedactor(settings.RedactQueryParams));
-    }
-
-    private static void AddPolicy(IServiceCollection services, GatewaySettings settings)
-    {
-        services.AddSingleton(settings.Policy);
-        services.AddSingleton(new ClientAddressResolver(settings.Policy.TrustedProxies));
-        services.AddSingleton<IRateLimitStore, RateLimiter>();
-        services.AddSingleton<IBlockList, InMemoryBlockList>();
-        services.AddSingleton<BlockAuditor>();
-        if (settings.Policy.ProbeDetection.Enabled)
-        {
-            services.AddSingleton(sp => new ProbeDetector(
-                settings.Policy.ProbeDetection, sp.GetRequiredService<IBlockList>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<ProbeDetector>>()));
-        }
-
-        if (settings.Jwt.Issuers.Count > 0)
-        {
-            services.AddSingleton(sp => JwtAuthenticator.Create(
-                settings.Jwt, new HttpClient(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILoggerFactory>()));
-        }
-
-        services.AddSingleton(sp => new PolicyEngine(settings.Policy, sp.GetRequiredService<IRateLimitStore>(), sp.GetService<JwtAuthenticator>()));
-        services.AddSingleton(sp => new AdminAuthenticator(settings.Admin, sp.GetService<JwtAuthenticator>()));
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "No admin token or JWT issuer is configured: generated an operator token for the admin API in {Path} (send it as 'Authorization: Bearer <token>')")]

@@ -19,10 +19,10 @@ public sealed class JwksKeySourceTests : IAsyncLifetime, IDisposable
 
     public void Dispose() => _http.Dispose();
 
-    private (JwtAuthenticator Authenticator, JwksKeySource Source) Create()
+    private (JwtAuthenticator Authenticator, JwksKeySource Source) Create(ILogger<JwksKeySource>? logger = null)
     {
         var options = new JwtOptions { Issuers = [new JwtIssuerOptions { Issuer = Tokens.Issuer, Audiences = [Tokens.Audience], JwksUri = _server.Uri }] };
-        var source = new JwksKeySource(_server.Uri, _http, _time, NullLogger<JwksKeySource>.Instance);
+        var source = new JwksKeySource(_server.Uri, _http, _time, logger ?? NullLogger<JwksKeySource>.Instance);
         return (new JwtAuthenticator(options, [source], _time), source);
     }
 
@@ -41,6 +41,25 @@ public sealed class JwksKeySourceTests : IAsyncLifetime, IDisposable
         Assert.True((await Authenticate(authenticator, _first)).Succeeded);
 
         Assert.Equal(1, _server.Requests);
+    }
+
+    [Fact]
+    public async Task A_key_of_a_type_the_gateway_cannot_use_is_skipped_with_one_line_and_the_others_keep_working()
+    {
+        var logs = new LogCollector();
+        using var loggers = LoggerFactory.Create(b => b.AddProvider(logs));
+        _server.Document = $"{{\"keys\":[{TestKey.MlDsaJwk("pq-1")},{_first.Jwk()}]}}";
+        var (authenticator, source) = Create(loggers.CreateLogger<JwksKeySource>());
+        using var _ = authenticator;
+
+        Assert.True((await Authenticate(authenticator, _first)).Succeeded);
+        _time.Advance(TimeSpan.FromMinutes(10));
+        Assert.True((await Authenticate(authenticator, _first)).Succeeded);
+        await source.BackgroundRefresh;
+
+        Assert.Equal(2, _server.Requests);
+        var skipped = Assert.Single(logs.Containing(LogLevel.Warning, _server.Uri.ToString(), "key 'pq-1'", "kty AKP", "ML-DSA-65", "skipped"));
+        Assert.DoesNotContain("pub", skipped.Message, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -61,6 +61,25 @@ public sealed class KeyMaterialTests : IDisposable
     }
 
     [Fact]
+    public async Task Keys_file_with_an_ML_DSA_key_logs_it_once_and_the_other_keys_verify()
+    {
+        var signer = TestKey.Shared("good", () => TestKey.Rsa("good"));
+        var file = Write("mixed.json", $"{{\"keys\":[{TestKey.MlDsaJwk("pq-1")},{signer.Jwk()}]}}");
+        var options = JwtOptions.Parse(Config.Json($$$"""
+            {"jwt": {"issuers": [{"issuer": "{{{Tokens.Issuer}}}", "audiences": ["{{{Tokens.Audience}}}"], "keysFile": "{{{file}}}"}]}}
+            """), _dir);
+        var logs = new LogCollector();
+        using var loggers = LoggerFactory.Create(b => b.AddProvider(logs));
+        using var http = new HttpClient();
+        using var authenticator = JwtAuthenticator.Create(options, http, _time, loggers);
+
+        var result = await authenticator.AuthenticateAsync("Bearer " + Tokens.Mint(signer, _time.GetUtcNow()), CancellationToken.None);
+
+        Assert.True(result.Succeeded, result.ToString());
+        Assert.Single(logs.Containing(LogLevel.Warning, "mixed.json", "key 'pq-1' (kty AKP, alg ML-DSA-65)", "skipped"));
+    }
+
+    [Fact]
     public void Private_keys_are_refused()
     {
         var rsa = TestKey.Shared("k1", () => TestKey.Rsa("k1"));
@@ -88,9 +107,11 @@ public sealed class KeyMaterialTests : IDisposable
         var good = TestKey.Shared("good", () => TestKey.Rsa("good"));
         var enc = good.Jwk().Replace("\"sig\"", "\"enc\"", StringComparison.Ordinal).Replace("good", "enc", StringComparison.Ordinal);
 
-        var keys = KeyMaterial.Parse($"{{\"keys\":[{weak},{enc},{good.Jwk()}]}}");
+        var skipped = new List<string>();
+        var keys = KeyMaterial.Parse($"{{\"keys\":[{weak},{enc},{good.Jwk()}]}}", skipped);
 
         Assert.Equal(["good"], keys.Select(k => k.KeyId));
+        Assert.Equal(["key 'weak' (kty RSA) is not RSA of at least 2048 bits nor EC P-256; skipped"], skipped);
         Assert.Throws<KeyMaterialException>(() => KeyMaterial.Parse($"{{\"keys\":[{weak}]}}"));
     }
 

@@ -64,6 +64,10 @@ internal sealed class TestKey : IDisposable
 
     public string PrivatePem() => _algorithm.ExportPkcs8PrivateKeyPem();
 
+    /// <summary>The public JWK of an ML-DSA-65 key (<c>"kty": "AKP"</c>), a type the gateway cannot verify with.</summary>
+    public static string MlDsaJwk(string kid) =>
+        $"{{\"kty\":\"AKP\",\"kid\":\"{kid}\",\"alg\":\"ML-DSA-65\",\"use\":\"sig\",\"pub\":\"{Base64UrlEncoder.Encode(RandomNumberGenerator.GetBytes(1952))}\"}}";
+
     public static string Jwks(params TestKey[] keys) => "{\"keys\":[" + string.Join(",", keys.Select(k => k.Jwk())) + "]}";
 
     private static string RsaJwk(RSAParameters p, string kid) =>

@@ -5,6 +5,9 @@ internal sealed partial class JwksKeySource
     [LoggerMessage(Level = LogLevel.Information, Message = "JWKS {Uri}: {Count} key(s) loaded (kid {KeyIds})")]
     private static partial void LogRefreshed(ILogger logger, Uri uri, int count, string keyIds);
 
+    [LoggerMessage(Level = LogLevel.Warning, Message = "JWKS {Uri}: {Key}; tokens signed with it are refused, the other keys keep working")]
+    private static partial void LogKeySkipped(ILogger logger, Uri uri, string key);
+
     [LoggerMessage(Level = LogLevel.Warning, Message = "JWKS {Uri} could not be refreshed ({Reason}); keeping the key set loaded at {LoadedAt:O}")]
     private static partial void LogRefreshFailed(ILogger logger, Uri uri, string reason, DateTimeOffset loadedAt);
 

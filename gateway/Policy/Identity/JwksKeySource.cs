@@ -34,6 +34,7 @@ internal sealed partial class JwksKeySource : IKeySource, IDisposable
     private readonly JwksTiming _timing;
     private readonly SemaphoreSlim _fetchGate = new(1, 1);
     private readonly CancellationTokenSource _disposed = new();
+    private readonly HashSet<string> _reportedSkips = new(StringComparer.Ordinal); // once per key, not per refresh; under _fetchGate
     private volatile KeySet? _current;
     private long _lastAttemptTicks; // UTC ticks of the last fetch attempt; 0 = never
     private Task _background = Task.CompletedTask;
@@ -124,11 +125,16 @@ internal sealed partial class JwksKeySource : IKeySource, IDisposable
             Volatile.Write(ref _lastAttemptTicks, _time.GetUtcNow().UtcTicks);
             try
             {
-                var keys = KeyMaterial.ParseJwks(await DownloadAsync(cancellationToken));
+                var skipped = new List<string>();
+                var keys = KeyMaterial.ParseJwks(await DownloadAsync(cancellationToken), skipped);
                 var fresh = new KeySet(keys, _time.GetUtcNow());
                 _current = fresh;
                 var keyIds = string.Join(",", keys.Select(k => k.KeyId ?? "-"));
                 LogRefreshed(_logger, _uri, keys.Count, keyIds);
+                foreach (var key in skipped.Where(_reportedSkips.Add))
+                {
+                    LogKeySkipped(_logger, _uri, key);
+                }
                 return fresh;
             }
             catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)

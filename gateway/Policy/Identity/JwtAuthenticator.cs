@@ -14,7 +14,7 @@ namespace AuditGateway.Policy.Identity;
 /// <c>none</c>), issuer, audience, <c>exp</c> (required) and <c>nbf</c> with the bounded clock skew, all
 /// timed by the <see cref="TimeProvider"/>. Nothing here logs or returns the token.
 /// </summary>
-internal sealed class JwtAuthenticator : IDisposable
+internal sealed partial class JwtAuthenticator : IDisposable
 {
     /// <summary>The accepted signature algorithms.</summary>
     public static readonly IReadOnlyList<string> Algorithms =
@@ -68,6 +68,15 @@ internal sealed class JwtAuthenticator : IDisposable
     /// <summary>Builds the key sources: the parsed key file, or a cached JWKS fetched with <paramref name="http"/>.</summary>
     public static JwtAuthenticator Create(JwtOptions options, HttpClient http, TimeProvider time, ILoggerFactory loggers, JwksTiming? timing = null)
     {
+        var logger = loggers.CreateLogger<JwtAuthenticator>();
+        foreach (var issuer in options.Issuers)
+        {
+            foreach (var key in issuer.SkippedFileKeys)
+            {
+                LogFileKeySkipped(logger, issuer.KeysFile!, key);
+            }
+        }
+
         var sources = options.Issuers
             .Select(IKeySource (issuer) => issuer.JwksUri is { } uri
                 ? new JwksKeySource(uri, http, time, loggers.CreateLogger<JwksKeySource>(), timing)

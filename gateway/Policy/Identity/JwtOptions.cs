@@ -134,6 +134,9 @@ internal sealed record JwtIssuerOptions
     /// <summary>The keys read from <see cref="KeysFile"/> when the options were parsed.</summary>
     public IReadOnlyList<SecurityKey> FileKeys { get; init; } = [];
 
+    /// <summary>What <see cref="KeysFile"/> held that the gateway cannot use, for one log line each at start.</summary>
+    public IReadOnlyList<string> SkippedFileKeys { get; init; } = [];
+
     /// <summary>Hex SHA-256 of the keys file's bytes, so a changed file makes unequal options.</summary>
     public string? KeysFileSha256 { get; init; }
 
@@ -165,13 +168,15 @@ internal sealed record JwtIssuerOptions
         try
         {
             var bytes = File.ReadAllBytes(full);
-            var keys = KeyMaterial.Parse(Encoding.UTF8.GetString(bytes));
+            var skipped = new List<string>();
+            var keys = KeyMaterial.Parse(Encoding.UTF8.GetString(bytes), skipped);
             return new JwtIssuerOptions
             {
                 Issuer = issuer,
                 Audiences = audiences,
                 KeysFile = full,
                 FileKeys = keys,
+                SkippedFileKeys = skipped,
                 KeysFileSha256 = Convert.ToHexStringLower(SHA256.HashData(bytes)),
             };
         }

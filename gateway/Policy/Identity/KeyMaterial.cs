@@ -11,19 +11,22 @@ internal sealed class KeyMaterialException(string message) : Exception(message);
 /// <summary>
 /// Verification keys from a JWKS document (RFC 7517) or from PEM (public keys, RSA public keys or
 /// certificates). Only public RSA keys of 2048 bits or more and EC P-256 keys are kept; keys marked
-/// for encryption are skipped; a private key is refused (it should not be on a gateway).
+/// for encryption are skipped; a key of a type the gateway cannot verify with (an ML-DSA <c>AKP</c> key,
+/// an Ed25519 <c>OKP</c> key, a small RSA key) is skipped and described to the caller, so the other keys
+/// of the set keep working; a private key is refused (it should not be on a gateway).
 /// </summary>
 internal static class KeyMaterial
 {
     public const int MinRsaBits = 2048;
 
     /// <summary>Tells JWKS JSON from PEM by the content.</summary>
-    public static IReadOnlyList<SecurityKey> Parse(string text)
+    /// <param name="skipped">Receives a description of each JWKS key that was skipped as unusable.</param>
+    public static IReadOnlyList<SecurityKey> Parse(string text, ICollection<string>? skipped = null)
     {
         var trimmed = text.AsSpan().TrimStart();
         if (trimmed.Length > 0 && trimmed[0] == '{')
         {
-            return ParseJwks(text);
+            return ParseJwks(text, skipped);
         }
 
         if (text.Contains("-----BEGIN ", StringComparison.Ordinal))
@@ -35,7 +38,8 @@ internal static class KeyMaterial
     }
 
     /// <summary>A JWKS (<c>{"keys":[…]}</c>) or a single JWK object.</summary>
-    public static IReadOnlyList<SecurityKey> ParseJwks(string json)
+    /// <param name="skipped">Receives a description of each key that was skipped as unusable.</param>
+    public static IReadOnlyList<SecurityKey> ParseJwks(string json, ICollection<string>? skipped = null)
     {
         List<JsonWebKey> candidates;
         try
@@ -71,6 +75,10 @@ internal static class KeyMaterial
             if (IsUsable(key))
             {
                 keys.Add(key);
+            }
+            else
+            {
+                skipped?.Add(Describe(key));
             }
         }
 
@@ -152,6 +160,14 @@ internal static class KeyMaterial
         var ec = ECDsa.Create();
         ec.ImportSubjectPublicKeyInfo(der, out _);
         return Checked(new ECDsaSecurityKey(ec));
+    }
+
+    /// <summary>Names a skipped key by its id, type and algorithm (never its material).</summary>
+    private static string Describe(JsonWebKey key)
+    {
+        var alg = string.IsNullOrEmpty(key.Alg) ? "" : $", alg {key.Alg}";
+        var crv = string.IsNullOrEmpty(key.Crv) ? "" : $", crv {key.Crv}";
+        return $"key '{key.Kid ?? "-"}' (kty {key.Kty}{crv}{alg}) is not RSA of at least {MinRsaBits} bits nor EC P-256; skipped";
     }
 
     private static SecurityKey Checked(SecurityKey key) =>
