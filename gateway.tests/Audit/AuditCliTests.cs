@@ -79,11 +79,14 @@ public sealed class AuditCliTests : IDisposable
     [Fact]
     public async Task Tail_follow_prints_entries_written_after_it_started()
     {
+        // tail polls on a clock only the test moves: each entry is written while tail waits for its
+        // next poll, and the poll happens when the test says so, across two segment rolls.
+        var clock = new ManualTimeProvider();
         await using var log = await AuditLog.OpenAsync(Options(_dir.Path, o => o with { SegmentMaxEntries = 3 }));
         using var cts = new CancellationTokenSource();
         var output = new SignalingWriter();
         var root = new System.CommandLine.RootCommand();
-        foreach (var command in AuditCommands.Create())
+        foreach (var command in AuditCommands.Create(clock))
         {
             root.Subcommands.Add(command);
         }
@@ -92,12 +95,17 @@ public sealed class AuditCliTests : IDisposable
             .InvokeAsync(new System.CommandLine.InvocationConfiguration { Output = output, Error = TextWriter.Null }, cts.Token);
         for (var i = 0; i < 7; i++)
         {
-            await log.AppendDurableAsync(Entry(i));
+            await Eventually.TrueAsync(() => clock.ActiveTimers == 1, because: "tail to wait for its next poll");
+            var receipt = await log.AppendDurableAsync(Entry(i));
+            clock.Advance(AuditCommands.FollowPoll);
+            await output.WaitForAsync($"{receipt.Seq,8} ");
         }
 
-        await output.WaitForAsync("       7 ");
         await cts.CancelAsync();
         Assert.Equal(0, await tail);
+        Assert.Equal(
+            Enumerable.Range(0, 8).Select(seq => $"{seq,8} "),
+            output.ToString().TrimEnd('\n').Split('\n').Select(line => line[..9]));
     }
 
     [Fact]
@@ -160,7 +168,7 @@ public sealed class AuditCliTests : IDisposable
 
         public async Task WaitForAsync(string text)
         {
-            // Generous: the whole suite runs tests in parallel on 2 cores, and tail polls every 200 ms.
+            // Only a bound on a hang: the test moves tail's clock itself.
             using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
             while (true)
             {

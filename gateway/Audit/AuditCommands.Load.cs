@@ -8,7 +8,7 @@ internal static partial class AuditCommands
     /// Hidden: appends sample entries as fast as it can (the crash test kills it mid-write).
     /// Prints <c>ready</c> once open and <c>durable &lt;seq&gt;</c> for each durable append it made.
     /// </summary>
-    private static Command Load()
+    private static Command Load(TimeProvider time)
     {
         var data = DataOption();
         var count = new Option<long>("--count") { Description = "Entries to write; 0 = until killed.", DefaultValueFactory = _ => 0 };
@@ -25,7 +25,6 @@ internal static partial class AuditCommands
             await output.FlushAsync(ct);
             var total = r.GetValue(count);
             var every = Math.Max(1, r.GetValue(durableEvery));
-            var time = TimeProvider.System;
             for (long i = 0; total == 0 || i < total; i++)
             {
                 var entry = SampleEntries.Request(i, time.GetUtcNow());

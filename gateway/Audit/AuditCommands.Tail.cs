@@ -8,9 +8,10 @@ namespace AuditGateway.Audit;
 
 internal static partial class AuditCommands
 {
-    private static readonly TimeSpan s_followPoll = TimeSpan.FromMilliseconds(200);
+    /// <summary>How often <c>tail --follow</c> looks for new entries.</summary>
+    internal static readonly TimeSpan FollowPoll = TimeSpan.FromMilliseconds(200);
 
-    private static Command Tail()
+    private static Command Tail(TimeProvider time)
     {
         var data = DataOption();
         var follow = new Option<bool>("--follow", "-f") { Description = "Keep printing entries as they are written." };
@@ -56,7 +57,7 @@ internal static partial class AuditCommands
                 try
                 {
                     await output.FlushAsync(ct);
-                    await Task.Delay(s_followPoll, TimeProvider.System, ct);
+                    await Task.Delay(FollowPoll, time, ct);
                 }
                 catch (OperationCanceledException) when (ct.IsCancellationRequested)
                 {

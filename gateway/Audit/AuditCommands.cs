@@ -14,7 +14,10 @@ internal static partial class AuditCommands
     public const int Tampered = 1;
     public const int UsageError = 2;
 
-    public static IEnumerable<Command> Create() => [Verify(), Proof(), Tail(), Keygen(), Load()];
+    public static IEnumerable<Command> Create() => Create(TimeProvider.System);
+
+    /// <summary>The verbs, with <paramref name="time"/> for <c>tail --follow</c>'s polling and <c>audit-load</c>'s timestamps.</summary>
+    public static IEnumerable<Command> Create(TimeProvider time) => [Verify(), Proof(), Tail(time), Keygen(), Load(time)];
 
     private static Option<string> DataOption() => new("--data")
     {
