@@ -1,8 +1,9 @@
 using System.Text;
 using System.Text.Json;
-using AuditGateway.Audit;
+using AuditGateway.Audit.Cli;
 using AuditGateway.Audit.Merkle;
 using AuditGateway.Audit.Storage;
+using AuditGateway.Audit.Writer;
 using AuditGateway.Tests.Common;
 using static AuditGateway.Tests.Audit.AuditTestKit;
 

@@ -1,4 +1,5 @@
 using AuditGateway.Audit;
+using AuditGateway.Audit.Writer;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using static AuditGateway.Tests.Audit.AuditTestKit;

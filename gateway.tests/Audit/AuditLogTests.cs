@@ -3,6 +3,7 @@ using System.Text;
 using AuditGateway.Audit;
 using AuditGateway.Audit.Entries;
 using AuditGateway.Audit.Storage;
+using AuditGateway.Audit.Writer;
 using AuditGateway.Tests.Common;
 using static AuditGateway.Tests.Audit.AuditTestKit;
 

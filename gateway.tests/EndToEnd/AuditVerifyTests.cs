@@ -1,10 +1,10 @@
 using System.Diagnostics.Metrics;
 using System.Text;
 using System.Text.Json;
-using AuditGateway.Audit;
 using AuditGateway.Audit.Merkle;
 using AuditGateway.Audit.Notes;
 using AuditGateway.Audit.Storage;
+using AuditGateway.Audit.Writer;
 using AuditGateway.Tests.Common;
 
 namespace AuditGateway.Tests.EndToEnd;

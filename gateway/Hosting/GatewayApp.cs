@@ -2,6 +2,7 @@ using System.Net;
 using System.Security.Authentication;
 using AuditGateway.Admin;
 using AuditGateway.Audit;
+using AuditGateway.Audit.Writer;
 using AuditGateway.Policy;
 using AuditGateway.Policy.Identity;
 using AuditGateway.Proxy;

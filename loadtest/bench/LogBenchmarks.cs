@@ -1,6 +1,8 @@
 using AuditGateway.Audit;
 using AuditGateway.Audit.Entries;
 using AuditGateway.Audit.Notes;
+using AuditGateway.Audit.Verification;
+using AuditGateway.Audit.Writer;
 using BenchmarkDotNet.Attributes;
 
 namespace AuditGateway.Bench;

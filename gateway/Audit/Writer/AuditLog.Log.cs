@@ -1,7 +1,7 @@
 using AuditGateway.Audit.Entries;
 using Microsoft.Extensions.Logging;
 
-namespace AuditGateway.Audit;
+namespace AuditGateway.Audit.Writer;
 
 internal sealed partial class AuditLog
 {

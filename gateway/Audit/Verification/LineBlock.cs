@@ -2,7 +2,7 @@ using AuditGateway.Audit.Entries;
 using AuditGateway.Audit.Merkle;
 using AuditGateway.Audit.Storage;
 
-namespace AuditGateway.Audit;
+namespace AuditGateway.Audit.Verification;
 
 /// <summary>
 /// A block of consecutive log lines and everything about each line that does not depend on

@@ -1,6 +1,8 @@
 using System.CommandLine;
+using AuditGateway.Audit.Entries;
+using AuditGateway.Audit.Writer;
 
-namespace AuditGateway.Audit;
+namespace AuditGateway.Audit.Cli;
 
 internal static partial class AuditCommands
 {

@@ -4,7 +4,7 @@ using AuditGateway.Audit.Merkle;
 using AuditGateway.Audit.Notes;
 using AuditGateway.Audit.Storage;
 
-namespace AuditGateway.Audit;
+namespace AuditGateway.Audit.Verification;
 
 /// <summary>The outcome of <see cref="LogVerifier.Verify"/>: intact, or the first bad seq and why.</summary>
 internal sealed record VerifyResult(long Entries, int Checkpoints, byte[] Root, long TornTailBytes, long? BadSeq, string? Reason)

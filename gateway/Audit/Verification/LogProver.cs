@@ -1,7 +1,7 @@
 using AuditGateway.Audit.Merkle;
 using AuditGateway.Audit.Storage;
 
-namespace AuditGateway.Audit;
+namespace AuditGateway.Audit.Verification;
 
 /// <summary>An inclusion proof of one entry, with everything an auditor needs to check it.</summary>
 internal sealed record InclusionProof(long LeafIndex, long TreeSize, byte[] LeafHash, byte[] RootHash, IReadOnlyList<byte[]> Proof, string Entry);

@@ -10,7 +10,7 @@ using AuditGateway.Audit.Storage;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
-namespace AuditGateway.Audit;
+namespace AuditGateway.Audit.Writer;
 
 /// <summary>
 /// The writer. Producers put entries on a bounded queue; one writer thread encodes them,

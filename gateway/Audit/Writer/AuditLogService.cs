@@ -1,11 +1,10 @@
 using System.Diagnostics.Metrics;
 using AuditGateway.Audit.Entries;
 using AuditGateway.Audit.Storage;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
-namespace AuditGateway.Audit;
+namespace AuditGateway.Audit.Writer;
 
 /// <summary>
 /// The audit log as a hosted service: opened (with recovery) when the host starts, closed
@@ -44,26 +43,5 @@ internal sealed class AuditLogService(AuditOptions options, ILoggerFactory logge
         {
             await log.DisposeAsync();
         }
-    }
-}
-
-/// <summary>Registration of the audit log.</summary>
-internal static class AuditServiceCollectionExtensions
-{
-    /// <summary>Adds <see cref="IAuditLog"/> and the hosted service that opens and closes it.</summary>
-    public static IServiceCollection AddAuditLog(this IServiceCollection services, AuditOptions options)
-    {
-        var errors = options.Validate();
-        if (errors.Count > 0)
-        {
-            throw new ArgumentException(string.Join("; ", errors), nameof(options));
-        }
-
-        services.AddMetrics();
-        services.AddSingleton(options);
-        services.AddSingleton<AuditLogService>();
-        services.AddSingleton<IAuditLog>(sp => sp.GetRequiredService<AuditLogService>());
-        services.AddHostedService(sp => sp.GetRequiredService<AuditLogService>());
-        return services;
     }
 }

@@ -2,7 +2,7 @@ using AuditGateway.Audit.Entries;
 using AuditGateway.Audit.Merkle;
 using AuditGateway.Audit.Storage;
 
-namespace AuditGateway.Audit;
+namespace AuditGateway.Audit.Writer;
 
 /// <summary>What streaming the existing log on open found: the entries before a torn tail, and the tail.</summary>
 internal sealed class RecoveredLog
