@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.Json;
 using AuditGateway.Audit.Cli;
+using AuditGateway.Audit.Hashing;
 using AuditGateway.Audit.Merkle;
 using AuditGateway.Audit.Storage;
 using AuditGateway.Audit.Writer;
@@ -27,12 +28,12 @@ public sealed class AuditCliTests : IDisposable
         Assert.Equal(32, proof.GetProperty("treeSize").GetInt64());
         var entry = Encoding.UTF8.GetBytes(proof.GetProperty("entry").GetString()!);
         Assert.StartsWith("{\"seq\":17,", proof.GetProperty("entry").GetString(), StringComparison.Ordinal);
-        Assert.Equal(MerkleHash.Leaf(entry), Convert.FromHexString(proof.GetProperty("leafHash").GetString()!));
+        Assert.Equal(MerkleHash.Leaf(Sha256Implementations.DotNet, entry), Convert.FromHexString(proof.GetProperty("leafHash").GetString()!));
 
         var checkpoint = CheckpointStore.TryParse(proof.GetProperty("checkpoint").GetString()!, out _)!;
         Assert.Equal(Convert.FromHexString(proof.GetProperty("rootHash").GetString()!), checkpoint.Checkpoint.Root);
         Assert.True(MerkleProofs.VerifyInclusion(
-            17, 32, MerkleHash.Leaf(entry), [.. proof.GetProperty("proof").EnumerateArray().Select(SharedFixtures.Hex)], checkpoint.Checkpoint.Root));
+            Sha256Implementations.DotNet, 17, 32, MerkleHash.Leaf(Sha256Implementations.DotNet, entry), [.. proof.GetProperty("proof").EnumerateArray().Select(SharedFixtures.Hex)], checkpoint.Checkpoint.Root));
     }
 
     [Fact]
@@ -47,7 +48,7 @@ public sealed class AuditCliTests : IDisposable
         var old = CheckpointStore.TryRead(LogLayout.CheckpointPath(_dir.Path, 12), out _)!.Checkpoint;
         var current = CheckpointStore.TryRead(LogLayout.CheckpointPath(_dir.Path, 34), out _)!.Checkpoint;
         Assert.True(MerkleProofs.VerifyConsistency(
-            12, 34, [.. proof.GetProperty("proof").EnumerateArray().Select(SharedFixtures.Hex)], old.Root, current.Root));
+            Sha256Implementations.DotNet, 12, 34, [.. proof.GetProperty("proof").EnumerateArray().Select(SharedFixtures.Hex)], old.Root, current.Root));
     }
 
     [Fact]

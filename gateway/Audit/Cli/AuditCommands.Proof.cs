@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Text.Json;
+using AuditGateway.Audit.Hashing;
 using AuditGateway.Audit.Storage;
 using AuditGateway.Audit.Verification;
 
@@ -22,7 +23,7 @@ internal static partial class AuditCommands
         {
             var dataDirectory = r.GetValue(data)!;
             var treeSize = r.GetValue(size) ?? LatestSize(dataDirectory);
-            var proof = LogProver.Inclusion(dataDirectory, r.GetValue(seq), treeSize);
+            var proof = LogProver.Inclusion(dataDirectory, r.GetValue(seq), treeSize, Sha256Selection.Select(Sha256Choice.Auto).Sha256);
             var checkpointPath = LogLayout.CheckpointPath(dataDirectory, treeSize);
             var json = new InclusionProofJson(
                 proof.LeafIndex,
@@ -45,7 +46,7 @@ internal static partial class AuditCommands
         consistency.Options.Add(to);
         consistency.SetAction((r, ct) => Guard(r, "proof consistency", () =>
         {
-            var proof = LogProver.Consistency(r.GetValue(data2)!, r.GetValue(from), r.GetValue(to));
+            var proof = LogProver.Consistency(r.GetValue(data2)!, r.GetValue(from), r.GetValue(to), Sha256Selection.Select(Sha256Choice.Auto).Sha256);
             var json = new ConsistencyProofJson(
                 proof.Size1,
                 proof.Size2,

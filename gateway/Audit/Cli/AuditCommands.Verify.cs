@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Security.Cryptography;
+using AuditGateway.Audit.Hashing;
 using AuditGateway.Audit.Notes;
 using AuditGateway.Audit.Storage;
 using AuditGateway.Audit.Verification;
@@ -22,7 +23,7 @@ internal static partial class AuditCommands
             var dataDirectory = r.GetValue(data)!;
             using var key = LoadPublicKey(dataDirectory, r.GetValue(publicKey));
             var trustedCheckpoint = LoadTrusted(r.GetValue(trusted), key);
-            using var verifier = new LogVerifier(dataDirectory, key, trustedCheckpoint);
+            using var verifier = new LogVerifier(dataDirectory, key, trustedCheckpoint, Sha256Selection.Select(Sha256Choice.Auto).Sha256);
             var result = verifier.Verify();
             var output = r.InvocationConfiguration.Output;
             if (!result.Intact)

@@ -1,5 +1,6 @@
 using System.Diagnostics.Metrics;
 using AuditGateway.Audit.Entries;
+using AuditGateway.Audit.Hashing;
 using AuditGateway.Audit.Storage;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -23,13 +24,13 @@ internal sealed partial class AuditLog : IAuditLog, IAsyncDisposable
     private Thread? _thread;
     private int _disposed;
 
-    private AuditLog(AuditOptions options, ILogger logger, IMeterFactory? meterFactory, OpenedLog opened)
+    private AuditLog(AuditOptions options, ISha256 sha, ILogger logger, IMeterFactory? meterFactory, OpenedLog opened)
     {
         _queue = new EntryQueue<PendingEntry>(options.QueueCapacity);
         _signal = new WriterSignal(_queue, options.TimeProvider);
         _metrics = new AuditMetrics(meterFactory, () => _queue.Count);
         _checkpoints = new CheckpointSigner(options, opened.Signer, opened.Latest);
-        _writer = new LogWriter(options, logger, _queue, _signal, _metrics, _feed, _checkpoints, opened.Recovered);
+        _writer = new LogWriter(options, sha, logger, _queue, _signal, _metrics, _feed, _checkpoints, opened.Recovered);
     }
 
     public SignedCheckpoint? LatestCheckpoint => _checkpoints.Latest;
@@ -51,7 +52,13 @@ internal sealed partial class AuditLog : IAuditLog, IAsyncDisposable
         }
 
         logger ??= NullLogger.Instance;
-        var (log, recovered) = await Task.Run(() => Create(options, logger, meterFactory), cancellationToken);
+        var hashing = Sha256Selection.Select(options.Sha256);
+        if (hashing.Refused is { } refused)
+        {
+            Log.Sha256Refused(logger, refused, hashing.Sha256.Name);
+        }
+
+        var (log, recovered) = await Task.Run(() => Create(options, hashing.Sha256, logger, meterFactory), cancellationToken);
         try
         {
             if (recovered.Unclean)
@@ -71,7 +78,7 @@ internal sealed partial class AuditLog : IAuditLog, IAsyncDisposable
             log._writer.AppendNow(new LifecycleBody { Event = LifecycleEvent.Start, Version = options.Version });
             log._writer.Flush();
             log._writer.WriteCheckpoint();
-            Log.Opened(logger, options.DataDirectory, log.DurableSize);
+            Log.Opened(logger, options.DataDirectory, log.DurableSize, hashing.Sha256.Name);
             log._thread = new Thread(log._writer.Run) { IsBackground = true, Name = "audit log writer" };
             log._thread.Start();
             return log;
@@ -133,12 +140,12 @@ internal sealed partial class AuditLog : IAuditLog, IAsyncDisposable
         await DisposeResourcesAsync();
     }
 
-    private static (AuditLog Log, RecoveredLog Recovered) Create(AuditOptions options, ILogger logger, IMeterFactory? meterFactory)
+    private static (AuditLog Log, RecoveredLog Recovered) Create(AuditOptions options, ISha256 sha, ILogger logger, IMeterFactory? meterFactory)
     {
-        var opened = LogOpener.Open(options, logger);
+        var opened = LogOpener.Open(options, sha, logger);
         try
         {
-            return (new AuditLog(options, logger, meterFactory, opened), opened.Recovered);
+            return (new AuditLog(options, sha, logger, meterFactory, opened), opened.Recovered);
         }
         catch
         {

@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 using AuditGateway.Audit.Entries;
-using AuditGateway.Audit.Merkle;
+using AuditGateway.Audit.Hashing;
 
 namespace AuditGateway.Audit.Writer;
 
@@ -9,11 +9,12 @@ namespace AuditGateway.Audit.Writer;
 /// to the one before (its <c>prev</c> is SHA-256 of the line before) and its leaf given to the tree;
 /// the lines one after another, each ending in a newline, ready to be written in one call.
 /// </summary>
+/// <param name="sha">The chain's SHA-256.</param>
 /// <param name="nodeId">The node every entry names.</param>
 /// <param name="prev">The chain head: SHA-256 of the last line of the log, updated in place.</param>
 /// <param name="nextSeq">The seq of the next entry.</param>
 /// <param name="leaves">Where each line's leaf goes.</param>
-internal sealed class EntryBatch(string nodeId, byte[] prev, long nextSeq, LeafHasher leaves)
+internal sealed class EntryBatch(ISha256 sha, string nodeId, byte[] prev, long nextSeq, LeafHasher leaves)
 {
     // The gateway's requests share route and identity objects: the encoder reuses their JSON.
     private readonly EntryEncoder _encoder = new(cacheSharedParts: true);
@@ -47,7 +48,7 @@ internal sealed class EntryBatch(string nodeId, byte[] prev, long nextSeq, LeafH
     {
         _encoder.Encode(NextSeq, timestamp, nodeId, prev, body);
         var line = _encoder.Line;
-        MerkleHash.Sha256(line, prev);
+        sha.Hash(line, prev);
         if (_length == 0)
         {
             FirstSeq = NextSeq;

@@ -1,18 +1,18 @@
+using AuditGateway.Audit.Hashing;
 using AuditGateway.Audit.Merkle;
 
 namespace AuditGateway.Audit.Writer;
 
 /// <summary>
-/// Appends the leaf hash of each line to the Merkle tree, in order. In lanes, the leaves wait until
-/// there are <see cref="Sha256x16.Lanes"/> of them and are hashed together (or one by one when too
-/// few are left for a pass over all lanes to pay); otherwise each is hashed as it comes.
+/// Appends the leaf hash of each line to the Merkle tree, in order. With an implementation that
+/// hashes in lanes, the leaves wait until there are as many as it has lanes and are hashed together
+/// (the rest when the batch is written); otherwise each is hashed as it comes.
 /// </summary>
-internal sealed class LeafHasher(MerkleFrontier tree, bool inLanes)
+internal sealed class LeafHasher(ISha256 sha, MerkleFrontier tree)
 {
-    private const int FewestForLanes = 8;
-
-    private readonly (int Start, int Length)[] _pending = new (int, int)[Sha256x16.Lanes];
-    private readonly byte[] _laneHashes = new byte[Sha256x16.Lanes * MerkleHash.Size];
+    private readonly bool _inLanes = sha.Lanes > 1;
+    private readonly (int Start, int Length)[] _pending = new (int, int)[sha.Lanes];
+    private readonly byte[] _laneHashes = new byte[sha.Lanes * MerkleHash.Size];
     private readonly byte[] _leaf = new byte[MerkleHash.Size];
     private int _pendingCount;
 
@@ -22,15 +22,15 @@ internal sealed class LeafHasher(MerkleFrontier tree, bool inLanes)
     /// </summary>
     public void Add(byte[] lines, int start, int length, ReadOnlySpan<byte> leafInput)
     {
-        if (!inLanes)
+        if (!_inLanes)
         {
-            MerkleHash.Sha256(leafInput, _leaf);
+            sha.Hash(leafInput, _leaf);
             tree.Append(_leaf);
             return;
         }
 
         _pending[_pendingCount++] = (start, length);
-        if (_pendingCount == Sha256x16.Lanes)
+        if (_pendingCount == _pending.Length)
         {
             AppendPending(lines);
         }
@@ -41,21 +41,10 @@ internal sealed class LeafHasher(MerkleFrontier tree, bool inLanes)
     {
         var pending = _pending.AsSpan(0, _pendingCount);
         _pendingCount = 0;
-        if (pending.Length >= FewestForLanes)
+        sha.HashPrefixed(0x00, lines, pending, _laneHashes);
+        for (var i = 0; i < pending.Length; i++)
         {
-            Sha256x16.HashPrefixed(0x00, lines, pending, _laneHashes);
-            for (var i = 0; i < pending.Length; i++)
-            {
-                tree.Append(_laneHashes.AsSpan(i * MerkleHash.Size, MerkleHash.Size));
-            }
-
-            return;
-        }
-
-        foreach (var (start, length) in pending)
-        {
-            MerkleHash.Leaf(lines.Slice(start, length), _leaf);
-            tree.Append(_leaf);
+            tree.Append(_laneHashes.AsSpan(i * MerkleHash.Size, MerkleHash.Size));
         }
     }
 }

@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using AuditGateway.Audit.Hashing;
 using AuditGateway.Audit.Notes;
 using AuditGateway.Audit.Storage;
 using Microsoft.Extensions.Logging;
@@ -15,7 +16,7 @@ internal sealed record OpenedLog(NoteSigner Signer, SignedCheckpoint? Latest, Re
 /// </summary>
 internal static partial class LogOpener
 {
-    public static OpenedLog Open(AuditOptions options, ILogger logger)
+    public static OpenedLog Open(AuditOptions options, ISha256 sha, ILogger logger)
     {
         var data = options.DataDirectory;
         Directory.CreateDirectory(LogLayout.LogDirectory(data));
@@ -31,7 +32,7 @@ internal static partial class LogOpener
                 latest = ReadCheckpoint(newest.Path);
             }
 
-            var recovered = LogRecovery.Recover(data, latest?.Checkpoint.Size ?? -1);
+            var recovered = LogRecovery.Recover(data, latest?.Checkpoint.Size ?? -1, sha);
             if (latest is { Checkpoint: var cp })
             {
                 if (cp.Size > recovered.Size)

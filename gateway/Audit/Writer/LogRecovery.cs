@@ -1,4 +1,5 @@
 using AuditGateway.Audit.Entries;
+using AuditGateway.Audit.Hashing;
 using AuditGateway.Audit.Merkle;
 using AuditGateway.Audit.Storage;
 
@@ -12,9 +13,9 @@ namespace AuditGateway.Audit.Writer;
 /// </summary>
 internal static class LogRecovery
 {
-    public static RecoveredLog Recover(string dataDirectory, long checkpointSize)
+    public static RecoveredLog Recover(string dataDirectory, long checkpointSize, ISha256 sha)
     {
-        var result = new RecoveredLog();
+        var result = new RecoveredLog(sha);
         var leaf = new byte[MerkleHash.Size];
         var lastLine = new byte[4096];
         var lastLineLength = 0;
@@ -54,9 +55,9 @@ internal static class LogRecovery
                     throw new InvalidDataException($"{reader.Segment.Path} does not end with a newline; the log is damaged, run 'auditgw verify'");
                 }
 
-                MerkleHash.Leaf(line, leaf);
+                MerkleHash.Leaf(sha, line, leaf);
                 result.Tree.Append(leaf);
-                MerkleHash.Sha256(line, result.LastLineHash);
+                sha.Hash(line, result.LastLineHash);
                 result.Size++;
                 result.LastSegmentEntries++;
                 result.LastSegmentBytes = reader.Offset + line.Length + 1;

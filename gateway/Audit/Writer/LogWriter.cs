@@ -1,4 +1,5 @@
 using AuditGateway.Audit.Entries;
+using AuditGateway.Audit.Hashing;
 using AuditGateway.Audit.Merkle;
 using Microsoft.Extensions.Logging;
 
@@ -35,6 +36,7 @@ internal sealed partial class LogWriter : IDisposable
 
     public LogWriter(
         AuditOptions options,
+        ISha256 sha,
         ILogger logger,
         EntryQueue<PendingEntry> queue,
         WriterSignal signal,
@@ -52,7 +54,7 @@ internal sealed partial class LogWriter : IDisposable
         _feed = feed;
         _checkpoints = checkpoints;
         _tree = recovered.Tree;
-        _batch = new EntryBatch(options.NodeId, recovered.LastLineHash, recovered.Size, new LeafHasher(_tree, options.HashLeavesInLanes));
+        _batch = new EntryBatch(sha, options.NodeId, recovered.LastLineHash, recovered.Size, new LeafHasher(sha, _tree));
         _segments = new SegmentWriter(options, recovered.LastSegment?.FirstSeq ?? 0, recovered.LastSegmentEntries, recovered.LastSegmentBytes);
         _durableSize = recovered.Size;
         _durableRoot = _tree.Root();

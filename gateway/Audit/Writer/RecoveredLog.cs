@@ -1,18 +1,19 @@
 using AuditGateway.Audit.Entries;
+using AuditGateway.Audit.Hashing;
 using AuditGateway.Audit.Merkle;
 using AuditGateway.Audit.Storage;
 
 namespace AuditGateway.Audit.Writer;
 
 /// <summary>What streaming the existing log on open found: the entries before a torn tail, and the tail.</summary>
-internal sealed class RecoveredLog
+internal sealed class RecoveredLog(ISha256 sha)
 {
     public long Size { get; set; }
 
     /// <summary>SHA-256 of the last line (zeros for an empty log): the next entry's <c>prev</c>.</summary>
     public byte[] LastLineHash { get; } = new byte[32];
 
-    public MerkleFrontier Tree { get; } = new();
+    public MerkleFrontier Tree { get; } = new(sha);
 
     /// <summary>The last entry, or null for an empty log.</summary>
     public LoggedEntry? Last { get; set; }
