@@ -1,5 +1,5 @@
 using System.CommandLine;
-using AuditGateway.Audit;
+using AuditGateway.Audit.Cli;
 using AuditGateway.Hosting;
 
 namespace AuditGateway;

@@ -1,8 +1,10 @@
 using System.Text;
 using System.Text.Json;
-using AuditGateway.Audit;
+using AuditGateway.Audit.Cli;
+using AuditGateway.Audit.Hashing;
 using AuditGateway.Audit.Merkle;
 using AuditGateway.Audit.Storage;
+using AuditGateway.Audit.Writer;
 using AuditGateway.Tests.Common;
 
 using static AuditGateway.Tests.Audit.AuditTestKit;
@@ -27,12 +29,12 @@ public sealed class AuditCliTests : IDisposable
         Assert.Equal(32, proof.GetProperty("treeSize").GetInt64());
         var entry = Encoding.UTF8.GetBytes(proof.GetProperty("entry").GetString()!);
         Assert.StartsWith("{\"seq\":17,", proof.GetProperty("entry").GetString(), StringComparison.Ordinal);
-        Assert.Equal(MerkleHash.Leaf(entry), Convert.FromHexString(proof.GetProperty("leafHash").GetString()!));
+        Assert.Equal(MerkleHash.Leaf(Sha256Implementations.DotNet, entry), Convert.FromHexString(proof.GetProperty("leafHash").GetString()!));
 
         var checkpoint = CheckpointStore.TryParse(proof.GetProperty("checkpoint").GetString()!, out _)!;
         Assert.Equal(Convert.FromHexString(proof.GetProperty("rootHash").GetString()!), checkpoint.Checkpoint.Root);
         Assert.True(MerkleProofs.VerifyInclusion(
-            17, 32, MerkleHash.Leaf(entry), [.. proof.GetProperty("proof").EnumerateArray().Select(Fixtures.Hex)], checkpoint.Checkpoint.Root));
+            Sha256Implementations.DotNet, 17, 32, MerkleHash.Leaf(Sha256Implementations.DotNet, entry), [.. proof.GetProperty("proof").EnumerateArray().Select(Fixtures.Hex)], checkpoint.Checkpoint.Root));
     }
 
     [Fact]
@@ -47,7 +49,7 @@ public sealed class AuditCliTests : IDisposable
         var old = CheckpointStore.TryRead(LogLayout.CheckpointPath(_dir.Path, 12), out _)!.Checkpoint;
         var current = CheckpointStore.TryRead(LogLayout.CheckpointPath(_dir.Path, 34), out _)!.Checkpoint;
         Assert.True(MerkleProofs.VerifyConsistency(
-            12, 34, [.. proof.GetProperty("proof").EnumerateArray().Select(Fixtures.Hex)], old.Root, current.Root));
+            Sha256Implementations.DotNet, 12, 34, [.. proof.GetProperty("proof").EnumerateArray().Select(Fixtures.Hex)], old.Root, current.Root));
     }
 
     [Fact]
@@ -80,11 +82,14 @@ public sealed class AuditCliTests : IDisposable
     [Fact]
     public async Task Tail_follow_prints_entries_written_after_it_started()
     {
+        // tail polls on a clock only the test moves: each entry is written while tail waits for its
+        // next poll, and the poll happens when the test says so, across two segment rolls.
+        var clock = new ManualTimeProvider();
         await using var log = await AuditLog.OpenAsync(Options(_dir.Path, o => o with { SegmentMaxEntries = 3 }));
         using var cts = new CancellationTokenSource();
         var output = new SignalingWriter();
         var root = new System.CommandLine.RootCommand();
-        foreach (var command in AuditCommands.Create())
+        foreach (var command in AuditCommands.Create(clock))
         {
             root.Subcommands.Add(command);
         }
@@ -93,12 +98,17 @@ public sealed class AuditCliTests : IDisposable
             .InvokeAsync(new System.CommandLine.InvocationConfiguration { Output = output, Error = TextWriter.Null }, cts.Token);
         for (var i = 0; i < 7; i++)
         {
-            await log.AppendDurableAsync(Entry(i));
+            await Eventually.TrueAsync(() => clock.ActiveTimers == 1, because: "tail to wait for its next poll");
+            var receipt = await log.AppendDurableAsync(Entry(i));
+            clock.Advance(AuditCommands.FollowPoll);
+            await output.WaitForAsync($"{receipt.Seq,8} ");
         }
 
-        await output.WaitForAsync("       7 ");
         await cts.CancelAsync();
         Assert.Equal(0, await tail);
+        Assert.Equal(
+            Enumerable.Range(0, 8).Select(seq => $"{seq,8} "),
+            output.ToString().TrimEnd('\n').Split('\n').Select(line => line[..9]));
     }
 
     [Fact]
@@ -161,7 +171,7 @@ public sealed class AuditCliTests : IDisposable
 
         public async Task WaitForAsync(string text)
         {
-            // Generous: the whole suite runs tests in parallel on 2 cores, and tail polls every 200 ms.
+            // Only a bound on a hang: the test moves tail's clock itself.
             using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
             while (true)
             {

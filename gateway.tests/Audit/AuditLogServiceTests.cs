@@ -1,4 +1,5 @@
 using AuditGateway.Audit;
+using AuditGateway.Audit.Writer;
 
 using static AuditGateway.Tests.Audit.AuditTestKit;
 

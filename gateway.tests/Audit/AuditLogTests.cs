@@ -1,8 +1,11 @@
 using System.Diagnostics.Metrics;
+using System.Security.Cryptography;
 using System.Text;
 using AuditGateway.Audit;
 using AuditGateway.Audit.Entries;
+using AuditGateway.Audit.Hashing;
 using AuditGateway.Audit.Storage;
+using AuditGateway.Audit.Writer;
 using AuditGateway.Tests.Common;
 
 using static AuditGateway.Tests.Audit.AuditTestKit;
@@ -147,21 +150,19 @@ public sealed class AuditLogTests : IDisposable
     }
 
     [Theory]
-    [InlineData(true)]
-    [InlineData(false)]
-    public async Task Leaves_hashed_in_lanes_or_one_by_one_give_the_tree_of_the_lines_on_disk(bool lanes)
+    [InlineData("auto")]
+    [InlineData("dotnet")]
+    public async Task Each_SHA_256_choice_gives_the_chain_and_tree_of_the_lines_on_disk_and_is_named_at_start(string sha256)
     {
-        var options = Options(_dir.Path, o => o with { HashLeavesInLanes = lanes, FlushInterval = TimeSpan.FromHours(1), SegmentMaxEntries = 40 });
-        if (lanes && !AuditGateway.Audit.Merkle.Sha256x16.IsSupported)
-        {
-            var refused = await Assert.ThrowsAsync<ArgumentException>(() => AuditLog.OpenAsync(options));
-            Assert.Contains("AVX-512", refused.Message);
-            return;
-        }
+        Assert.True(Sha256Choices.TryParse(sha256, out var choice));
+        var options = Options(_dir.Path, o => o with { Sha256 = choice, FlushInterval = TimeSpan.FromHours(1), SegmentMaxEntries = 40 });
+        var expected = choice == Sha256Choice.DotNet ? "dotnet" : Sha256Implementations.Present[0].Name;
+        using var logs = new LogCollector();
 
         // Batches of 55 (three full groups of 16 and 7 left, hashed one by one) and of 10 (one
-        // partial group), one of them cut by a segment roll; then the stop entry alone.
-        var log = await AuditLog.OpenAsync(options);
+        // partial group), one of them cut by a segment roll; then the stop entry alone. In lanes the
+        // groups of 16 go through all lanes, the rest one by one; otherwise every leaf on its own.
+        var log = await AuditLog.OpenAsync(options, logs.CreateLogger("audit"));
         for (var i = 0; i < 53; i++)
         {
             await log.EnqueueAsync(Entry(i));
@@ -176,14 +177,14 @@ public sealed class AuditLogTests : IDisposable
         await log.AppendDurableAsync(Entry(9));
         await log.DisposeAsync();
 
-        var tree = new AuditGateway.Audit.Merkle.MerkleFrontier();
-        foreach (var segment in LogLayout.Segments(_dir.Path))
+        var tree = new AuditGateway.Audit.Merkle.MerkleFrontier(Sha256Implementations.DotNet);
+        var lines = LogLayout.Segments(_dir.Path).SelectMany(segment => ReadLines(segment.Path)).ToList();
+        foreach (var line in lines)
         {
-            foreach (var line in ReadLines(segment.Path))
-            {
-                tree.Append(AuditGateway.Audit.Merkle.MerkleHash.Leaf(line));
-            }
+            tree.Append(AuditGateway.Audit.Merkle.MerkleHash.Leaf(Sha256Implementations.DotNet, line));
         }
+
+        Assert.Equal(lines.Skip(1).Select(l => EntryParser.TryParse(l, out _)!.Prev), lines.SkipLast(1).Select(l => Convert.ToHexStringLower(SHA256.HashData(l))));
 
         Assert.Equal(66, tree.Size);
         Assert.Equal(66, log.LatestCheckpoint?.Checkpoint.Size);
@@ -191,6 +192,7 @@ public sealed class AuditLogTests : IDisposable
         Assert.Equal(0, (await VerifyAsync(_dir.Path)).ExitCode);
         await using var reopened = await AuditLog.OpenAsync(options);
         Assert.Equal(67, reopened.DurableSize);
+        Assert.Single(logs.Containing(LogLevel.Information, "Audit log open in ", $"; SHA-256 by {expected}."));
     }
 
     [Fact]

@@ -3,8 +3,10 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using AuditGateway.Audit;
+using AuditGateway.Audit.Cli;
 using AuditGateway.Audit.Entries;
 using AuditGateway.Audit.Storage;
+using AuditGateway.Audit.Writer;
 
 namespace AuditGateway.Tests.Audit;
 

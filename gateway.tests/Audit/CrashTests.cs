@@ -1,7 +1,7 @@
 using System.Diagnostics;
-using AuditGateway.Audit;
 using AuditGateway.Audit.Entries;
 using AuditGateway.Audit.Storage;
+using AuditGateway.Audit.Writer;
 using AuditGateway.Tests.Common;
 
 using static AuditGateway.Tests.Audit.AuditTestKit;

@@ -1,4 +1,4 @@
-using AuditGateway.Audit;
+using AuditGateway.Audit.Writer;
 
 namespace AuditGateway.Tests.Audit;
 

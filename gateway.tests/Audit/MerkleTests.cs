@@ -1,4 +1,5 @@
 using System.Text.Json;
+using AuditGateway.Audit.Hashing;
 using AuditGateway.Audit.Merkle;
 using AuditGateway.Tests.Common;
 
@@ -14,20 +15,20 @@ public sealed class MerkleTests
     public void Leaf_hashes_match_the_vectors()
     {
         var expected = Fixtures.HexList(s_vectors.GetProperty("leaf_hashes_hex"));
-        Assert.Equal(expected, Leaves().Select(l => MerkleHash.Leaf(l)));
+        Assert.Equal(expected, Leaves().Select(l => MerkleHash.Leaf(Sha256Implementations.DotNet, l)));
     }
 
     [Fact]
     public void Frontier_root_matches_every_tree_size()
     {
-        var frontier = new MerkleFrontier();
+        var frontier = new MerkleFrontier(Sha256Implementations.DotNet);
         var leaves = Leaves();
         foreach (var size in s_vectors.GetProperty("root_hashes_by_tree_size_hex").EnumerateObject())
         {
             var n = int.Parse(size.Name, System.Globalization.CultureInfo.InvariantCulture);
             while (frontier.Size < n)
             {
-                frontier.Append(MerkleHash.Leaf(leaves[(int)frontier.Size]));
+                frontier.Append(MerkleHash.Leaf(Sha256Implementations.DotNet, leaves[(int)frontier.Size]));
             }
 
             Assert.Equal(Fixtures.Hex(size.Value), frontier.Root());
@@ -37,7 +38,7 @@ public sealed class MerkleTests
     [Fact]
     public void Inclusion_proofs_are_generated_and_verified_as_in_the_vectors()
     {
-        var leafHashes = Leaves().Select(l => MerkleHash.Leaf(l)).ToList();
+        var leafHashes = Leaves().Select(l => MerkleHash.Leaf(Sha256Implementations.DotNet, l)).ToList();
         foreach (var vector in s_vectors.GetProperty("inclusion_proofs_classic").EnumerateArray())
         {
             var index = vector.GetProperty("leaf_index").GetInt64();
@@ -46,15 +47,15 @@ public sealed class MerkleTests
             var root = Fixtures.Hex(vector.GetProperty("root_hex"));
 
             Assert.Equal(expected, Prove(MerkleProofs.InclusionRanges(index, size), leafHashes));
-            var leafHash = MerkleHash.Leaf(Fixtures.Hex(vector.GetProperty("leaf_hex")));
-            Assert.True(MerkleProofs.VerifyInclusion(index, size, leafHash, expected, root));
+            var leafHash = MerkleHash.Leaf(Sha256Implementations.DotNet, Fixtures.Hex(vector.GetProperty("leaf_hex")));
+            Assert.True(MerkleProofs.VerifyInclusion(Sha256Implementations.DotNet, index, size, leafHash, expected, root));
         }
     }
 
     [Fact]
     public void Consistency_proofs_are_generated_and_verified_as_in_the_vectors()
     {
-        var leafHashes = Leaves().Select(l => MerkleHash.Leaf(l)).ToList();
+        var leafHashes = Leaves().Select(l => MerkleHash.Leaf(Sha256Implementations.DotNet, l)).ToList();
         foreach (var vector in s_vectors.GetProperty("consistency_proofs_classic").EnumerateArray())
         {
             var size1 = vector.GetProperty("size1").GetInt64();
@@ -63,7 +64,7 @@ public sealed class MerkleTests
 
             Assert.Equal(expected, Prove(MerkleProofs.ConsistencyRanges(size1, size2), leafHashes));
             Assert.True(MerkleProofs.VerifyConsistency(
-                size1, size2, expected, Fixtures.Hex(vector.GetProperty("root1_hex")), Fixtures.Hex(vector.GetProperty("root2_hex"))));
+                Sha256Implementations.DotNet, size1, size2, expected, Fixtures.Hex(vector.GetProperty("root1_hex")), Fixtures.Hex(vector.GetProperty("root2_hex"))));
         }
     }
 
@@ -75,7 +76,7 @@ public sealed class MerkleTests
         foreach (var probe in probes)
         {
             var ok = MerkleProofs.VerifyInclusion(
-                unchecked((long)probe.GetProperty("leafIdx").GetUInt64()),
+                Sha256Implementations.DotNet, unchecked((long)probe.GetProperty("leafIdx").GetUInt64()),
                 unchecked((long)probe.GetProperty("treeSize").GetUInt64()),
                 Fixtures.Hex(probe.GetProperty("leafHash_hex")),
                 Fixtures.HexList(probe.GetProperty("proof_hex")),
@@ -92,7 +93,7 @@ public sealed class MerkleTests
         foreach (var probe in probes)
         {
             var ok = MerkleProofs.VerifyConsistency(
-                probe.GetProperty("size1").GetInt64(),
+                Sha256Implementations.DotNet, probe.GetProperty("size1").GetInt64(),
                 probe.GetProperty("size2").GetInt64(),
                 Fixtures.HexList(probe.GetProperty("proof_hex")),
                 Fixtures.Hex(probe.GetProperty("root1_hex")),
@@ -104,9 +105,9 @@ public sealed class MerkleTests
     [Fact]
     public void Generated_proofs_verify_for_every_index_and_size_pair_up_to_33()
     {
-        var leafHashes = Enumerable.Range(0, 33).Select(i => MerkleHash.Leaf(BitConverter.GetBytes(i))).ToList();
-        var roots = new List<byte[]> { MerkleHash.EmptyRoot() };
-        var frontier = new MerkleFrontier();
+        var leafHashes = Enumerable.Range(0, 33).Select(i => MerkleHash.Leaf(Sha256Implementations.DotNet, BitConverter.GetBytes(i))).ToList();
+        var roots = new List<byte[]> { MerkleHash.EmptyRoot(Sha256Implementations.DotNet) };
+        var frontier = new MerkleFrontier(Sha256Implementations.DotNet);
         foreach (var leaf in leafHashes)
         {
             frontier.Append(leaf);
@@ -118,20 +119,20 @@ public sealed class MerkleTests
             for (var i = 0; i < size; i++)
             {
                 var proof = Prove(MerkleProofs.InclusionRanges(i, size), leafHashes);
-                Assert.True(MerkleProofs.VerifyInclusion(i, size, leafHashes[i], proof, roots[size]));
+                Assert.True(MerkleProofs.VerifyInclusion(Sha256Implementations.DotNet, i, size, leafHashes[i], proof, roots[size]));
                 if (size > 1)
                 {
-                    Assert.False(MerkleProofs.VerifyInclusion(i, size, leafHashes[(i + 1) % size], proof, roots[size]));
+                    Assert.False(MerkleProofs.VerifyInclusion(Sha256Implementations.DotNet, i, size, leafHashes[(i + 1) % size], proof, roots[size]));
                 }
             }
 
             for (var size1 = 1; size1 <= size; size1++)
             {
                 var proof = Prove(MerkleProofs.ConsistencyRanges(size1, size), leafHashes);
-                Assert.True(MerkleProofs.VerifyConsistency(size1, size, proof, roots[size1], roots[size]));
+                Assert.True(MerkleProofs.VerifyConsistency(Sha256Implementations.DotNet, size1, size, proof, roots[size1], roots[size]));
                 if (size1 < size)
                 {
-                    Assert.False(MerkleProofs.VerifyConsistency(size1, size, proof, roots[size1 + 1], roots[size]));
+                    Assert.False(MerkleProofs.VerifyConsistency(Sha256Implementations.DotNet, size1, size, proof, roots[size1 + 1], roots[size]));
                 }
             }
         }
@@ -139,7 +140,7 @@ public sealed class MerkleTests
 
     private static List<byte[]> Prove(List<LeafRange> ranges, List<byte[]> leafHashes)
     {
-        var hasher = new RangeHasher(ranges);
+        var hasher = new RangeHasher(ranges, Sha256Implementations.DotNet);
         for (var i = hasher.Start; i < hasher.End; i++)
         {
             hasher.Add(i, leafHashes[(int)i]);

@@ -1,6 +1,9 @@
 using System.Security.Cryptography;
+using AuditGateway.Audit.Hashing;
 using AuditGateway.Audit.Merkle;
 using AuditGateway.Tests.Common;
+
+using static AuditGateway.Tests.Audit.HashMessages;
 
 namespace AuditGateway.Tests.Audit;
 
@@ -87,29 +90,5 @@ public sealed class Sha256x16Tests
 
         Sha256x16.HashPrefixed(prefix, data, messages, destination);
         return destination.Chunk(MerkleHash.Size).ToList();
-    }
-
-    /// <summary>The messages one after another, each after a newline, as lines lie in the writer's batch.</summary>
-    private static (byte[] Data, (int Start, int Length)[] Messages) Pack(IReadOnlyList<byte[]> messages)
-    {
-        var data = new byte[messages.Sum(m => m.Length + 1)];
-        var spans = new (int, int)[messages.Count];
-        var at = 0;
-        for (var i = 0; i < messages.Count; i++)
-        {
-            data[at++] = (byte)'\n';
-            messages[i].CopyTo(data, at);
-            spans[i] = (at, messages[i].Length);
-            at += messages[i].Length;
-        }
-
-        return (data, spans);
-    }
-
-    private static byte[] RandomBytes(Random random, int length)
-    {
-        var bytes = new byte[length];
-        random.NextBytes(bytes);
-        return bytes;
     }
 }

@@ -1,10 +1,11 @@
 using System.Diagnostics.Metrics;
 using System.Text;
 using System.Text.Json;
-using AuditGateway.Audit;
+using AuditGateway.Audit.Hashing;
 using AuditGateway.Audit.Merkle;
 using AuditGateway.Audit.Notes;
 using AuditGateway.Audit.Storage;
+using AuditGateway.Audit.Writer;
 using AuditGateway.Tests.Common;
 
 namespace AuditGateway.Tests.EndToEnd;
@@ -49,7 +50,7 @@ public sealed class AuditVerifyTests
         var line = AuditLogFiles.ReadLines(gateway.DataDirectory)[(int)seq];
         Assert.Equal(seq, proof.GetProperty("leafIndex").GetInt64());
         Assert.Equal(Encoding.UTF8.GetString(line), proof.GetProperty("entry").GetString());
-        Assert.Equal(Convert.ToHexStringLower(MerkleHash.Leaf(line)), proof.GetProperty("leafHash").GetString());
+        Assert.Equal(Convert.ToHexStringLower(MerkleHash.Leaf(Sha256Implementations.DotNet, line)), proof.GetProperty("leafHash").GetString());
         var size = proof.GetProperty("treeSize").GetInt64();
         Assert.Equal(entries.Count, size);
 
@@ -59,7 +60,7 @@ public sealed class AuditVerifyTests
         Assert.Equal(size, checkpoint.Checkpoint.Size);
         Assert.Equal(Convert.ToHexStringLower(checkpoint.Checkpoint.Root), proof.GetProperty("rootHash").GetString());
         Assert.True(MerkleProofs.VerifyInclusion(
-            seq, size, MerkleHash.Leaf(line), [.. proof.GetProperty("proof").EnumerateArray().Select(h => Convert.FromHexString(h.GetString()!))], checkpoint.Checkpoint.Root));
+            Sha256Implementations.DotNet, seq, size, MerkleHash.Leaf(Sha256Implementations.DotNet, line), [.. proof.GetProperty("proof").EnumerateArray().Select(h => Convert.FromHexString(h.GetString()!))], checkpoint.Checkpoint.Root));
     }
 
     [Fact]

@@ -1,6 +1,7 @@
 using AuditGateway.Audit;
 using AuditGateway.Audit.Entries;
 using AuditGateway.Audit.Storage;
+using AuditGateway.Audit.Writer;
 using AuditGateway.Routing;
 using AuditGateway.Tests.Common;
 

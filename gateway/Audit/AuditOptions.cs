@@ -1,3 +1,5 @@
+using AuditGateway.Audit.Hashing;
+
 namespace AuditGateway.Audit;
 
 /// <summary>How the audit log is written (the <c>audit:</c> section of the configuration, plus <c>--data</c>).</summary>
@@ -33,11 +35,10 @@ internal sealed record AuditOptions
     public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
 
     /// <summary>
-    /// Hash the leaves of a batch up to 16 at a time (<see cref="Merkle.Sha256x16"/>), on by default
-    /// where the CPU has AVX-512; off, each line's leaf is hashed as it is appended. Either way the
-    /// log, its tree and its checkpoints are the same.
+    /// Which SHA-256 hashes the chain and the tree (<c>audit.sha256</c>): the fastest that passes the
+    /// self-test, or .NET's only. Either way the log, its tree and its checkpoints are the same.
     /// </summary>
-    public bool HashLeavesInLanes { get; init; } = Merkle.Sha256x16.IsSupported;
+    public Sha256Choice Sha256 { get; init; } = Sha256Choice.Auto;
 
     public string Origin => Notes.Checkpoint.OriginOf(NodeId);
 
@@ -75,11 +76,6 @@ internal sealed record AuditOptions
         if (SegmentMaxEntries < 1 || SegmentMaxBytes < 1)
         {
             errors.Add($"audit segment limits {SegmentMaxEntries} entries / {SegmentMaxBytes} bytes: expected positive numbers");
-        }
-
-        if (HashLeavesInLanes && !Merkle.Sha256x16.IsSupported)
-        {
-            errors.Add("audit leaf hashing in lanes: this CPU lacks AVX-512 (F and BW)");
         }
 
         return errors;

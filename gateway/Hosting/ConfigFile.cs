@@ -98,6 +98,9 @@ internal sealed record AuditSection
     /// <summary>PEM PKCS#8 ECDSA P-256 signing key; relative to the config file's directory.</summary>
     public string? SigningKey { get; init; }
 
+    /// <summary><c>auto</c> (default) or <c>dotnet</c>: .NET's SHA-256 only (FIPS deployments).</summary>
+    public string? Sha256 { get; init; }
+
     public IReadOnlyList<string>? RedactQueryParams { get; init; }
 }
 

@@ -1,5 +1,5 @@
 using AuditGateway.Admin;
-using AuditGateway.Audit;
+using AuditGateway.Audit.Writer;
 using AuditGateway.Configuration;
 using AuditGateway.ControlPlane;
 using AuditGateway.ControlPlane.Sources;

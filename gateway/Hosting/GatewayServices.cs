@@ -1,5 +1,5 @@
 using System.Net;
-using AuditGateway.Audit;
+using AuditGateway.Audit.Writer;
 using AuditGateway.ControlPlane;
 using AuditGateway.Kubernetes.Client;
 using AuditGateway.Policy;

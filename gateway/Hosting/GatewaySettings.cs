@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 using AuditGateway.Audit;
+using AuditGateway.Audit.Hashing;
 using AuditGateway.Configuration;
 using AuditGateway.Policy;
 using AuditGateway.Policy.Identity;
@@ -40,6 +41,7 @@ internal sealed record GatewaySettings(
                 NodeId = options.Node,
                 FlushInterval = Duration("audit.flushInterval", section.FlushInterval) ?? TimeSpan.FromMilliseconds(50),
                 CheckpointInterval = Duration("audit.checkpointInterval", section.CheckpointInterval) ?? TimeSpan.FromSeconds(1),
+                Sha256 = Sha256("audit.sha256", section.Sha256),
                 Version = typeof(GatewaySettings).Assembly.GetName().Version?.ToString(),
                 TimeProvider = time,
             };
@@ -104,4 +106,8 @@ internal sealed record GatewaySettings(
 
         return DurationParser.TryParse(text, out var value, out var error) ? value : throw new OptionException($"{key}: {error}");
     }
+
+    private static Sha256Choice Sha256(string key, string? text) => text is null ? Sha256Choice.Auto
+        : Sha256Choices.TryParse(text, out var choice) ? choice
+        : throw new OptionException($"{key} '{text}': expected {Sha256Choices.Expected}");
 }

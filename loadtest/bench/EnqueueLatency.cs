@@ -1,6 +1,8 @@
 using System.Diagnostics;
 using System.Globalization;
 using AuditGateway.Audit;
+using AuditGateway.Audit.Entries;
+using AuditGateway.Audit.Writer;
 
 namespace AuditGateway.Bench;
 
@@ -35,7 +37,7 @@ internal static class EnqueueLatency
         }
     }
 
-    private static async Task<long[]> MeasureAsync(AuditLog log, AuditGateway.Audit.Entries.AuditEntry[] entries, int count, long period)
+    private static async Task<long[]> MeasureAsync(AuditLog log, AuditEntry[] entries, int count, long period)
     {
         var samples = new long[count];
         var start = Stopwatch.GetTimestamp();

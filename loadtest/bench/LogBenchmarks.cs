@@ -1,6 +1,9 @@
 using AuditGateway.Audit;
 using AuditGateway.Audit.Entries;
+using AuditGateway.Audit.Hashing;
 using AuditGateway.Audit.Notes;
+using AuditGateway.Audit.Verification;
+using AuditGateway.Audit.Writer;
 using BenchmarkDotNet.Attributes;
 
 namespace AuditGateway.Bench;
@@ -60,7 +63,7 @@ public class LogBenchmarks
     [Benchmark(OperationsPerInvoke = Entries)]
     public bool Verify()
     {
-        using var verifier = new LogVerifier(_verifyDir, _publicKey, null);
+        using var verifier = new LogVerifier(_verifyDir, _publicKey, null, Sha256Selection.Select(Sha256Choice.Auto).Sha256);
         return verifier.Verify().Intact;
     }
 }

@@ -1,3 +1,5 @@
+using AuditGateway.Audit.Hashing;
+
 namespace AuditGateway.Audit.Merkle;
 
 /// <summary>
@@ -5,7 +7,7 @@ namespace AuditGateway.Audit.Merkle;
 /// the binary digits of the size describe, largest first. O(log n) state; an append costs
 /// amortized one node hash; the root costs at most log n hashes.
 /// </summary>
-internal sealed class MerkleFrontier
+internal sealed class MerkleFrontier(ISha256 sha)
 {
     private readonly byte[] _hashes = new byte[64 * MerkleHash.Size];
     private int _count;
@@ -19,7 +21,7 @@ internal sealed class MerkleFrontier
         for (var s = Size; (s & 1) == 1; s >>= 1)
         {
             _count--;
-            MerkleHash.Node(Slot(_count - 1), Slot(_count), Slot(_count - 1));
+            MerkleHash.Node(sha, Slot(_count - 1), Slot(_count), Slot(_count - 1));
         }
 
         Size++;
@@ -30,7 +32,7 @@ internal sealed class MerkleFrontier
     {
         if (_count == 0)
         {
-            MerkleHash.EmptyRoot().CopyTo(destination);
+            MerkleHash.EmptyRoot(sha).CopyTo(destination);
             return;
         }
 
@@ -38,7 +40,7 @@ internal sealed class MerkleFrontier
         Slot(_count - 1).CopyTo(acc);
         for (var i = _count - 2; i >= 0; i--)
         {
-            MerkleHash.Node(Slot(i), acc, acc);
+            MerkleHash.Node(sha, Slot(i), acc, acc);
         }
 
         acc.CopyTo(destination);

@@ -1,3 +1,5 @@
+using AuditGateway.Audit.Hashing;
+
 namespace AuditGateway.Audit.Merkle;
 
 /// <summary>A half-open range of leaf indexes [Start, End) whose Merkle tree hash is one proof element.</summary>
@@ -33,7 +35,7 @@ internal static class MerkleProofs
         return ranges;
     }
 
-    public static bool VerifyInclusion(long index, long size, ReadOnlySpan<byte> leafHash, IReadOnlyList<byte[]> proof, ReadOnlySpan<byte> root)
+    public static bool VerifyInclusion(ISha256 sha, long index, long size, ReadOnlySpan<byte> leafHash, IReadOnlyList<byte[]> proof, ReadOnlySpan<byte> root)
     {
         if (index < 0 || index >= size || leafHash.Length != MerkleHash.Size || root.Length != MerkleHash.Size)
         {
@@ -53,7 +55,7 @@ internal static class MerkleProofs
 
             if ((fn & 1) == 1 || fn == sn)
             {
-                MerkleHash.Node(p, r, r);
+                MerkleHash.Node(sha, p, r, r);
                 while ((fn & 1) == 0 && fn != 0)
                 {
                     fn >>= 1;
@@ -62,7 +64,7 @@ internal static class MerkleProofs
             }
             else
             {
-                MerkleHash.Node(r, p, r);
+                MerkleHash.Node(sha, r, p, r);
             }
 
             fn >>= 1;
@@ -72,7 +74,7 @@ internal static class MerkleProofs
         return sn == 0 && r.SequenceEqual(root);
     }
 
-    public static bool VerifyConsistency(long size1, long size2, IReadOnlyList<byte[]> proof, ReadOnlySpan<byte> root1, ReadOnlySpan<byte> root2)
+    public static bool VerifyConsistency(ISha256 sha, long size1, long size2, IReadOnlyList<byte[]> proof, ReadOnlySpan<byte> root1, ReadOnlySpan<byte> root2)
     {
         if (size1 < 1 || size1 > size2)
         {
@@ -117,8 +119,8 @@ internal static class MerkleProofs
 
             if ((fn & 1) == 1 || fn == sn)
             {
-                MerkleHash.Node(c, fr, fr);
-                MerkleHash.Node(c, sr, sr);
+                MerkleHash.Node(sha, c, fr, fr);
+                MerkleHash.Node(sha, c, sr, sr);
                 while ((fn & 1) == 0 && fn != 0)
                 {
                     fn >>= 1;
@@ -127,7 +129,7 @@ internal static class MerkleProofs
             }
             else
             {
-                MerkleHash.Node(sr, c, sr);
+                MerkleHash.Node(sha, sr, c, sr);
             }
 
             fn >>= 1;

@@ -1,3 +1,5 @@
+using AuditGateway.Audit.Hashing;
+
 namespace AuditGateway.Audit.Merkle;
 
 /// <summary>
@@ -9,10 +11,10 @@ internal sealed class RangeHasher
     private readonly LeafRange[] _ranges;
     private readonly MerkleFrontier[] _frontiers;
 
-    public RangeHasher(IEnumerable<LeafRange> ranges)
+    public RangeHasher(IEnumerable<LeafRange> ranges, ISha256 sha)
     {
         _ranges = [.. ranges];
-        _frontiers = [.. _ranges.Select(_ => new MerkleFrontier())];
+        _frontiers = [.. _ranges.Select(_ => new MerkleFrontier(sha))];
         Start = _ranges.Length == 0 ? 0 : _ranges.Min(r => r.Start);
         End = _ranges.Length == 0 ? 0 : _ranges.Max(r => r.End);
     }

@@ -15,22 +15,33 @@ internal sealed class LogReader : IDisposable
     private int _end;
     private long _position;
     private bool _eof;
+    private bool _complete;
     private int _lineStart;
     private int _lineLength;
 
     private readonly string _data;
+    private readonly Func<string, List<SegmentFile>> _listSegments;
 
     public LogReader(string dataDirectory)
+        : this(dataDirectory, LogLayout.Segments)
+    {
+    }
+
+    /// <param name="dataDirectory">The data directory whose <c>log/</c> is read.</param>
+    /// <param name="listSegments">Lists the segments (<see cref="LogLayout.Segments"/>); a test replaces it to act at the moment the reader looks.</param>
+    public LogReader(string dataDirectory, Func<string, List<SegmentFile>> listSegments)
     {
         _data = dataDirectory;
-        _segments = LogLayout.Segments(dataDirectory);
+        _listSegments = listSegments;
+        _segments = listSegments(dataDirectory);
     }
 
     public IReadOnlyList<SegmentFile> SegmentFiles => _segments;
 
     /// <summary>
     /// When set, the end of the last segment is "nothing more yet": <see cref="Read"/> returns false
-    /// and a later call picks up lines and segments written since, and a partial line is left until it is complete.
+    /// and a later call picks up lines and segments written since, and a partial line is left until it
+    /// is complete. A segment is left only once a newer one exists and it has been read to its end after that.
     /// </summary>
     public bool Follow { get; init; }
 
@@ -63,35 +74,55 @@ internal sealed class LogReader : IDisposable
             }
 
             var newline = _buffer.AsSpan(_start, _end - _start).IndexOf((byte)'\n');
-            if (_eof && Follow && newline < 0 && !HasNewerSegment())
+            if (newline >= 0)
             {
-                _eof = false;
-                return false;
+                return Take(newline, unterminated: false);
             }
 
-            if (newline >= 0 || (_eof && _end > _start))
+            if (!_eof)
             {
-                Unterminated = newline < 0;
-                Offset = _position - (_end - _start);
-                FirstInSegment = Offset == 0;
-                _lineStart = _start;
-                _lineLength = Unterminated ? _end - _start : newline;
-                _start += Unterminated ? _lineLength : newline + 1;
-                return true;
-            }
-
-            if (_eof)
-            {
-                _file!.Dispose();
-                _file = null;
+                Fill();
                 continue;
             }
 
-            Fill();
+            // The end of what the segment holds now. Following, the last segment may still grow, so
+            // look for a newer one. The writer completes a segment before it creates the next, so once
+            // a newer one exists this one is complete; but lines (or the rest of one) may have landed
+            // after the read that found its end, so read it to its end once more before moving on.
+            if (Follow && !_complete)
+            {
+                _eof = false;
+                if (!HasNewerSegment())
+                {
+                    return false;
+                }
+
+                _complete = true;
+                continue;
+            }
+
+            if (_end > _start)
+            {
+                return Take(_end - _start, unterminated: true);
+            }
+
+            _file!.Dispose();
+            _file = null;
         }
     }
 
     public void Dispose() => _file?.Dispose();
+
+    private bool Take(int length, bool unterminated)
+    {
+        Unterminated = unterminated;
+        Offset = _position - (_end - _start);
+        FirstInSegment = Offset == 0;
+        _lineStart = _start;
+        _lineLength = length;
+        _start += unterminated ? length : length + 1;
+        return true;
+    }
 
     private bool HasNewerSegment()
     {
@@ -101,7 +132,7 @@ internal sealed class LogReader : IDisposable
         }
 
         var current = _segments[_segmentIndex].FirstSeq;
-        var newer = LogLayout.Segments(_data).Where(s => s.FirstSeq > current).ToList();
+        var newer = _listSegments(_data).Where(s => s.FirstSeq > current).ToList();
         _segments.AddRange(newer);
         return newer.Count > 0;
     }
@@ -118,12 +149,13 @@ internal sealed class LogReader : IDisposable
         _start = _end = 0;
         _position = 0;
         _eof = false;
+        _complete = false;
         return true;
     }
 
     private bool HasFirstSegment()
     {
-        _segments.AddRange(LogLayout.Segments(_data));
+        _segments.AddRange(_listSegments(_data));
         return _segments.Count > 0;
     }
 

@@ -4,7 +4,7 @@ using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 
-namespace AuditGateway.Audit.Merkle;
+namespace AuditGateway.Audit.Hashing;
 
 /// <summary>
 /// SHA-256 (FIPS 180-4) of up to 16 independent messages at once, one message per 32-bit lane of
@@ -30,7 +30,8 @@ internal static class Sha256x16
     private const byte Choose = 0xCA;
     private const byte Majority = 0xE8;
 
-    public static bool IsSupported => Avx512F.IsSupported && Avx512BW.IsSupported;
+    /// <summary>Where 512-bit vectors are hardware-accelerated (the JIT's own test, which some CPUs with AVX-512 fail because wide vectors slow them down) and have the instructions used.</summary>
+    public static bool IsSupported => Vector512.IsHardwareAccelerated && Avx512F.IsSupported && Avx512BW.IsSupported;
 
     private static ReadOnlySpan<uint> RoundConstants =>
     [
@@ -63,7 +64,7 @@ internal static class Sha256x16
         }
 
         ArgumentOutOfRangeException.ThrowIfGreaterThan(messages.Length, Lanes, nameof(messages));
-        ArgumentOutOfRangeException.ThrowIfLessThan(destination.Length, messages.Length * MerkleHash.Size, nameof(destination));
+        ArgumentOutOfRangeException.ThrowIfLessThan(destination.Length, messages.Length * ISha256.Size, nameof(destination));
 
         // Per lane: its assembled blocks in a scratch area of three (the first block if the message
         // has a whole one, then the one or two of the tail), and where the blocks between them start
@@ -173,7 +174,7 @@ internal static class Sha256x16
 
         for (var lane = 0; lane < lanes; lane++)
         {
-            var digest = destination.Slice(lane * MerkleHash.Size, MerkleHash.Size);
+            var digest = destination.Slice(lane * ISha256.Size, ISha256.Size);
             BinaryPrimitives.WriteUInt32BigEndian(digest, h0.GetElement(lane));
             BinaryPrimitives.WriteUInt32BigEndian(digest[4..], h1.GetElement(lane));
             BinaryPrimitives.WriteUInt32BigEndian(digest[8..], h2.GetElement(lane));

@@ -1,6 +1,8 @@
 using System.CommandLine;
+using AuditGateway.Audit.Entries;
+using AuditGateway.Audit.Writer;
 
-namespace AuditGateway.Audit;
+namespace AuditGateway.Audit.Cli;
 
 internal static partial class AuditCommands
 {
@@ -8,7 +10,7 @@ internal static partial class AuditCommands
     /// Hidden: appends sample entries as fast as it can (the crash test kills it mid-write).
     /// Prints <c>ready</c> once open and <c>durable &lt;seq&gt;</c> for each durable append it made.
     /// </summary>
-    private static Command Load()
+    private static Command Load(TimeProvider time)
     {
         var data = DataOption();
         var count = new Option<long>("--count") { Description = "Entries to write; 0 = until killed.", DefaultValueFactory = _ => 0 };
@@ -25,7 +27,6 @@ internal static partial class AuditCommands
             await output.FlushAsync(ct);
             var total = r.GetValue(count);
             var every = Math.Max(1, r.GetValue(durableEvery));
-            var time = TimeProvider.System;
             for (long i = 0; total == 0 || i < total; i++)
             {
                 var entry = SampleEntries.Request(i, time.GetUtcNow());

@@ -1,6 +1,6 @@
 using System.Diagnostics.Metrics;
 
-namespace AuditGateway.Audit;
+namespace AuditGateway.Audit.Writer;
 
 /// <summary>The log's instruments on the <c>AuditGateway</c> meter.</summary>
 internal sealed class AuditMetrics : IDisposable

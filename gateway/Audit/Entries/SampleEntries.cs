@@ -1,6 +1,4 @@
-using AuditGateway.Audit.Entries;
-
-namespace AuditGateway.Audit;
+namespace AuditGateway.Audit.Entries;
 
 /// <summary>Realistic request entries for the load verb, the crash test and the benchmarks.</summary>
 internal static class SampleEntries

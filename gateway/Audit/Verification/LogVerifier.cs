@@ -1,10 +1,11 @@
 using System.Security.Cryptography;
 using AuditGateway.Audit.Entries;
+using AuditGateway.Audit.Hashing;
 using AuditGateway.Audit.Merkle;
 using AuditGateway.Audit.Notes;
 using AuditGateway.Audit.Storage;
 
-namespace AuditGateway.Audit;
+namespace AuditGateway.Audit.Verification;
 
 /// <summary>The outcome of <see cref="LogVerifier.Verify"/>: intact, or the first bad seq and why.</summary>
 internal sealed record VerifyResult(long Entries, int Checkpoints, byte[] Root, long TornTailBytes, long? BadSeq, string? Reason)
@@ -30,14 +31,18 @@ internal sealed class LogVerifier : IDisposable
     private readonly System.Security.Cryptography.ECDsa? _publicKey;
     private readonly SignedCheckpoint? _trusted;
     private readonly Dictionary<string, NoteVerifier> _verifiers = [];
-    private readonly MerkleFrontier _tree = new();
+    private readonly ISha256 _sha;
+    private readonly MerkleFrontier _tree;
     private long _lastGood;
     private int _checkpoints;
 
     /// <param name="publicKey">The signer's public key; required when there are checkpoints to check.</param>
     /// <param name="trusted">A checkpoint saved earlier by an auditor; its signature must already have been checked.</param>
-    public LogVerifier(string dataDirectory, ECDsa? publicKey, SignedCheckpoint? trusted)
+    /// <param name="sha">The SHA-256 that recomputes the chain and the tree.</param>
+    public LogVerifier(string dataDirectory, ECDsa? publicKey, SignedCheckpoint? trusted, ISha256 sha)
     {
+        _sha = sha;
+        _tree = new MerkleFrontier(sha);
         _data = dataDirectory;
         _publicKey = publicKey;
         _trusted = trusted;
@@ -60,7 +65,7 @@ internal sealed class LogVerifier : IDisposable
         var walk = new Walk(checkpoints, latest);
         using (var reader = new LogReader(_data))
         {
-            var block = new LineBlock();
+            var block = new LineBlock(_sha);
             var more = true;
             while (more)
             {

@@ -1,6 +1,6 @@
 using System.Text.Json.Serialization;
 
-namespace AuditGateway.Audit;
+namespace AuditGateway.Audit.Verification;
 
 /// <summary>The JSON printed by <c>auditgw proof inclusion</c> (fields documented in README.md).</summary>
 internal sealed record InclusionProofJson(long LeafIndex, long TreeSize, string LeafHash, string RootHash, IReadOnlyList<string> Proof, string Entry, string? Checkpoint);

@@ -1,40 +1,9 @@
 using AuditGateway.Audit.Entries;
+using AuditGateway.Audit.Hashing;
 using AuditGateway.Audit.Merkle;
 using AuditGateway.Audit.Storage;
 
-namespace AuditGateway.Audit;
-
-/// <summary>What streaming the existing log on open found: the entries before a torn tail, and the tail.</summary>
-internal sealed class RecoveredLog
-{
-    public long Size { get; set; }
-
-    /// <summary>SHA-256 of the last line (zeros for an empty log): the next entry's <c>prev</c>.</summary>
-    public byte[] LastLineHash { get; } = new byte[32];
-
-    public MerkleFrontier Tree { get; } = new();
-
-    /// <summary>The last entry, or null for an empty log.</summary>
-    public LoggedEntry? Last { get; set; }
-
-    /// <summary>The last segment, its entry count and byte length after the cut; null when there is none.</summary>
-    public SegmentFile? LastSegment { get; set; }
-
-    public long LastSegmentEntries { get; set; }
-
-    public long LastSegmentBytes { get; set; }
-
-    /// <summary>The torn tail: bytes of the last segment after its last readable entry.</summary>
-    public long TruncatedBytes { get; set; }
-
-    public int TruncatedLines { get; set; }
-
-    /// <summary>The root of the first <c>checkpointSize</c> entries, when the log reached that size.</summary>
-    public byte[]? RootAtCheckpoint { get; set; }
-
-    /// <summary>True when the previous run did not end with a clean stop.</summary>
-    public bool Unclean => TruncatedBytes > 0 || (Last is not null && Last.Body is not LifecycleBody { Event: LifecycleEvent.Stop });
-}
+namespace AuditGateway.Audit.Writer;
 
 /// <summary>
 /// Rebuilds the writer's state (next seq, chain head, Merkle frontier) by streaming the log, and
@@ -44,9 +13,9 @@ internal sealed class RecoveredLog
 /// </summary>
 internal static class LogRecovery
 {
-    public static RecoveredLog Recover(string dataDirectory, long checkpointSize)
+    public static RecoveredLog Recover(string dataDirectory, long checkpointSize, ISha256 sha)
     {
-        var result = new RecoveredLog();
+        var result = new RecoveredLog(sha);
         var leaf = new byte[MerkleHash.Size];
         var lastLine = new byte[4096];
         var lastLineLength = 0;
@@ -86,9 +55,9 @@ internal static class LogRecovery
                     throw new InvalidDataException($"{reader.Segment.Path} does not end with a newline; the log is damaged, run 'auditgw verify'");
                 }
 
-                MerkleHash.Leaf(line, leaf);
+                MerkleHash.Leaf(sha, line, leaf);
                 result.Tree.Append(leaf);
-                MerkleHash.Sha256(line, result.LastLineHash);
+                sha.Hash(line, result.LastLineHash);
                 result.Size++;
                 result.LastSegmentEntries++;
                 result.LastSegmentBytes = reader.Offset + line.Length + 1;

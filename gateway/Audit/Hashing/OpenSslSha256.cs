@@ -1,25 +1,44 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
-namespace AuditGateway.Audit.Merkle;
+namespace AuditGateway.Audit.Hashing;
 
 /// <summary>
 /// SHA-256 through OpenSSL's digest functions themselves (<c>SHA256_Init</c>, <c>_Update</c>,
 /// <c>_Final</c> in libcrypto 3), which the log calls two or three times per entry. .NET's hashing
 /// on Linux goes through OpenSSL's EVP layer, whose per-call set-up costs more than hashing a whole
 /// 1 KB line here (loadtest/bench <c>HashBenchmarks</c>: a 65-byte tree node 575 ns through
-/// <c>IncrementalHash</c>, about 100 ns here). Where libcrypto 3 or these functions are missing, or the
-/// result disagrees with .NET's own SHA-256 on a probe, <see cref="IsAvailable"/> is false and
-/// <see cref="MerkleHash"/> uses .NET's hashing instead.
+/// <c>IncrementalHash</c>, about 100 ns here). Present only where libcrypto 3 and these functions
+/// are (<see cref="TryLoad"/>); like every implementation, used only once it passed the self-test.
 /// </summary>
-internal static partial class OpenSslSha256
+internal sealed partial class OpenSslSha256 : ISha256
 {
     private const string Library = "libcrypto.so.3";
 
     /// <summary>Up to this many bytes (about 2 µs of hashing), Update skips the GC transition.</summary>
     private const int ShortInput = 2048;
 
-    public static bool IsAvailable { get; } = Probe();
+    private OpenSslSha256()
+    {
+    }
+
+    public string Name => "openssl";
+
+    public int Lanes => 1;
+
+    /// <summary>The implementation, or null where libcrypto 3 or its SHA256 functions are missing (off Linux, in a minimal image).</summary>
+    public static OpenSslSha256? TryLoad()
+    {
+        if (!OperatingSystem.IsLinux() || !NativeLibrary.TryLoad(Library, out var library))
+        {
+            return null;
+        }
+
+        var present = NativeLibrary.TryGetExport(library, "SHA256_Init", out _)
+            && NativeLibrary.TryGetExport(library, "SHA256_Update", out _)
+            && NativeLibrary.TryGetExport(library, "SHA256_Final", out _);
+        return present ? new OpenSslSha256() : null;
+    }
 
     /// <summary>SHA-256 of <paramref name="data"/> into the first 32 bytes of <paramref name="destination"/>.</summary>
     /// <remarks>
@@ -34,9 +53,9 @@ internal static partial class OpenSslSha256
     /// keeps the ordinary-transition P/Invoke (whose frame set-up runs at entry) in a method of its own.
     /// </remarks>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    public static void Hash(ReadOnlySpan<byte> data, Span<byte> destination)
+    public void Hash(ReadOnlySpan<byte> data, Span<byte> destination)
     {
-        if (destination.Length < MerkleHash.Size)
+        if (destination.Length < ISha256.Size)
         {
             throw new ArgumentException("the destination holds less than 32 bytes", nameof(destination));
         }
@@ -48,29 +67,12 @@ internal static partial class OpenSslSha256
         }
     }
 
+    public void HashPrefixed(byte prefix, ReadOnlySpan<byte> data, ReadOnlySpan<(int Start, int Length)> messages, Span<byte> destination) =>
+        PrefixedSha256.HashEach(this, prefix, data, messages, destination);
+
     private static int Update(ref Context context, ReadOnlySpan<byte> data) => data.Length <= ShortInput
         ? UpdateShort(ref context, data, (nuint)data.Length)
         : UpdateLong(ref context, data, (nuint)data.Length);
-
-    private static bool Probe()
-    {
-        if (!OperatingSystem.IsLinux())
-        {
-            return false;
-        }
-
-        try
-        {
-            ReadOnlySpan<byte> probe = "auditgw: a probe of OpenSSL's SHA-256 against .NET's"u8;
-            Span<byte> native = stackalloc byte[MerkleHash.Size];
-            Hash(probe, native);
-            return native.SequenceEqual(System.Security.Cryptography.SHA256.HashData(probe));
-        }
-        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException or System.Security.Cryptography.CryptographicException)
-        {
-            return false;
-        }
-    }
 
     /// <summary>OpenSSL's <c>SHA256_CTX</c>: 8 + 2 + 16 + 2 32-bit words.</summary>
     [InlineArray(28)]

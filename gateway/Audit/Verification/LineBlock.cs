@@ -1,15 +1,16 @@
 using AuditGateway.Audit.Entries;
+using AuditGateway.Audit.Hashing;
 using AuditGateway.Audit.Merkle;
 using AuditGateway.Audit.Storage;
 
-namespace AuditGateway.Audit;
+namespace AuditGateway.Audit.Verification;
 
 /// <summary>
 /// A block of consecutive log lines and everything about each line that does not depend on
 /// the lines before it (parse, canonical re-encoding, its own hash and leaf hash), computed in
 /// parallel. The verifier then walks the block in order for the chain, seq and tree.
 /// </summary>
-internal sealed class LineBlock
+internal sealed class LineBlock(ISha256 sha)
 {
     public const int Capacity = 2048;
     private const int HashSize = 32;
@@ -77,8 +78,8 @@ internal sealed class LineBlock
         Parallel.For(0, Count, () => new EntryEncoder(), (i, _, encoder) =>
         {
             var line = Line(i);
-            MerkleHash.Sha256(line, _lineHash.AsSpan(i * HashSize, HashSize));
-            MerkleHash.Leaf(line, _leafHash.AsSpan(i * HashSize, HashSize));
+            sha.Hash(line, _lineHash.AsSpan(i * HashSize, HashSize));
+            MerkleHash.Leaf(sha, line, _leafHash.AsSpan(i * HashSize, HashSize));
             var entry = EntryParser.TryParse(line, out var error);
             Entry[i] = entry;
             PrevValid[i] = entry is not null && HexEncoding.TryDecode(entry.Prev, Prev(i));

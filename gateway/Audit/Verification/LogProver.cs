@@ -1,7 +1,8 @@
+using AuditGateway.Audit.Hashing;
 using AuditGateway.Audit.Merkle;
 using AuditGateway.Audit.Storage;
 
-namespace AuditGateway.Audit;
+namespace AuditGateway.Audit.Verification;
 
 /// <summary>An inclusion proof of one entry, with everything an auditor needs to check it.</summary>
 internal sealed record InclusionProof(long LeafIndex, long TreeSize, byte[] LeafHash, byte[] RootHash, IReadOnlyList<byte[]> Proof, string Entry);
@@ -15,7 +16,7 @@ internal sealed record ConsistencyProof(long Size1, long Size2, byte[] Root1, by
 /// </summary>
 internal static class LogProver
 {
-    public static InclusionProof Inclusion(string dataDirectory, long seq, long size)
+    public static InclusionProof Inclusion(string dataDirectory, long seq, long size, ISha256 sha)
     {
         if (seq < 0 || seq >= size)
         {
@@ -24,7 +25,7 @@ internal static class LogProver
 
         var ranges = MerkleProofs.InclusionRanges(seq, size);
         string? entry = null;
-        var hashes = Hash(dataDirectory, [.. ranges, new LeafRange(0, size), new LeafRange(seq, seq + 1)], (index, line) =>
+        var hashes = Hash(dataDirectory, sha, [.. ranges, new LeafRange(0, size), new LeafRange(seq, seq + 1)], (index, line) =>
         {
             if (index == seq)
             {
@@ -34,7 +35,7 @@ internal static class LogProver
         return new InclusionProof(seq, size, hashes[^1], hashes[^2], hashes[..ranges.Count], entry!);
     }
 
-    public static ConsistencyProof Consistency(string dataDirectory, long size1, long size2)
+    public static ConsistencyProof Consistency(string dataDirectory, long size1, long size2, ISha256 sha)
     {
         if (size1 < 1 || size1 > size2)
         {
@@ -42,22 +43,22 @@ internal static class LogProver
         }
 
         var ranges = MerkleProofs.ConsistencyRanges(size1, size2);
-        var hashes = Hash(dataDirectory, [.. ranges, new LeafRange(0, size1), new LeafRange(0, size2)], null);
+        var hashes = Hash(dataDirectory, sha, [.. ranges, new LeafRange(0, size1), new LeafRange(0, size2)], null);
         return new ConsistencyProof(size1, size2, hashes[^2], hashes[^1], hashes[..ranges.Count]);
     }
 
     private delegate void LineVisitor(long index, ReadOnlySpan<byte> line);
 
-    private static List<byte[]> Hash(string dataDirectory, List<LeafRange> ranges, LineVisitor? visit)
+    private static List<byte[]> Hash(string dataDirectory, ISha256 sha, List<LeafRange> ranges, LineVisitor? visit)
     {
-        var hasher = new RangeHasher(ranges);
+        var hasher = new RangeHasher(ranges, sha);
         Span<byte> leaf = stackalloc byte[MerkleHash.Size];
         long index = 0;
         using (var reader = new LogReader(dataDirectory))
         {
             while (index < hasher.End && reader.Read() && !reader.Unterminated)
             {
-                MerkleHash.Leaf(reader.Line, leaf);
+                MerkleHash.Leaf(sha, reader.Line, leaf);
                 hasher.Add(index, leaf);
                 visit?.Invoke(index, reader.Line);
                 index++;

@@ -1,6 +1,6 @@
 using System.Collections.Concurrent;
 
-namespace AuditGateway.Audit;
+namespace AuditGateway.Audit.Writer;
 
 /// <summary>
 /// The writer's queue: many producers, one consumer, bounded. Adding and taking do not lock (a

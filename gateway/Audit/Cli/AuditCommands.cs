@@ -1,0 +1,42 @@
+using System.CommandLine;
+using System.Security.Cryptography;
+
+namespace AuditGateway.Audit.Cli;
+
+/// <summary>The log's verbs: verify, proof, tail, keygen (and the hidden audit-load). Added to the root command by the host.</summary>
+internal static partial class AuditCommands
+{
+    public const int Intact = 0;
+    public const int Tampered = 1;
+    public const int UsageError = 2;
+
+    public static IEnumerable<Command> Create() => Create(TimeProvider.System);
+
+    /// <summary>The verbs, with <paramref name="time"/> for <c>tail --follow</c>'s polling and <c>audit-load</c>'s timestamps.</summary>
+    public static IEnumerable<Command> Create(TimeProvider time) => [Verify(), Proof(), Tail(time), Keygen(), Load(time)];
+
+    private static Option<string> DataOption() => new("--data")
+    {
+        Description = "The gateway's data directory (log/, checkpoints/, keys/).",
+        Required = true,
+    };
+
+    /// <summary>Runs a verb body, turning I/O and input problems into one line on stderr and exit code 2.</summary>
+    private static Task<int> Guard(ParseResult result, string verb, Func<int> body) =>
+        Guard(result, verb, () => Task.FromResult(body()));
+
+    private static async Task<int> Guard(ParseResult result, string verb, Func<Task<int>> body)
+    {
+        try
+        {
+            return await body();
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or FormatException
+            or InvalidOperationException or ArgumentException or InvalidDataException or CryptographicException)
+        {
+            var message = ex is ArgumentException { ParamName: { } name } ? ex.Message.Replace($" (Parameter '{name}')", "", StringComparison.Ordinal) : ex.Message;
+            await result.InvocationConfiguration.Error.WriteLineAsync($"auditgw {verb}: {message}");
+            return UsageError;
+        }
+    }
+}

@@ -1,0 +1,60 @@
+using System.Globalization;
+using System.Text;
+using AuditGateway.Audit.Entries;
+
+namespace AuditGateway.Audit.Cli;
+
+/// <summary>What <c>auditgw tail</c> prints for an entry.</summary>
+internal static class EntrySummary
+{
+    /// <summary>One line per entry: seq, time, kind, then the facts that matter for that kind.</summary>
+    public static string Describe(LoggedEntry entry)
+    {
+        var sb = new StringBuilder();
+        sb.Append(CultureInfo.InvariantCulture, $"{entry.Seq,8} {entry.Timestamp.UtcDateTime:yyyy-MM-dd'T'HH:mm:ss.ffffff'Z'} {entry.Kind.ToString().ToLowerInvariant(),-9} ");
+        switch (entry.Body)
+        {
+            case RequestBody r:
+                sb.Append(CultureInfo.InvariantCulture, $"{r.Status} {r.Decision.Decision.ToString().ToLowerInvariant()} {r.Method} {r.Scheme}://{r.Host}{r.Path}");
+                if (r.Query is not null)
+                {
+                    sb.Append('?').Append(r.Query);
+                }
+
+                sb.Append(CultureInfo.InvariantCulture, $" client={r.Client.Ip} who={r.Identity.Subject ?? "-"} route={r.Route?.Id ?? "-"} {r.LatencyUs}us");
+                if (r.Decision.Rule is not null)
+                {
+                    sb.Append(" rule=").Append(r.Decision.Rule);
+                }
+
+                break;
+            case ConfigBody c:
+                sb.Append(CultureInfo.InvariantCulture, $"{c.Operation} {c.Object.Kind} {c.Object.Namespace}/{c.Object.Name} by={c.Actor.Username ?? "-"} source={c.Source.ToString().ToLowerInvariant()} revision={c.RevisionAfter}");
+                sb.Append(CultureInfo.InvariantCulture, $" +{c.Effect.Added.Count} -{c.Effect.Removed.Count} ~{c.Effect.Changed.Count}");
+                if (c.Errors.Count > 0)
+                {
+                    sb.Append(" refused: ").AppendJoin("; ", c.Errors);
+                }
+
+                break;
+            case SecurityBody s:
+                sb.Append(CultureInfo.InvariantCulture, $"{s.Action.ToString().ToLowerInvariant()} {s.Subject} by={s.By}");
+                if (s.Reason is not null)
+                {
+                    sb.Append(" reason=").Append(s.Reason);
+                }
+
+                break;
+            case LifecycleBody l:
+                sb.Append(l.Event.ToString().ToLowerInvariant());
+                if (l.Event == LifecycleEvent.Recovery)
+                {
+                    sb.Append(CultureInfo.InvariantCulture, $" cut {l.TruncatedBytes} bytes ({l.TruncatedLines} lines) from {l.Segment}");
+                }
+
+                break;
+        }
+
+        return sb.ToString();
+    }
+}
