@@ -74,7 +74,7 @@ public sealed class TranslatorGoldenTests
     private static Dictionary<ObjectKey, KubeResource> Load(string path, bool reverse)
     {
         var bytes = File.ReadAllBytes(path);
-        var resources = ManifestDirectorySource.Parse(path, bytes, new ObjectOrigin(Path.GetFileName(path), "test"));
+        var resources = ManifestParser.Parse(path, bytes, new ObjectOrigin(Path.GetFileName(path), "test"));
         if (reverse)
         {
             resources.Reverse();

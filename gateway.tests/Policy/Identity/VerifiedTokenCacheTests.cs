@@ -29,7 +29,7 @@ public sealed class VerifiedTokenCacheTests
         var token = Tokens.Mint(_rsa, _time.GetUtcNow(), lifetime: TimeSpan.FromMinutes(10));
         var first = await authenticator.ValidateTokenAsync(token, CancellationToken.None);
 
-        _time.Advance(JwtAuthenticator.VerifiedTtl + TimeSpan.FromSeconds(1));
+        _time.Advance(VerifiedTokenCache.Ttl + TimeSpan.FromSeconds(1));
         var again = await authenticator.ValidateTokenAsync(token, CancellationToken.None);
         Assert.True(again.Succeeded);
         Assert.NotSame(first, again);

@@ -35,7 +35,7 @@ internal sealed class AdmissionWebhook(AttributionStore store, ClassOptions clas
                 problem = $"{e.Path?.TrimStart('$', '.')}: {e.Message.Split(". ")[0]}";
             }
 
-            if (ingress is not null && IngressTranslator.IsOurs(ingress, knownClasses().ToDictionary(c => c.Metadata?.Name ?? "", StringComparer.Ordinal), classes))
+            if (ingress is not null && IngressClassFilter.IsOurs(ingress, knownClasses().ToDictionary(c => c.Metadata?.Name ?? "", StringComparer.Ordinal), classes))
             {
                 var errors = new List<ValidationError>();
                 IngressValidator.Validate(ingress, errors);
