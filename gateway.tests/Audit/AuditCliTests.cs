@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.Json;
 using AuditGateway.Audit.Cli;
+using AuditGateway.Audit.Entries;
 using AuditGateway.Audit.Hashing;
 using AuditGateway.Audit.Merkle;
 using AuditGateway.Audit.Storage;
@@ -77,6 +78,22 @@ public sealed class AuditCliTests : IDisposable
         var security = await RunAsync("tail", "--data", _dir.Path, "--kind", "security");
         Assert.Equal(2, security.Output.TrimEnd('\n').Split('\n').Length);
         Assert.All(security.Output.TrimEnd('\n').Split('\n'), l => Assert.Contains(" security  blocked ", l, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Tail_spells_values_as_the_log_does()
+    {
+        await using (var log = await AuditLog.OpenAsync(Options(_dir.Path)))
+        {
+            var request = SampleEntries.Request(1, DateTimeOffset.UnixEpoch);
+            var body = (RequestBody)request.Body;
+            await log.AppendDurableAsync(request with { Body = body with { Decision = new RequestDecision(Decision.WouldDeny, "shop/web:allowed-methods", "method PUT is not allowed") } });
+        }
+
+        var tail = await RunAsync("tail", "--data", _dir.Path, "--kind", "request");
+
+        Assert.Equal(0, tail.ExitCode);
+        Assert.Contains("200 would-deny GET https://api.example.com/api/orders/12345", tail.Output, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -9,7 +9,7 @@ using Xunit.Abstractions;
 namespace AuditGateway.Tests.EndToEnd;
 
 /// <summary>
-/// PRODUCT.md §6 guarantee 2 for the whole gateway: <c>auditgw run</c> as a child process,
+/// docs/audit-log.md guarantee 2 for the whole gateway: <c>auditgw run</c> as a child process,
 /// serving traffic, SIGKILLed at a random moment, restarted on the same data directory. Every
 /// time: <c>verify</c> passes, <c>seq</c> is contiguous, the restart's first entry is a
 /// <c>lifecycle</c> recovery or start, and no request answered well before the kill is missing.

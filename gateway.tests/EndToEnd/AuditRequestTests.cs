@@ -7,7 +7,7 @@ using AuditGateway.Tests.Common;
 namespace AuditGateway.Tests.EndToEnd;
 
 /// <summary>
-/// Issue 3, item 8: one <c>request</c> entry per request, with every PRODUCT.md §6 field right,
+/// Issue 3, item 8: one <c>request</c> entry per request, with every docs/audit-log.md field right,
 /// for a forwarded request, the gateway's own 404 and 503, HTTPS, query redaction, and never a
 /// credential in the log.
 /// </summary>
@@ -281,7 +281,7 @@ public sealed class AuditRequestTests(AuditRequestTests.App fixture) : IClassFix
     }
 }
 
-/// <summary>The default backend serves what no rule matches; PRODUCT.md §3 has such a request audited with <c>route: null</c>.</summary>
+/// <summary>The default backend serves what no rule matches; docs/annotations.md has such a request audited with <c>route: null</c>.</summary>
 public sealed class AuditDefaultBackendTests
 {
     [Fact]

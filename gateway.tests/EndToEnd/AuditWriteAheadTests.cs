@@ -8,7 +8,7 @@ using AuditGateway.Tests.Common;
 namespace AuditGateway.Tests.EndToEnd;
 
 /// <summary>
-/// PRODUCT.md §6 guarantee 1: no route change takes effect before its <c>config</c> entry is
+/// docs/audit-log.md guarantee 1: no route change takes effect before its <c>config</c> entry is
 /// durable. The log is wrapped so a test can hold a config append (a disk that is slow to
 /// fsync) and look at what is in force meanwhile.
 /// </summary>

@@ -6,7 +6,7 @@ using static AuditGateway.Tests.EndToEnd.PolicyTestKit;
 namespace AuditGateway.Tests.EndToEnd;
 
 /// <summary>
-/// Address rules end to end (PRODUCT.md §4, §5): the client is whom a trusted proxy says it is,
+/// Address rules end to end (docs/annotations.md, §5): the client is whom a trusted proxy says it is,
 /// IPv4 or IPv6, in <c>X-Forwarded-For</c> or <c>Forwarded</c>; the same headers from an untrusted
 /// peer are ignored. Every decision is audited with its rule, reason, client and chain.
 /// </summary>

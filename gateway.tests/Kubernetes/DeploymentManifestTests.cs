@@ -6,7 +6,7 @@ using AuditGateway.Tests.Common.FakeApiServer;
 
 namespace AuditGateway.Tests.Kubernetes;
 
-/// <summary>The manifests in k8s/ build with kustomize (client-side, no cluster) and say what PRODUCT.md §11 asks.</summary>
+/// <summary>The manifests in k8s/ build with kustomize (client-side, no cluster) and say what docs/operations.md asks.</summary>
 public sealed class DeploymentManifestTests
 {
     private static string RepositoryDirectory()

@@ -6,7 +6,7 @@ namespace AuditGateway.Tests.Kubernetes;
 
 /// <summary>
 /// A kubeconfig user whose credentials the client cannot use stops start-up with one line that
-/// names the user and what is wrong (PRODUCT.md §2), before anything connects.
+/// names the user and what is wrong (docs/configuration.md), before anything connects.
 /// </summary>
 public sealed class KubeconfigAuthErrorTests
 {

@@ -10,7 +10,7 @@ using AuditGateway.Routing;
 namespace AuditGateway.Admin;
 
 /// <summary>
-/// The admin listener's endpoints (PRODUCT.md §7). <c>/healthz</c> and <c>/readyz</c> are open;
+/// The admin listener's endpoints (docs/admin-api.md). <c>/healthz</c> and <c>/readyz</c> are open;
 /// everything under <c>/api/</c> needs an admin token or JWT with the auditor role, and
 /// changes need the operator role.
 /// </summary>

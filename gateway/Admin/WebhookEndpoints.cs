@@ -7,7 +7,7 @@ using AuditGateway.Policy.Identity;
 namespace AuditGateway.Admin;
 
 /// <summary>
-/// The apiserver-facing endpoints of the admin listener in cluster mode (PRODUCT.md §7):
+/// The apiserver-facing endpoints of the admin listener in cluster mode (docs/admin-api.md):
 /// <c>POST /k8s/admission</c> is authenticated by TLS (the apiserver trusts our certificate via
 /// the webhook's caBundle; no bearer token), <c>POST /k8s/audit</c> by a bearer token — the one
 /// whose SHA-256 is <c>admin.auditWebhookToken</c>, else any admin token or JWT.

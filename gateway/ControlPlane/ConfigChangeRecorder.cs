@@ -10,7 +10,7 @@ namespace AuditGateway.ControlPlane;
 /// Write-ahead for routing changes: every changed object of a batch becomes one <c>config</c>
 /// entry — who, what diff, which file or tool, what it did to the route table, and the
 /// refusal if it was refused — and the batch's table is swapped in only once they are all
-/// durable (PRODUCT.md §6, guarantee 1).
+/// durable (docs/audit-log.md, guarantee 1).
 /// </summary>
 internal sealed class ConfigChangeRecorder(IAuditLog log, TimeProvider time, IChangeAttributor? attributor = null)
 {

@@ -6,7 +6,7 @@ namespace AuditGateway.ControlPlane;
 /// <summary>
 /// Where every config source delivers. One reconcile at a time, in this order: keep the current
 /// objects, translate them into a route table, record the change (its <c>config</c> entries durable,
-/// PRODUCT.md §6 guarantee 1), let what takes effect with the table prepare (certificates), and
+/// docs/audit-log.md guarantee 1), let what takes effect with the table prepare (certificates), and
 /// only then swap the table in.
 /// </summary>
 internal sealed partial class ConfigPipeline(

@@ -6,7 +6,7 @@ using AuditGateway.Configuration;
 namespace AuditGateway.Hosting;
 
 /// <summary>
-/// The YAML configuration file (PRODUCT.md §5). The <c>run</c> options may also be set at its
+/// The YAML configuration file (docs/configuration.md). The <c>run</c> options may also be set at its
 /// top level (<c>manifests</c>, <c>http</c>, …; the admin listener is <c>admin.listen</c>).
 /// Unknown keys are errors: a typo must not silently change behaviour.
 /// </summary>

@@ -10,7 +10,7 @@ using AuditGateway.Routing;
 namespace AuditGateway.Hosting;
 
 /// <summary>
-/// Chooses the config source (PRODUCT.md §1): a manifest directory (embedded mode), or the
+/// Chooses the config source (docs/README.md): a manifest directory (embedded mode), or the
 /// Kubernetes API from <c>--kubeconfig</c> or the pod's service account (cluster mode), and
 /// registers it — with, in cluster mode, the webhooks' correlation store, leader election and
 /// the status writer.

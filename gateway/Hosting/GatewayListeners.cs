@@ -6,7 +6,7 @@ using Microsoft.AspNetCore.Server.Kestrel.Https;
 
 namespace AuditGateway.Hosting;
 
-/// <summary>The three listeners (PRODUCT.md §2): plain HTTP, HTTPS with certificates by SNI, and the admin listener.</summary>
+/// <summary>The three listeners (docs/configuration.md): plain HTTP, HTTPS with certificates by SNI, and the admin listener.</summary>
 internal static class GatewayListeners
 {
     public static void Configure(KestrelServerOptions kestrel, GatewayOptions options, X509Certificate2? adminCertificate)

@@ -4,7 +4,7 @@ using AuditGateway.Configuration;
 
 namespace AuditGateway.Hosting;
 
-/// <summary>The options of <c>auditgw run</c> (PRODUCT.md §2), after CLI, environment and config file.</summary>
+/// <summary>The options of <c>auditgw run</c> (docs/configuration.md), after CLI, environment and config file.</summary>
 internal sealed record GatewayOptions
 {
     public string? Manifests { get; init; }

@@ -9,7 +9,7 @@ using AuditGateway.Policy.Identity;
 namespace AuditGateway.Hosting;
 
 /// <summary>
-/// The configuration file's sections (PRODUCT.md §5), parsed and checked at start-up: any
+/// The configuration file's sections (docs/configuration.md), parsed and checked at start-up: any
 /// error stops start-up with a line naming the key.
 /// </summary>
 internal sealed record GatewaySettings(

@@ -102,7 +102,7 @@ internal static class RunCommand
             throw new OptionException($"--publish-service '{publishService}': expected NAMESPACE/NAME");
         }
 
-        // PRODUCT.md §2: the plain HTTP listener binds every address in cluster mode, unless given.
+        // docs/configuration.md: the plain HTTP listener binds every address in cluster mode, unless given.
         var cluster = manifests is null && (kubeconfig is not null || !string.IsNullOrEmpty(environment("KUBERNETES_SERVICE_HOST")));
         return new GatewayOptions
         {

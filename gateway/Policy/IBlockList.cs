@@ -15,7 +15,7 @@ internal enum BlockChangeKind
 }
 
 /// <summary>
-/// A change to the block list, for <c>security</c> audit entries (PRODUCT.md §6). For
+/// A change to the block list, for <c>security</c> audit entries (docs/audit-log.md). For
 /// <see cref="BlockChangeKind.Unblocked"/>, <see cref="By"/> is the operator, <c>expired</c>, or
 /// <c>evicted</c> (the list was full); for <see cref="BlockChangeKind.Blocked"/> it is the detector.
 /// </summary>
@@ -23,7 +23,7 @@ internal sealed record BlockChange(BlockChangeKind Kind, BlockEntry Entry, strin
 
 /// <summary>
 /// Blocked client addresses. IPv4-mapped IPv6 addresses are the same client as their IPv4 form.
-/// In-process today (<see cref="InMemoryBlockList"/>); shared through Redis later (PRODUCT.md §10).
+/// In-process today (<see cref="InMemoryBlockList"/>); shared through Redis later (docs/operations.md).
 /// </summary>
 internal interface IBlockList
 {

@@ -2,7 +2,7 @@ namespace AuditGateway.Policy;
 
 /// <summary>
 /// Where rate-limit buckets live: in this process (<see cref="RateLimiter"/>) or, with Redis
-/// (PRODUCT.md §10), shared by every replica. A bucket is identified by the route id and the key
+/// (docs/operations.md), shared by every replica. A bucket is identified by the route id and the key
 /// (the client IP or the identity, per <see cref="RateLimit.By"/>); it holds
 /// <see cref="RateLimit.Requests"/> tokens and refills that many per <see cref="RateLimit.PeriodSeconds"/>.
 /// </summary>

@@ -5,7 +5,7 @@ using AuditGateway.Policy.Identity;
 namespace AuditGateway.Policy;
 
 /// <summary>
-/// Decides whether a request may pass (PRODUCT.md §4), cheapest checks first: the global
+/// Decides whether a request may pass (docs/annotations.md), cheapest checks first: the global
 /// address lists, the route's address lists, its methods, a rate limit per client, then the
 /// JWT, its claims, and a rate limit per identity. A route in <c>report-only</c> mode turns
 /// its own denials into <c>would-deny</c> and lets the request through; the global lists

@@ -5,7 +5,7 @@ using AuditGateway.Configuration;
 namespace AuditGateway.Policy;
 
 /// <summary>
-/// The config file's <c>policy:</c> section and <c>identity.trustedProxies</c> (PRODUCT.md §5).
+/// The config file's <c>policy:</c> section and <c>identity.trustedProxies</c> (docs/configuration.md).
 /// Other keys of <c>identity</c> (the JWT settings) belong to their own parser and are not read here.
 /// </summary>
 internal sealed record PolicyOptions

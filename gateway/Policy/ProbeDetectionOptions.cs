@@ -1,6 +1,6 @@
 namespace AuditGateway.Policy;
 
-/// <summary><c>policy.probeDetection</c> (PRODUCT.md §5), with its defaults.</summary>
+/// <summary><c>policy.probeDetection</c> (docs/configuration.md), with its defaults.</summary>
 internal sealed record ProbeDetectionOptions
 {
     public static readonly IReadOnlyList<string> DefaultPaths =

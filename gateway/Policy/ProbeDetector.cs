@@ -4,7 +4,7 @@ using System.Text;
 namespace AuditGateway.Policy;
 
 /// <summary>
-/// Blocks clients that probe for well-known weaknesses (PRODUCT.md §5 <c>probeDetection</c>):
+/// Blocks clients that probe for well-known weaknesses (docs/configuration.md <c>probeDetection</c>):
 /// a request for a probe path blocks at once; more than the configured number of denied
 /// (401/403/405) or not-found (404, or no route) responses within any sliding minute blocks.
 /// </summary>

@@ -3,7 +3,7 @@ using AuditGateway.Policy.Identity;
 
 namespace AuditGateway.Policy;
 
-/// <summary>The per-Ingress policy read from annotations (PRODUCT.md §4). Null members are unset.</summary>
+/// <summary>The per-Ingress policy read from annotations (docs/annotations.md). Null members are unset.</summary>
 internal sealed record RoutePolicy
 {
     public IReadOnlyList<string>? AllowSourceRange { get; init; }

@@ -2,7 +2,7 @@ using AuditGateway.Kubernetes.Models;
 
 namespace AuditGateway.Routing;
 
-/// <summary>Decides which Ingresses this gateway handles, by class (PRODUCT.md §3, Class).</summary>
+/// <summary>Decides which Ingresses this gateway handles, by class (docs/annotations.md, Class).</summary>
 internal static class IngressClassFilter
 {
     private const string DefaultClassAnnotation = "ingressclass.kubernetes.io/is-default-class";

@@ -3,7 +3,7 @@ using AuditGateway.Kubernetes.Models;
 namespace AuditGateway.Routing;
 
 /// <summary>
-/// Turns Ingresses and the objects they refer to into a route table (PRODUCT.md §3).
+/// Turns Ingresses and the objects they refer to into a route table (docs/annotations.md).
 /// A pure function: the same input gives the same table and revision. Each step is its own type:
 /// <see cref="IngressCandidate"/> (which Ingresses take part, oldest first), <see cref="TlsBindings"/>
 /// (certificates per host), <see cref="RouteClaims"/> (who serves each host and path) and

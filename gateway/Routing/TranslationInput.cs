@@ -2,7 +2,7 @@ using AuditGateway.Kubernetes.Models;
 
 namespace AuditGateway.Routing;
 
-/// <summary>Which Ingresses are ours (PRODUCT.md §2 options).</summary>
+/// <summary>Which Ingresses are ours (docs/configuration.md options).</summary>
 internal sealed record ClassOptions
 {
     public string ClassName { get; init; } = "auditgateway";

@@ -11,11 +11,11 @@ internal static class EntrySummary
     public static string Describe(LoggedEntry entry)
     {
         var sb = new StringBuilder();
-        sb.Append(CultureInfo.InvariantCulture, $"{entry.Seq,8} {entry.Timestamp.UtcDateTime:yyyy-MM-dd'T'HH:mm:ss.ffffff'Z'} {entry.Kind.ToString().ToLowerInvariant(),-9} ");
+        sb.Append(CultureInfo.InvariantCulture, $"{entry.Seq,8} {entry.Timestamp.UtcDateTime:yyyy-MM-dd'T'HH:mm:ss.ffffff'Z'} {Name(EntryEncoder.KindNames, (int)entry.Kind),-9} ");
         switch (entry.Body)
         {
             case RequestBody r:
-                sb.Append(CultureInfo.InvariantCulture, $"{r.Status} {r.Decision.Decision.ToString().ToLowerInvariant()} {r.Method} {r.Scheme}://{r.Host}{r.Path}");
+                sb.Append(CultureInfo.InvariantCulture, $"{r.Status} {Name(EntryEncoder.DecisionNames, (int)r.Decision.Decision)} {r.Method} {r.Scheme}://{r.Host}{r.Path}");
                 if (r.Query is not null)
                 {
                     sb.Append('?').Append(r.Query);
@@ -29,7 +29,7 @@ internal static class EntrySummary
 
                 break;
             case ConfigBody c:
-                sb.Append(CultureInfo.InvariantCulture, $"{c.Operation} {c.Object.Kind} {c.Object.Namespace}/{c.Object.Name} by={c.Actor.Username ?? "-"} source={c.Source.ToString().ToLowerInvariant()} revision={c.RevisionAfter}");
+                sb.Append(CultureInfo.InvariantCulture, $"{c.Operation} {c.Object.Kind} {c.Object.Namespace}/{c.Object.Name} by={c.Actor.Username ?? "-"} source={Name(EntryEncoder.ChangeSourceNames, (int)c.Source)} revision={c.RevisionAfter}");
                 sb.Append(CultureInfo.InvariantCulture, $" +{c.Effect.Added.Count} -{c.Effect.Removed.Count} ~{c.Effect.Changed.Count}");
                 if (c.Errors.Count > 0)
                 {
@@ -38,7 +38,7 @@ internal static class EntrySummary
 
                 break;
             case SecurityBody s:
-                sb.Append(CultureInfo.InvariantCulture, $"{s.Action.ToString().ToLowerInvariant()} {s.Subject} by={s.By}");
+                sb.Append(CultureInfo.InvariantCulture, $"{Name(EntryEncoder.SecurityActionNames, (int)s.Action)} {s.Subject} by={s.By}");
                 if (s.Reason is not null)
                 {
                     sb.Append(" reason=").Append(s.Reason);
@@ -46,7 +46,7 @@ internal static class EntrySummary
 
                 break;
             case LifecycleBody l:
-                sb.Append(l.Event.ToString().ToLowerInvariant());
+                sb.Append(Name(EntryEncoder.LifecycleEventNames, (int)l.Event));
                 if (l.Event == LifecycleEvent.Recovery)
                 {
                     sb.Append(CultureInfo.InvariantCulture, $" cut {l.TruncatedBytes} bytes ({l.TruncatedLines} lines) from {l.Segment}");
@@ -57,4 +57,7 @@ internal static class EntrySummary
 
         return sb.ToString();
     }
+
+    /// <summary>A value as the log spells it (<c>would-deny</c>, not <c>woulddeny</c>).</summary>
+    private static string Name(byte[][] names, int value) => Encoding.UTF8.GetString(names[value]);
 }

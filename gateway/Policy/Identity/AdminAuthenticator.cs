@@ -4,7 +4,7 @@ using System.Text.Json;
 
 namespace AuditGateway.Policy.Identity;
 
-/// <summary>Admin API roles (PRODUCT.md §7). Ordered: an operator is also an auditor.</summary>
+/// <summary>Admin API roles (docs/admin-api.md). Ordered: an operator is also an auditor.</summary>
 internal enum AdminRole
 {
     None = 0,

@@ -4,7 +4,7 @@ using System.Text.Json;
 namespace AuditGateway.Policy.Identity;
 
 /// <summary>
-/// The <c>require-claims</c> check (PRODUCT.md §4): the claim must contain the value. A string claim must equal it;
+/// The <c>require-claims</c> check (docs/annotations.md): the claim must contain the value. A string claim must equal it;
 /// an array claim must have an element equal to it; the <c>scope</c> and <c>scp</c> string claims are
 /// space-separated lists (RFC 8693 §4.2) and must contain it as one item. Numbers and booleans compare by their
 /// JSON text (<c>email_verified=true</c>). Comparison is ordinal. Other string claims are not split, so a

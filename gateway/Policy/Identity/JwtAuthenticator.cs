@@ -5,7 +5,7 @@ using Microsoft.IdentityModel.Tokens;
 namespace AuditGateway.Policy.Identity;
 
 /// <summary>
-/// Validates the bearer JWT of a request against the configured issuers (PRODUCT.md §4, §5): the entry
+/// Validates the bearer JWT of a request against the configured issuers (docs/annotations.md, §5): the entry
 /// point, which looks up the issuer and picks its keys. The token's <c>iss</c> (read before validation)
 /// picks the issuer's configuration; the token is then fully validated against that issuer's keys and
 /// audiences only: its form (<see cref="TokenForm"/>), signature (RS256, PS256 or ES256; never <c>none</c>),

@@ -7,7 +7,7 @@ using Microsoft.IdentityModel.Tokens;
 namespace AuditGateway.Policy.Identity;
 
 /// <summary>
-/// <c>identity.jwt</c> (PRODUCT.md §5): the trusted issuers, the claims recorded in the audit log,
+/// <c>identity.jwt</c> (docs/configuration.md): the trusted issuers, the claims recorded in the audit log,
 /// and the allowed clock skew. Equality is by value so "did anything change?" is cheap and right.
 /// </summary>
 internal sealed record JwtOptions

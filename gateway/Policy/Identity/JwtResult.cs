@@ -49,7 +49,7 @@ internal static class JwtFailures
 }
 
 /// <summary>
-/// Who a validated token says the caller is, as recorded in the audit log (PRODUCT.md §6). Never holds the token.
+/// Who a validated token says the caller is, as recorded in the audit log (docs/audit-log.md). Never holds the token.
 /// <see cref="Claims"/> has only the configured audit claims that the token carries, each flattened to a string:
 /// a string as is; an array as its elements joined with one space (non-string elements as compact JSON);
 /// a number or boolean as its JSON text; an object as compact JSON. Values are cut at
