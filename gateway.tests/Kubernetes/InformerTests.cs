@@ -161,7 +161,8 @@ public sealed class InformerTests
         await using var h = new Harness(server, KubeResourceType.Services, Fast);
         await Eventually.TrueAsync(() => h.Informer.HasSynced && server.WatchCount == 1);
 
-        server.Faults.FailRequestsFor(TimeSpan.FromMilliseconds(400));
+        // An outage of a number of requests, not of a time: a slow machine must not make the informer miss it.
+        server.Faults.FailRequests(3);
         server.Faults.DropWatches();
         server.Seed(Service("during-outage"));
         await Eventually.TrueAsync(() => h.Has("during-outage"));
