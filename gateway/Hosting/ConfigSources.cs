@@ -98,7 +98,7 @@ internal static class ConfigSources
     {
         if (services.GetService<ManifestDirectorySource>() is { } manifests)
         {
-            await pipeline.ApplyAsync(manifests.LoadInitial(), new ChangeContext(ChangeVia.File, Environment.UserName), cancellationToken);
+            await manifests.LoadInitialAsync(pipeline, cancellationToken);
         }
     }
 

@@ -25,8 +25,12 @@ internal sealed partial class ManifestDirectorySource : IConfigSource
         _reader = new ManifestDirectoryReader(_directory, time, logger);
     }
 
-    /// <summary>Reads the directory once; any unreadable file or syntax error throws <see cref="ManifestException"/>.</summary>
-    public IReadOnlyList<ResourceChange> LoadInitial() => _reader.ReadInitial();
+    /// <summary>
+    /// Reads the directory once and applies what it holds, before anything listens; any unreadable file or
+    /// syntax error throws <see cref="ManifestException"/>.
+    /// </summary>
+    public Task LoadInitialAsync(IConfigSink sink, CancellationToken cancellationToken) =>
+        sink.ApplyAsync(_reader.ReadInitial(), FileChange(), cancellationToken);
 
     public async Task RunAsync(IConfigSink sink, CancellationToken cancellationToken)
     {
@@ -121,7 +125,10 @@ internal sealed partial class ManifestDirectorySource : IConfigSource
     {
         if (changes.Count > 0)
         {
-            await sink.ApplyAsync(changes, new ChangeContext(ChangeVia.File, Environment.UserName), cancellationToken);
+            await sink.ApplyAsync(changes, FileChange(), cancellationToken);
         }
     }
+
+    /// <summary>A manifest edit's actor is the OS user running the gateway.</summary>
+    private static ChangeContext FileChange() => new(ChangeVia.File, Environment.UserName);
 }
