@@ -41,6 +41,42 @@ public sealed class EntryEncodingTests
     }
 
     [Fact]
+    public void Keys_added_after_the_first_release_are_absent_when_null_and_round_trip_when_present()
+    {
+        var start = Encode(new LifecycleBody { Event = LifecycleEvent.Start });
+        Assert.DoesNotContain("outage", start, StringComparison.Ordinal);
+        Assert.DoesNotContain("pruned", start, StringComparison.Ordinal);
+
+        var since = new DateTimeOffset(2025, 3, 1, 11, 59, 0, TimeSpan.Zero);
+        AuditBody[] bodies =
+        [
+            new LifecycleBody
+            {
+                Event = LifecycleEvent.Resumed,
+                Outage = new LogOutage { Since = since, Until = since.AddSeconds(42), Reason = "write: No space left on device", RefusedRequests = 17, LostEntries = 2 },
+            },
+            new LifecycleBody
+            {
+                Event = LifecycleEvent.Pruned,
+                Pruned = new PrunedRange { FromSeq = 0, ToSeq = 5, Segments = ["00000000000000000000.jsonl.zst"], Frontier = [new string('a', 64), new string('b', 64)], Archived = true },
+            },
+            SampleEntries.Request(1, since).Body is RequestBody request
+                ? request with { Attempts = [new UpstreamAttempt("10.0.0.1:80", "connection refused"), new UpstreamAttempt("10.0.0.2:80", null)] }
+                : throw new InvalidOperationException(),
+        ];
+        foreach (var body in bodies)
+        {
+            var line = Encode(body);
+            var parsed = EntryParser.TryParseCanonical(Encoding.UTF8.GetBytes(line), new EntryEncoder(), out var error);
+            Assert.True(parsed is not null, error);
+            Assert.Equal(line, Encode(parsed.Body));
+        }
+
+        Assert.Contains("\"outage\":{\"since\":\"2025-03-01T11:59:00.000000Z\",\"until\":\"2025-03-01T11:59:42.000000Z\"", Encode(bodies[0]), StringComparison.Ordinal);
+        Assert.EndsWith("\"attempts\":[{\"destination\":\"10.0.0.1:80\",\"error\":\"connection refused\"},{\"destination\":\"10.0.0.2:80\",\"error\":null}]}}", Encode(bodies[2]), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Strings_are_escaped_as_RFC_8785_says()
     {
         var line = Encode(new SecurityBody

@@ -27,6 +27,11 @@ internal static class EntrySummary
                     sb.Append(" rule=").Append(r.Decision.Rule);
                 }
 
+                foreach (var attempt in r.Attempts ?? [])
+                {
+                    sb.Append(" attempt=").Append(attempt.Destination).Append(attempt.Error is null ? "" : $"({attempt.Error})");
+                }
+
                 break;
             case ConfigBody c:
                 sb.Append(CultureInfo.InvariantCulture, $"{c.Operation} {c.Object.Kind} {c.Object.Namespace}/{c.Object.Name} by={c.Actor.Username ?? "-"} source={Name(EntryEncoder.ChangeSourceNames, (int)c.Source)} revision={c.RevisionAfter}");
@@ -50,6 +55,16 @@ internal static class EntrySummary
                 if (l.Event == LifecycleEvent.Recovery)
                 {
                     sb.Append(CultureInfo.InvariantCulture, $" cut {l.TruncatedBytes} bytes ({l.TruncatedLines} lines) from {l.Segment}");
+                }
+
+                if (l.Outage is { } o)
+                {
+                    sb.Append(CultureInfo.InvariantCulture, $" log unwritable {(o.Until - o.Since).TotalSeconds:0.###}s from {o.Since.UtcDateTime:yyyy-MM-dd'T'HH:mm:ss'Z'} ({o.Reason}): refused={o.RefusedRequests} unaudited={o.UnauditedRequests} lost={o.LostEntries}");
+                }
+
+                if (l.Pruned is { } p)
+                {
+                    sb.Append(CultureInfo.InvariantCulture, $" seq {p.FromSeq}..{p.ToSeq} ({p.Segments.Count} segments, archived={(p.Archived ? "yes" : "no")})");
                 }
 
                 break;

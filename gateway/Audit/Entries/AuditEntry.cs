@@ -86,7 +86,16 @@ internal sealed record RequestBody : AuditBody
     public long? UpstreamLatencyUs { get; init; }
     public TlsInfo? Tls { get; init; }
     public string? UpstreamError { get; init; }
+
+    /// <summary>
+    /// Each forwarding attempt, when one failed (a refused or reset connection retried on another
+    /// endpoint); absent from the line when the first attempt went through.
+    /// </summary>
+    public IReadOnlyList<UpstreamAttempt>? Attempts { get; init; }
 }
+
+/// <summary>One try at forwarding: the endpoint, and why it failed (null for the attempt that answered).</summary>
+internal sealed record UpstreamAttempt(string Destination, string? Error);
 
 internal sealed record ClientEndpoint(string Ip, int Port);
 
@@ -215,6 +224,7 @@ internal enum SecurityAction
     [JsonStringEnumMemberName("unblocked")] Unblocked,
     [JsonStringEnumMemberName("admin")] Admin,
     [JsonStringEnumMemberName("key")] Key,
+    [JsonStringEnumMemberName("unaudited")] Unaudited,
 }
 
 /// <summary>Blocks, unblocks, admin actions, key changes.</summary>
@@ -247,9 +257,11 @@ internal enum LifecycleEvent
     [JsonStringEnumMemberName("start")] Start,
     [JsonStringEnumMemberName("stop")] Stop,
     [JsonStringEnumMemberName("recovery")] Recovery,
+    [JsonStringEnumMemberName("resumed")] Resumed,
+    [JsonStringEnumMemberName("pruned")] Pruned,
 }
 
-/// <summary>Start, clean stop, and recovery after an unclean stop.</summary>
+/// <summary>Start, clean stop, recovery after an unclean stop, the log writable again after an outage, and a prune.</summary>
 internal sealed record LifecycleBody : AuditBody
 {
     public override AuditKind Kind => AuditKind.Lifecycle;
@@ -267,4 +279,51 @@ internal sealed record LifecycleBody : AuditBody
 
     /// <summary>Recovery: the segment that was cut.</summary>
     public string? Segment { get; init; }
+
+    /// <summary>Resumed: the time the log could not be written; absent from the line otherwise.</summary>
+    public LogOutage? Outage { get; init; }
+
+    /// <summary>Pruned: the local segments removed; absent from the line otherwise.</summary>
+    public PrunedRange? Pruned { get; init; }
+}
+
+/// <summary>A time the log could not be written, recorded when it is writable again.</summary>
+internal sealed record LogOutage
+{
+    public required DateTimeOffset Since { get; init; }
+    public required DateTimeOffset Until { get; init; }
+
+    /// <summary>What failed first (the step and the operating system's error).</summary>
+    public required string Reason { get; init; }
+
+    /// <summary>Requests answered 503 because the log could not be written.</summary>
+    public long RefusedRequests { get; init; }
+
+    /// <summary>Requests forwarded without an entry (<c>audit.onWriteFailure: serve</c>).</summary>
+    public long UnauditedRequests { get; init; }
+
+    /// <summary>Entries that could not be kept until the log was back.</summary>
+    public long LostEntries { get; init; }
+}
+
+/// <summary>
+/// Local segments pruned (<c>audit.retain.maxAge</c>): the seq range they held and the Merkle
+/// frontier at its end (the roots of the perfect subtrees left to right, as hex), so the rest of the
+/// log still verifies and proves against the same tree.
+/// </summary>
+internal sealed record PrunedRange
+{
+    public required long FromSeq { get; init; }
+
+    /// <summary>The last pruned seq (inclusive).</summary>
+    public required long ToSeq { get; init; }
+
+    /// <summary>The segment files removed, by name.</summary>
+    public required IReadOnlyList<string> Segments { get; init; }
+
+    /// <summary>The frontier of the tree of size <see cref="ToSeq"/> + 1.</summary>
+    public required IReadOnlyList<string> Frontier { get; init; }
+
+    /// <summary>Whether each pruned segment was in the archive first.</summary>
+    public bool Archived { get; init; }
 }

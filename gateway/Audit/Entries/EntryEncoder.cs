@@ -158,6 +158,25 @@ internal sealed class EntryEncoder(bool cacheSharedParts = false)
 
         w.Name("upstreamError"u8);
         w.String(r.UpstreamError);
+
+        // Added after the first release: absent when null, so older lines still re-encode to themselves.
+        if (r.Attempts is { } attempts)
+        {
+            w.Name("attempts"u8);
+            w.StartArray();
+            foreach (var attempt in attempts)
+            {
+                w.StartObject();
+                w.Name("destination"u8);
+                w.String(attempt.Destination);
+                w.Name("error"u8);
+                w.String(attempt.Error);
+                w.EndObject();
+            }
+
+            w.EndArray();
+        }
+
         w.EndObject();
     }
 
@@ -326,6 +345,44 @@ internal sealed class EntryEncoder(bool cacheSharedParts = false)
         w.Number(l.TruncatedLines);
         w.Name("segment"u8);
         w.String(l.Segment);
+
+        // Added after the first release: absent when null, so older lines still re-encode to themselves.
+        if (l.Outage is { } outage)
+        {
+            w.Name("outage"u8);
+            w.StartObject();
+            w.Name("since"u8);
+            w.Timestamp(outage.Since);
+            w.Name("until"u8);
+            w.Timestamp(outage.Until);
+            w.Name("reason"u8);
+            w.String(outage.Reason);
+            w.Name("refusedRequests"u8);
+            w.Number(outage.RefusedRequests);
+            w.Name("unauditedRequests"u8);
+            w.Number(outage.UnauditedRequests);
+            w.Name("lostEntries"u8);
+            w.Number(outage.LostEntries);
+            w.EndObject();
+        }
+
+        if (l.Pruned is { } pruned)
+        {
+            w.Name("pruned"u8);
+            w.StartObject();
+            w.Name("fromSeq"u8);
+            w.Number(pruned.FromSeq);
+            w.Name("toSeq"u8);
+            w.Number(pruned.ToSeq);
+            w.Name("segments"u8);
+            w.StringArray(pruned.Segments);
+            w.Name("frontier"u8);
+            w.StringArray(pruned.Frontier);
+            w.Name("archived"u8);
+            w.Bool(pruned.Archived);
+            w.EndObject();
+        }
+
         w.EndObject();
     }
 

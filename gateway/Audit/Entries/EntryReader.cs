@@ -89,6 +89,12 @@ internal static class EntryReader
             UpstreamLatencyUs = Int64OrNull(ref r, "upstreamLatencyUs"u8),
             Tls = Object(ref r, "tls"u8, static (ref r) => new TlsInfo(StringOrNull(ref r, "sni"u8), String(ref r, "version"u8)), nullable: true),
             UpstreamError = StringOrNull(ref r, "upstreamError"u8),
+            Attempts = NextIs(ref r, "attempts"u8) ? Array(ref r, "attempts"u8, static (ref r) =>
+            {
+                var attempt = new UpstreamAttempt(String(ref r, "destination"u8), StringOrNull(ref r, "error"u8));
+                Next(ref r, JsonTokenType.EndObject);
+                return attempt;
+            }) : null,
         };
         Next(ref r, JsonTokenType.EndObject);
         return body;
@@ -170,6 +176,30 @@ internal static class EntryReader
             TruncatedBytes = Int64OrNull(ref r, "truncatedBytes"u8),
             TruncatedLines = (int?)Int64OrNull(ref r, "truncatedLines"u8),
             Segment = StringOrNull(ref r, "segment"u8),
+            Outage = NextIs(ref r, "outage"u8) ? Object(ref r, "outage"u8, static (ref r) =>
+            {
+                Name(ref r, "since"u8);
+                var since = Time(ref r);
+                Name(ref r, "until"u8);
+                var until = Time(ref r);
+                return new LogOutage
+                {
+                    Since = since,
+                    Until = until,
+                    Reason = String(ref r, "reason"u8),
+                    RefusedRequests = Int64(ref r, "refusedRequests"u8),
+                    UnauditedRequests = Int64(ref r, "unauditedRequests"u8),
+                    LostEntries = Int64(ref r, "lostEntries"u8),
+                };
+            }) : null,
+            Pruned = NextIs(ref r, "pruned"u8) ? Object(ref r, "pruned"u8, static (ref r) => new PrunedRange
+            {
+                FromSeq = Int64(ref r, "fromSeq"u8),
+                ToSeq = Int64(ref r, "toSeq"u8),
+                Segments = Strings(ref r, "segments"u8),
+                Frontier = Strings(ref r, "frontier"u8),
+                Archived = Bool(ref r, "archived"u8),
+            }) : null,
         };
         Next(ref r, JsonTokenType.EndObject);
         return body;
@@ -198,6 +228,36 @@ internal static class EntryReader
         if (r.TokenType != JsonTokenType.PropertyName || !r.ValueTextEquals(name))
         {
             throw Error(ref r, $"key \"{System.Text.Encoding.UTF8.GetString(name)}\"");
+        }
+    }
+
+    /// <summary>True when the next key is <paramref name="name"/> (a key that is absent when null); reads nothing.</summary>
+    private static bool NextIs(ref Utf8JsonReader r, ReadOnlySpan<byte> name)
+    {
+        var peek = r;
+        return peek.Read() && peek.TokenType == JsonTokenType.PropertyName && peek.ValueTextEquals(name);
+    }
+
+    /// <summary>Reads <c>"name": [{...}, ...]</c>; <paramref name="item"/> reads an object's members and its end.</summary>
+    private static List<T> Array<T>(ref Utf8JsonReader r, ReadOnlySpan<byte> name, ValueReader<T> item)
+    {
+        Name(ref r, name);
+        Next(ref r, JsonTokenType.StartArray);
+        var list = new List<T>();
+        while (true)
+        {
+            Next(ref r);
+            if (r.TokenType == JsonTokenType.EndArray)
+            {
+                return list;
+            }
+
+            if (r.TokenType != JsonTokenType.StartObject)
+            {
+                throw Error(ref r, "an object");
+            }
+
+            list.Add(item(ref r));
         }
     }
 
