@@ -2,6 +2,16 @@ using AuditGateway.Audit.Hashing;
 
 namespace AuditGateway.Audit;
 
+/// <summary>What the gateway does with a request while the log cannot be written (<c>audit.onWriteFailure</c>).</summary>
+internal enum WriteFailureMode
+{
+    /// <summary>Answer 503 with <c>X-AuditGateway-Reason: audit log unavailable</c>; forward nothing.</summary>
+    Reject,
+
+    /// <summary>Forward unaudited, counted in <c>auditgw_unaudited_requests_total</c> and in a security entry once the log is back.</summary>
+    Serve,
+}
+
 /// <summary>How the audit log is written (the <c>audit:</c> section of the configuration, plus <c>--data</c>).</summary>
 internal sealed record AuditOptions
 {
@@ -26,8 +36,24 @@ internal sealed record AuditOptions
     /// <summary>A segment is closed after this many entries.</summary>
     public long SegmentMaxEntries { get; init; } = 1_000_000;
 
-    /// <summary>A segment is closed once it reaches this many bytes.</summary>
-    public long SegmentMaxBytes { get; init; } = 256L * 1024 * 1024;
+    public const long DefaultSegmentBytes = 256L * 1024 * 1024;
+
+    public static readonly TimeSpan DefaultSegmentAge = TimeSpan.FromHours(1);
+
+    /// <summary>A segment is sealed once it reaches this many bytes (<c>audit.segmentSize</c>).</summary>
+    public long SegmentMaxBytes { get; init; } = DefaultSegmentBytes;
+
+    /// <summary>A segment is sealed once its first entry is this old (<c>audit.segmentAge</c>).</summary>
+    public TimeSpan SegmentMaxAge { get; init; } = DefaultSegmentAge;
+
+    /// <summary>Where sealed segments and the checkpoints covering them are copied (<c>audit.archive.dir</c>); null = none.</summary>
+    public string? ArchiveDirectory { get; init; }
+
+    /// <summary>Local sealed segments older than this are pruned (<c>audit.retain.maxAge</c>); null = kept.</summary>
+    public TimeSpan? RetainMaxAge { get; init; }
+
+    /// <summary><c>audit.onWriteFailure</c>.</summary>
+    public WriteFailureMode OnWriteFailure { get; init; } = WriteFailureMode.Reject;
 
     /// <summary>Written into lifecycle entries.</summary>
     public string? Version { get; init; }
@@ -76,6 +102,16 @@ internal sealed record AuditOptions
         if (SegmentMaxEntries < 1 || SegmentMaxBytes < 1)
         {
             errors.Add($"audit segment limits {SegmentMaxEntries} entries / {SegmentMaxBytes} bytes: expected positive numbers");
+        }
+
+        if (SegmentMaxAge <= TimeSpan.Zero)
+        {
+            errors.Add($"audit.segmentAge {SegmentMaxAge}: expected a positive duration");
+        }
+
+        if (RetainMaxAge is { } retain && retain <= TimeSpan.Zero)
+        {
+            errors.Add($"audit.retain.maxAge {retain}: expected a positive duration");
         }
 
         return errors;

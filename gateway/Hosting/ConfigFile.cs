@@ -102,6 +102,31 @@ internal sealed record AuditSection
     public string? Sha256 { get; init; }
 
     public IReadOnlyList<string>? RedactQueryParams { get; init; }
+
+    /// <summary><c>reject</c> (default): 503 while the log cannot be written; <c>serve</c>: forward unaudited (counted).</summary>
+    public string? OnWriteFailure { get; init; }
+
+    /// <summary>A size (<c>256MiB</c>): a segment is sealed when it reaches it.</summary>
+    public string? SegmentSize { get; init; }
+
+    /// <summary>A duration (<c>1h</c>): a segment is sealed when its first entry is this old.</summary>
+    public string? SegmentAge { get; init; }
+
+    public ArchiveSection? Archive { get; init; }
+
+    public RetainSection? Retain { get; init; }
+}
+
+internal sealed record ArchiveSection
+{
+    /// <summary>Where sealed segments and their checkpoints are copied; empty = no archive.</summary>
+    public string? Dir { get; init; }
+}
+
+internal sealed record RetainSection
+{
+    /// <summary>A duration: local sealed segments older than it are pruned; empty = keep all.</summary>
+    public string? MaxAge { get; init; }
 }
 
 internal sealed record AdminSection

@@ -42,6 +42,11 @@ internal sealed record GatewaySettings(
                 FlushInterval = Duration("audit.flushInterval", section.FlushInterval) ?? TimeSpan.FromMilliseconds(50),
                 CheckpointInterval = Duration("audit.checkpointInterval", section.CheckpointInterval) ?? TimeSpan.FromSeconds(1),
                 Sha256 = Sha256("audit.sha256", section.Sha256),
+                OnWriteFailure = OnWriteFailure("audit.onWriteFailure", section.OnWriteFailure),
+                SegmentMaxBytes = Size("audit.segmentSize", section.SegmentSize) ?? AuditOptions.DefaultSegmentBytes,
+                SegmentMaxAge = Duration("audit.segmentAge", section.SegmentAge) ?? AuditOptions.DefaultSegmentAge,
+                ArchiveDirectory = string.IsNullOrWhiteSpace(section.Archive?.Dir) ? null : Path.GetFullPath(Path.Combine(configDirectory, section.Archive.Dir)),
+                RetainMaxAge = string.IsNullOrWhiteSpace(section.Retain?.MaxAge) ? null : Duration("audit.retain.maxAge", section.Retain.MaxAge),
                 Version = typeof(GatewaySettings).Assembly.GetName().Version?.ToString(),
                 TimeProvider = time,
             };
@@ -106,6 +111,23 @@ internal sealed record GatewaySettings(
 
         return DurationParser.TryParse(text, out var value, out var error) ? value : throw new OptionException($"{key}: {error}");
     }
+
+    private static long? Size(string key, string? text)
+    {
+        if (text is null)
+        {
+            return null;
+        }
+
+        return SizeParser.TryParse(text, out var value, out var error) ? value : throw new OptionException($"{key}: {error}");
+    }
+
+    private static WriteFailureMode OnWriteFailure(string key, string? text) => text switch
+    {
+        null or "reject" => WriteFailureMode.Reject,
+        "serve" => WriteFailureMode.Serve,
+        _ => throw new OptionException($"{key} '{text}': expected reject (503 while the log cannot be written) or serve (forward unaudited, counted)"),
+    };
 
     private static Sha256Choice Sha256(string key, string? text) => text is null ? Sha256Choice.Auto
         : Sha256Choices.TryParse(text, out var choice) ? choice
