@@ -21,14 +21,14 @@ public sealed class AuditLogServiceTests : IDisposable
         Assert.Same(service, log);
         await Assert.ThrowsAsync<InvalidOperationException>(async () => await log.EnqueueAsync(Entry(0)));
 
-        Assert.False(log.IsWritable);
+        Assert.False(log.Availability.IsWritable);
         await service.StartAsync(CancellationToken.None);
-        Assert.True(log.IsWritable);
+        Assert.True(log.Availability.IsWritable);
         var receipt = await log.AppendDurableAsync(Entry(1));
         Assert.Equal(1, receipt.Seq);
         Assert.NotNull(log.LatestCheckpoint);
         await service.DisposeAsync();
-        Assert.False(log.IsWritable);
+        Assert.False(log.Availability.IsWritable);
 
         Assert.Equal(0, (await VerifyAsync(_dir.Path)).ExitCode);
         Assert.Equal(3, ReadLines(_dir.Segment0).Count);

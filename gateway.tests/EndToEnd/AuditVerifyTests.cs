@@ -1,11 +1,11 @@
 using System.Diagnostics.Metrics;
 using System.Text;
 using System.Text.Json;
+using AuditGateway.Audit;
 using AuditGateway.Audit.Hashing;
 using AuditGateway.Audit.Merkle;
 using AuditGateway.Audit.Notes;
 using AuditGateway.Audit.Storage;
-using AuditGateway.Audit.Writer;
 using AuditGateway.Tests.Common;
 
 namespace AuditGateway.Tests.EndToEnd;
@@ -72,7 +72,7 @@ public sealed class AuditVerifyTests
         {
             InstrumentPublished = (instrument, l) =>
             {
-                if (instrument.Meter.Name == AuditMetrics.MeterName && instrument.Name.StartsWith("auditgw_audit_", StringComparison.Ordinal))
+                if (instrument.Meter.Name == LogAvailability.MeterName && instrument.Name.StartsWith("auditgw_audit_", StringComparison.Ordinal))
                 {
                     lock (published)
                     {

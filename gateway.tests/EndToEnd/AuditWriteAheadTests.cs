@@ -100,7 +100,7 @@ public sealed class AuditWriteAheadTests
 
         public SignedCheckpoint? LatestCheckpoint => inner.LatestCheckpoint;
 
-        public bool IsWritable => inner.IsWritable;
+        public LogAvailability Availability => inner.Availability;
 
         public long DurableSize => inner.DurableSize;
 

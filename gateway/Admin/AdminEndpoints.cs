@@ -24,8 +24,16 @@ internal static class AdminEndpoints
         endpoints.MapGet("/readyz", static context =>
         {
             var state = context.RequestServices.GetRequiredService<RoutingState>();
-            var writable = context.RequestServices.GetRequiredService<IAuditLog>().IsWritable;
-            var ready = new Readiness(state.Synced && writable, state.Synced, writable, state.Current.Revision);
+            var log = context.RequestServices.GetRequiredService<IAuditLog>().Availability;
+            var problem = log.Problem;
+            var disk = log.DiskUsedRatio();
+            List<string> warnings = [];
+            if (disk > LogAvailability.DiskWarningRatio)
+            {
+                warnings.Add($"the data volume is {disk:P0} full: archive or prune segments, or grow the volume, before the audit log fills it");
+            }
+
+            var ready = new Readiness(state.Synced && problem is null, state.Synced, problem is null, problem, log.Since, disk is { } d ? Math.Round(d, 4) : null, warnings, state.Current.Revision);
             context.Response.StatusCode = ready.Ready ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable;
             return WriteJson(context, ready, AdminJsonContext.Readable.Readiness);
         });
@@ -95,7 +103,16 @@ internal static class AdminEndpoints
     }
 }
 
-internal sealed record Readiness(bool Ready, bool ConfigSynced, bool LogWritable, string Revision);
+/// <summary>What <c>/readyz</c> says: ready only with the config synced and the log writable; why not otherwise.</summary>
+internal sealed record Readiness(
+    bool Ready,
+    bool ConfigSynced,
+    bool LogWritable,
+    string? LogProblem,
+    DateTimeOffset? LogUnwritableSince,
+    double? DiskUsedRatio,
+    IReadOnlyList<string> Warnings,
+    string Revision);
 
 internal sealed record BlockView(string Address, DateTimeOffset BlockedAt, DateTimeOffset ExpiresAt, string Detector, string Evidence);
 

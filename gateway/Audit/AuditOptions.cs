@@ -52,6 +52,18 @@ internal sealed record AuditOptions
     /// <summary>Local sealed segments older than this are pruned (<c>audit.retain.maxAge</c>); null = kept.</summary>
     public TimeSpan? RetainMaxAge { get; init; }
 
+    /// <summary>
+    /// Log space kept allocated ahead of the open segment's end: a full disk is seen while this much
+    /// is still free for the entries of requests already forwarded. Re-reserved when half is used.
+    /// </summary>
+    public long ReserveBytes { get; init; } = 16L << 20;
+
+    /// <summary>How often the writer tries again while the log cannot be written.</summary>
+    public TimeSpan RetryInterval { get; init; } = TimeSpan.FromMilliseconds(250);
+
+    /// <summary>Failures to inject before the writer's I/O steps (tests); null in production.</summary>
+    public IWriteFaults? Faults { get; init; }
+
     /// <summary><c>audit.onWriteFailure</c>.</summary>
     public WriteFailureMode OnWriteFailure { get; init; } = WriteFailureMode.Reject;
 

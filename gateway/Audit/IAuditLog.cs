@@ -25,8 +25,8 @@ internal interface IAuditLog
     /// <summary>The newest signed checkpoint, or null before the first.</summary>
     SignedCheckpoint? LatestCheckpoint { get; }
 
-    /// <summary>True while the log is open and its writer has not failed (readiness: "log writable").</summary>
-    bool IsWritable { get; }
+    /// <summary>Whether the log can be written now, and why not (readiness, the request path's gate, metrics).</summary>
+    LogAvailability Availability { get; }
 
     /// <summary>How many entries are durable.</summary>
     long DurableSize { get; }

@@ -70,6 +70,7 @@ internal static class GatewayServices
     {
         services.AddSingleton(new QueryRedactor(settings.RedactQueryParams));
         services.AddSingleton<ListenerPorts>();
+        services.AddSingleton<AuditGate>();
         services.AddSingleton<ProxyMiddleware>();
         services.AddSingleton<RejectedRequestAuditor>();
         services.AddSingleton<ILoggerProvider>(sp => sp.GetRequiredService<RejectedRequestAuditor>());

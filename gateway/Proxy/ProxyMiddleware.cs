@@ -16,7 +16,8 @@ namespace AuditGateway.Proxy;
 /// of the path, the route (Ingress v1 matching on the table in force), the policy (address
 /// lists, methods, rate limits, JWT, claims); then a redirect to HTTPS, the gateway's own
 /// 404/503, or forwarding to one ready endpoint (round robin) with YARP's forwarder. Every
-/// request, allowed or not, ends as one audit entry, and feeds the probe detector.
+/// request, allowed or not, ends as one audit entry, and feeds the probe detector; none is
+/// forwarded while the log cannot be written (<see cref="AuditGate"/>).
 /// </summary>
 internal sealed partial class ProxyMiddleware(
     RoutingState state,
@@ -30,6 +31,7 @@ internal sealed partial class ProxyMiddleware(
     QueryRedactor redactor,
     TimeProvider time,
     ILogger<ProxyMiddleware> logger,
+    AuditGate gate,
     ProbeDetector? probes = null)
 {
     private static readonly ForwarderRequestConfig RequestConfig = new() { ActivityTimeout = TimeSpan.FromSeconds(60) };
@@ -40,7 +42,9 @@ internal sealed partial class ProxyMiddleware(
 
     private int _roundRobin;
 
-    public async Task InvokeAsync(HttpContext context)
+    public Task InvokeAsync(HttpContext context) => gate.Refuses ? gate.RefuseAsync(context) : ProxyAsync(context);
+
+    private async Task ProxyAsync(HttpContext context)
     {
         var connection = context.Connection;
         var client = resolver.Resolve(connection.RemoteIpAddress ?? IPAddress.IPv6None, connection.RemotePort, context.Request.Headers);

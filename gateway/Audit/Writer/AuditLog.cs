@@ -21,28 +21,36 @@ internal sealed partial class AuditLog : IAuditLog, IAsyncDisposable
     private readonly CheckpointSigner _checkpoints;
     private readonly LogWriter _writer;
     private Thread? _thread;
+    private bool _ownsAvailability;
     private int _disposed;
 
-    private AuditLog(AuditOptions options, ISha256 sha, ILogger logger, IMeterFactory? meterFactory, OpenedLog opened)
+    private AuditLog(AuditOptions options, ISha256 sha, ILogger logger, IMeterFactory? meterFactory, LogAvailability availability, OpenedLog opened)
     {
+        Availability = availability;
         _queue = new EntryQueue<PendingEntry>(options.QueueCapacity);
         _signal = new WriterSignal(_queue, options.TimeProvider);
         _metrics = new AuditMetrics(meterFactory, () => _queue.Count);
         _checkpoints = new CheckpointSigner(options, opened.Signer, opened.Latest);
-        _writer = new LogWriter(options, sha, logger, _queue, _signal, _metrics, _feed, _checkpoints, opened.Recovered);
+        _writer = new LogWriter(options, sha, logger, _queue, _signal, _metrics, availability, _feed, _checkpoints, opened.Recovered);
     }
 
     public SignedCheckpoint? LatestCheckpoint => _checkpoints.Latest;
 
     public long DurableSize => _writer.DurableSize;
 
-    public bool IsWritable => Volatile.Read(ref _disposed) == 0 && _thread is not null && !_writer.Done.IsCompleted;
+    public LogAvailability Availability { get; }
 
     /// <summary>
     /// Opens (or creates) the log: loads or generates the signing key, recovers a torn tail,
     /// checks the tree against the last checkpoint, records recovery and start, and starts the writer.
+    /// <paramref name="availability"/>: where the log says whether it can be written (one of its own when null).
     /// </summary>
-    public static async Task<AuditLog> OpenAsync(AuditOptions options, ILogger? logger = null, IMeterFactory? meterFactory = null, CancellationToken cancellationToken = default)
+    public static async Task<AuditLog> OpenAsync(
+        AuditOptions options,
+        ILogger? logger = null,
+        IMeterFactory? meterFactory = null,
+        LogAvailability? availability = null,
+        CancellationToken cancellationToken = default)
     {
         var errors = options.Validate();
         if (errors.Count > 0)
@@ -57,7 +65,10 @@ internal sealed partial class AuditLog : IAuditLog, IAsyncDisposable
             Log.Sha256Refused(logger, refused, hashing.Sha256.Name);
         }
 
-        var (log, recovered) = await Task.Run(() => Create(options, hashing.Sha256, logger, meterFactory), cancellationToken);
+        var owned = availability is null;
+        availability ??= new LogAvailability(meterFactory, options.DataDirectory);
+        var (log, recovered) = await Task.Run(() => Create(options, hashing.Sha256, logger, meterFactory, availability), cancellationToken);
+        log._ownsAvailability = owned;
         try
         {
             if (recovered.Unclean)
@@ -77,6 +88,8 @@ internal sealed partial class AuditLog : IAuditLog, IAsyncDisposable
             log._writer.AppendNow(new LifecycleBody { Event = LifecycleEvent.Start, Version = options.Version });
             log._writer.Flush();
             log._writer.WriteCheckpoint();
+            availability.Opened();
+            log._writer.Reserve();
             Log.Opened(logger, options.DataDirectory, log.DurableSize, hashing.Sha256.Name);
             log._thread = new Thread(log._writer.Run) { IsBackground = true, Name = "audit log writer" };
             log._thread.Start();
@@ -139,12 +152,12 @@ internal sealed partial class AuditLog : IAuditLog, IAsyncDisposable
         await DisposeResourcesAsync();
     }
 
-    private static (AuditLog Log, RecoveredLog Recovered) Create(AuditOptions options, ISha256 sha, ILogger logger, IMeterFactory? meterFactory)
+    private static (AuditLog Log, RecoveredLog Recovered) Create(AuditOptions options, ISha256 sha, ILogger logger, IMeterFactory? meterFactory, LogAvailability availability)
     {
         var opened = LogOpener.Open(options, sha, logger);
         try
         {
-            return (new AuditLog(options, sha, logger, meterFactory, opened), opened.Recovered);
+            return (new AuditLog(options, sha, logger, meterFactory, availability, opened), opened.Recovered);
         }
         catch
         {
@@ -155,6 +168,12 @@ internal sealed partial class AuditLog : IAuditLog, IAsyncDisposable
 
     private async ValueTask DisposeResourcesAsync()
     {
+        Availability.Closed("the audit log is closed");
+        if (_ownsAvailability)
+        {
+            Availability.Dispose();
+        }
+
         _feed.Complete();
         await _signal.DisposeAsync();
         _writer.Dispose();

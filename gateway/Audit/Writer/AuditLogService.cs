@@ -16,7 +16,8 @@ internal sealed class AuditLogService(AuditOptions options, ILoggerFactory logge
 
     private AuditLog Log => Volatile.Read(ref _log) ?? throw new InvalidOperationException("the audit log is not open yet");
 
-    public bool IsWritable => Volatile.Read(ref _log) is { IsWritable: true };
+    /// <summary>Exists before the log is open (not writable until then), so the request path and readiness can hold it.</summary>
+    public LogAvailability Availability { get; } = new(meterFactory, options.DataDirectory);
 
     public SignedCheckpoint? LatestCheckpoint => Log.LatestCheckpoint;
 
@@ -24,7 +25,7 @@ internal sealed class AuditLogService(AuditOptions options, ILoggerFactory logge
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
-        var log = await AuditLog.OpenAsync(options, loggerFactory.CreateLogger("AuditGateway.Audit"), meterFactory, cancellationToken);
+        var log = await AuditLog.OpenAsync(options, loggerFactory.CreateLogger("AuditGateway.Audit"), meterFactory, Availability, cancellationToken);
         Volatile.Write(ref _log, log);
     }
 
@@ -40,5 +41,7 @@ internal sealed class AuditLogService(AuditOptions options, ILoggerFactory logge
         {
             await log.DisposeAsync();
         }
+
+        Availability.Dispose();
     }
 }

@@ -5,8 +5,6 @@ namespace AuditGateway.Audit.Writer;
 /// <summary>The log's instruments on the <c>AuditGateway</c> meter.</summary>
 internal sealed class AuditMetrics : IDisposable
 {
-    public const string MeterName = "AuditGateway";
-
     private static readonly string[] s_kindTags = ["request", "config", "security", "lifecycle"];
 
     private readonly Meter _meter;
@@ -16,7 +14,7 @@ internal sealed class AuditMetrics : IDisposable
 
     public AuditMetrics(IMeterFactory? meterFactory, Func<int> queueDepth)
     {
-        _meter = meterFactory?.Create(MeterName) ?? new Meter(MeterName);
+        _meter = meterFactory?.Create(LogAvailability.MeterName) ?? new Meter(LogAvailability.MeterName);
         _entries = _meter.CreateCounter<long>("auditgw_audit_entries_total", description: "Entries made durable, by kind.");
         _backpressure = _meter.CreateCounter<long>("auditgw_audit_backpressure_total", description: "Times a producer found the audit queue full and had to wait.");
         _flushSeconds = _meter.CreateHistogram<double>("auditgw_audit_flush_seconds", unit: "s", description: "Time to write and fsync one batch.");

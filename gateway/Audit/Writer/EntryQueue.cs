@@ -20,6 +20,9 @@ internal sealed class EntryQueue<T>(int capacity)
     /// <summary>Entries added and not yet taken (an entry being added may already be counted).</summary>
     public int Count => Volatile.Read(ref _count);
 
+    /// <summary>No more entries will be added (some may still wait to be taken).</summary>
+    public bool IsCompleted => Volatile.Read(ref _completed) == 1;
+
     /// <summary>Completed, and every entry taken: the consumer is done.</summary>
     public bool IsDrained => Volatile.Read(ref _completed) == 1 && Count == 0;
 

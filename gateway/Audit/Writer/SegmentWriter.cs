@@ -3,11 +3,17 @@ using AuditGateway.Audit.Storage;
 namespace AuditGateway.Audit.Writer;
 
 /// <summary>
-/// The segment the writer appends to: batches written and fsynced, their whole pages then dropped
-/// from the page cache (<see cref="PageCache"/>), and a new segment, named by the seq of its first
-/// entry, once this one holds <see cref="AuditOptions.SegmentMaxEntries"/> entries or
+/// The segment the writer appends to: batches written at the durable end and fsynced, their whole
+/// pages then dropped from the page cache (<see cref="PageCache"/>), and a new segment, named by the
+/// seq of its first entry, once this one holds <see cref="AuditOptions.SegmentMaxEntries"/> entries or
 /// <see cref="AuditOptions.SegmentMaxBytes"/> bytes. A segment is complete (written and fsynced)
 /// before the next one is created: <c>tail --follow</c> relies on that.
+/// <para>
+/// Every write goes to the durable end, so a batch whose write or fsync failed is written again
+/// whole, over whatever part of it reached the file. Space is reserved ahead of the end
+/// (<see cref="FileSpace"/>, <see cref="AuditOptions.ReserveBytes"/>): when the disk fills up,
+/// <see cref="EnsureReserve"/> fails while the reserve still holds the entries on their way.
+/// </para>
 /// </summary>
 internal sealed class SegmentWriter : IDisposable
 {
@@ -15,7 +21,10 @@ internal sealed class SegmentWriter : IDisposable
     private FileStream _file;
     private long _entries;
     private long _bytes;
+    private long _written;
     private long _droppedTo;
+    private long _reservedTo;
+    private bool _reserveUnsupported;
 
     /// <param name="firstSeq">The segment to append to (created when absent).</param>
     /// <param name="entries">How many entries it holds already.</param>
@@ -24,50 +33,101 @@ internal sealed class SegmentWriter : IDisposable
     {
         _options = options;
         _file = Open(firstSeq);
+        Name = NameOf(firstSeq);
         _entries = entries;
-        _bytes = bytes;
+        _bytes = _written = bytes;
     }
+
+    /// <summary>The open segment as the data directory names it (<c>log/000000000000.jsonl</c>), for messages.</summary>
+    public string Name { get; private set; }
 
     /// <summary>True when the segment, with the entries about to be written to it, has reached a limit.</summary>
     public bool IsFull(int pendingEntries, int pendingBytes) =>
         _entries + pendingEntries >= _options.SegmentMaxEntries || _bytes + pendingBytes >= _options.SegmentMaxBytes;
 
-    /// <summary>Appends <paramref name="entries"/> lines (each ending in a newline), in one write.</summary>
-    public void Write(ReadOnlySpan<byte> lines, int entries)
+    /// <summary>Writes <paramref name="entries"/> lines (each ending in a newline) at the durable end and fsyncs them.</summary>
+    public void WriteDurably(ReadOnlySpan<byte> lines, int entries)
     {
+        // From the durable end every time: after a failed write or fsync the whole batch is written again.
+        _written = _bytes;
         if (lines.Length > 0)
         {
-            _file.Write(lines);
+            _options.Faults?.Before(WriteStep.Write);
+            RandomAccess.Write(_file.SafeFileHandle, lines, _written);
+            _written += lines.Length;
         }
 
-        _entries += entries;
-        _bytes += lines.Length;
-    }
-
-    /// <summary>Fsyncs the segment, then lets the kernel drop its durable whole pages.</summary>
-    public void Sync()
-    {
+        _options.Faults?.Before(WriteStep.Sync);
         _file.Flush(flushToDisk: true);
+        _bytes = _written;
+        _entries += entries;
         _droppedTo = PageCache.DropDurable(_file.SafeFileHandle, _droppedTo, _bytes);
     }
 
-    /// <summary>Closes the segment (written and synced) and starts the one whose first entry is <paramref name="firstSeq"/>.</summary>
+    /// <summary>
+    /// Keeps at least half of <see cref="AuditOptions.ReserveBytes"/> allocated past the end;
+    /// null when it is (or the file system cannot reserve), else why not.
+    /// </summary>
+    public string? EnsureReserve()
+    {
+        var want = _options.ReserveBytes;
+        if (_reserveUnsupported || want <= 0 || _reservedTo - _bytes >= want / 2)
+        {
+            return null;
+        }
+
+        try
+        {
+            _options.Faults?.Before(WriteStep.Reserve);
+        }
+        catch (IOException e)
+        {
+            return e.Message;
+        }
+
+        switch (FileSpace.Reserve(_file.SafeFileHandle, _bytes, want, out var error))
+        {
+            case FileSpace.Outcome.Reserved:
+                _reservedTo = _bytes + want;
+                return null;
+            case FileSpace.Outcome.Unsupported:
+                _reserveUnsupported = true;
+                return null;
+            default:
+                return error;
+        }
+    }
+
+    /// <summary>True when the file system cannot reserve space (a full disk shows first as a failed write).</summary>
+    public bool ReserveUnsupported => _reserveUnsupported;
+
+    /// <summary>
+    /// Creates the segment whose first entry is <paramref name="firstSeq"/> and closes this one (written
+    /// and synced), releasing its reserve. When the new file cannot be created this one stays open.
+    /// </summary>
     public void Roll(long firstSeq)
     {
+        _options.Faults?.Before(WriteStep.Roll);
+        var next = Open(firstSeq);
+        FileSpace.Release(_file.SafeFileHandle, _bytes, _reservedTo);
         PageCache.DropClosed(_file.SafeFileHandle, _droppedTo, _bytes);
         _file.Dispose();
-        _file = Open(firstSeq);
+        _file = next;
+        Name = NameOf(firstSeq);
         _entries = 0;
-        _bytes = 0;
+        _bytes = _written = 0;
         _droppedTo = 0;
+        _reservedTo = 0;
     }
 
-    public void Dispose() => _file.Dispose();
-
-    private FileStream Open(long firstSeq)
+    public void Dispose()
     {
-        var file = new FileStream(LogLayout.SegmentPath(_options.DataDirectory, firstSeq), FileMode.OpenOrCreate, FileAccess.Write, FileShare.Read, bufferSize: 0);
-        file.Seek(0, SeekOrigin.End);
-        return file;
+        FileSpace.Release(_file.SafeFileHandle, _bytes, _reservedTo);
+        _file.Dispose();
     }
+
+    private static string NameOf(long firstSeq) => "log/" + Path.GetFileName(LogLayout.SegmentPath("", firstSeq));
+
+    private FileStream Open(long firstSeq) =>
+        new(LogLayout.SegmentPath(_options.DataDirectory, firstSeq), FileMode.OpenOrCreate, FileAccess.Write, FileShare.Read, bufferSize: 0);
 }

@@ -1,0 +1,64 @@
+using System.Runtime.InteropServices;
+using Microsoft.Win32.SafeHandles;
+
+namespace AuditGateway.Audit.Writer;
+
+/// <summary>
+/// Disk space allocated to a segment ahead of its end without changing its length
+/// (<c>fallocate(FALLOC_FL_KEEP_SIZE)</c>), so readers, recovery and <c>verify</c> see only what was
+/// written, and released again when the segment is closed (<c>FALLOC_FL_PUNCH_HOLE</c> past its end).
+/// Linux only; elsewhere, and on a file system without fallocate, nothing is reserved and a full
+/// disk shows first as a failed write.
+/// </summary>
+internal static partial class FileSpace
+{
+    private const int KeepSize = 0x01;
+    private const int PunchHole = 0x02;
+    private const int EOPNOTSUPP = 95;
+    private const int ENOSYS = 38;
+
+    /// <summary>What reserving did.</summary>
+    public enum Outcome
+    {
+        Reserved,
+        Unsupported,
+        Failed,
+    }
+
+    /// <summary>Allocates [<paramref name="offset"/>, +<paramref name="length"/>) of the file; <paramref name="error"/> is the OS's reason on failure.</summary>
+    public static Outcome Reserve(SafeFileHandle file, long offset, long length, out string? error)
+    {
+        error = null;
+        if (!OperatingSystem.IsLinux())
+        {
+            return Outcome.Unsupported;
+        }
+
+        if (Fallocate(file, KeepSize, offset, length) == 0)
+        {
+            return Outcome.Reserved;
+        }
+
+        var errno = Marshal.GetLastPInvokeError();
+        if (errno is EOPNOTSUPP or ENOSYS)
+        {
+            return Outcome.Unsupported;
+        }
+
+        error = Marshal.GetPInvokeErrorMessage(errno);
+        return Outcome.Failed;
+    }
+
+    /// <summary>Gives back what was reserved past <paramref name="end"/> (a closed segment keeps only its bytes).</summary>
+    public static void Release(SafeFileHandle file, long end, long reservedTo)
+    {
+        if (OperatingSystem.IsLinux() && reservedTo > end)
+        {
+            // Best effort: a file system that cannot punch keeps the blocks until the file is compressed and removed.
+            _ = Fallocate(file, PunchHole | KeepSize, end, reservedTo - end);
+        }
+    }
+
+    [LibraryImport("libc", EntryPoint = "fallocate", SetLastError = true)]
+    private static partial int Fallocate(SafeFileHandle fd, int mode, long offset, long length);
+}
