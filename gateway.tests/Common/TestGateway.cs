@@ -37,12 +37,13 @@ internal sealed class TestGateway : IAsyncDisposable
     {
         _root = Directory.CreateTempSubdirectory("auditgw-e2e-").FullName;
         ManifestDirectory = Directory.CreateDirectory(Path.Combine(_root, "manifests")).FullName;
+        DataDirectory = Path.Combine(_root, "data");
     }
 
     public string ManifestDirectory { get; }
 
-    /// <summary>The gateway's <c>--data</c> directory.</summary>
-    public string DataDirectory => Path.Combine(_root, "data");
+    /// <summary>The gateway's <c>--data</c> directory (set before start to put it elsewhere, e.g. on a small volume).</summary>
+    public string DataDirectory { get; set; }
 
     /// <summary>The <c>--config</c> file's YAML, written before start; null = no config file.</summary>
     public string? ConfigYaml { get; set; }
@@ -271,7 +272,7 @@ internal sealed class TestGateway : IAsyncDisposable
     public Uri AdminUri(string path) => new($"http://127.0.0.1:{App.Ports.Admin}{path}");
 
     /// <summary>The operator token the gateway generated into its data directory (no admin token is configured).</summary>
-    public string AdminToken => File.ReadAllText(Path.Combine(_root, "data", AuditGateway.Hosting.GatewaySettings.GeneratedAdminTokenFile)).Trim();
+    public string AdminToken => File.ReadAllText(Path.Combine(DataDirectory, AuditGateway.Hosting.GatewaySettings.GeneratedAdminTokenFile)).Trim();
 
     /// <summary>An admin API request carrying the generated operator token.</summary>
     public HttpRequestMessage AdminRequest(HttpMethod method, string path)

@@ -355,6 +355,10 @@ internal sealed partial class LogWriter : IDisposable
     {
         _outage = null;
         var until = _time.GetUtcNow();
+
+        // Open first, then count: a request the gate refused just before is still counted (all but
+        // one that read "unwritable" and counts itself in the nanoseconds between the two).
+        _availability.Opened();
         var (refused, unaudited, lost) = _availability.OutageCounts();
         AppendNow(new LifecycleBody
         {
@@ -379,7 +383,6 @@ internal sealed partial class LogWriter : IDisposable
             }, durable: null);
         }
 
-        _availability.Opened();
         Log.Writable(_logger, (until - outage.Since).TotalSeconds, refused, unaudited, lost);
     }
 
