@@ -201,7 +201,8 @@ internal static class ApplyLatencyCommand
                       service: { name: echo, port: { name: http } }
         """;
 
-    private static string ServiceYaml(int backendPort) => string.Create(CultureInfo.InvariantCulture, $$"""
+    /// <summary>Service <c>loadtest/echo</c> (port <c>http</c>, 80) with one EndpointSlice: 127.0.0.1:<paramref name="backendPort"/>.</summary>
+    internal static string ServiceYaml(int backendPort) => string.Create(CultureInfo.InvariantCulture, $$"""
         apiVersion: v1
         kind: Service
         metadata:

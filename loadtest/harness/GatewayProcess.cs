@@ -33,6 +33,22 @@ internal sealed class GatewayProcess : IAsyncDisposable
 
     public bool HasExited => _process.HasExited;
 
+    /// <summary>The process id (for its RSS and for signals).</summary>
+    public int Id => _process.Id;
+
+    /// <summary>Sends SIGTERM (a clean stop: the gateway drains, writes its stop entry and a checkpoint) and waits for the exit code.</summary>
+    public async Task<int> TerminateAsync(TimeSpan timeout)
+    {
+        using (var kill = Process.Start("kill", ["-TERM", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+        {
+            await kill.WaitForExitAsync();
+        }
+
+        using var bound = new CancellationTokenSource(timeout);
+        await _process.WaitForExitAsync(bound.Token);
+        return _process.ExitCode;
+    }
+
     /// <summary>How many <c>Route table A -> B</c> lines the gateway has logged (one per applied revision).</summary>
     public int RouteTableChanges => Volatile.Read(ref _routeTableChanges);
 

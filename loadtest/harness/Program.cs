@@ -4,6 +4,7 @@ using AuditGateway.LoadTest;
 var root = new RootCommand("Measurement harness for the embedded AuditGateway (see loadtest/README.md).");
 root.Subcommands.Add(StartupCommand.Create());
 root.Subcommands.Add(ApplyLatencyCommand.Create());
+root.Subcommands.Add(SoakCommand.Create());
 var parse = root.Parse(args);
 if (parse.Errors.Count > 0)
 {
