@@ -62,7 +62,7 @@ internal sealed partial class GatewayApp : IAsyncDisposable
         {
             await audit.StartAsync(cancellationToken);
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException or System.Security.Cryptography.CryptographicException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException or FormatException or System.Security.Cryptography.CryptographicException)
         {
             await app.DisposeAsync();
             throw new OptionException($"--data '{options.Data}': cannot open the audit log: {e.Message}");

@@ -86,18 +86,32 @@ internal sealed record GatewaySettings(
         }
 
         tokenPath = Path.Combine(Audit.DataDirectory, GeneratedAdminTokenFile);
-        if (!File.Exists(tokenPath))
+        string text;
+        try
         {
-            Directory.CreateDirectory(Path.GetDirectoryName(tokenPath)!);
-            var token = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
-            File.WriteAllText(tokenPath, token + "\n");
-            if (!OperatingSystem.IsWindows())
+            // Empty: torn by a full disk before writes became whole; generate it again.
+            if (!File.Exists(tokenPath) || new FileInfo(tokenPath).Length == 0)
             {
-                File.SetUnixFileMode(tokenPath, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+                Directory.CreateDirectory(Path.GetDirectoryName(tokenPath)!);
+                var token = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+                var partial = tokenPath + ".partial";
+                File.WriteAllText(partial, token + "\n");
+                if (!OperatingSystem.IsWindows())
+                {
+                    File.SetUnixFileMode(partial, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+                }
+
+                File.Move(partial, tokenPath, overwrite: true);
             }
+
+            text = File.ReadAllText(tokenPath).Trim();
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            File.Delete(tokenPath + ".partial");
+            throw new OptionException($"--data {Audit.DataDirectory}: cannot write the generated admin token {GeneratedAdminTokenFile}: {e.Message} (configure admin.tokens, or give the gateway a writable data directory)");
         }
 
-        var text = File.ReadAllText(tokenPath).Trim();
         var hash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text)));
         return this with { Admin = Admin with { Tokens = [new AdminToken("generated-admin", AdminRole.Operator, hash)] } };
     }

@@ -50,6 +50,12 @@ internal static class RunCommand
             await Console.Error.WriteLineAsync($"auditgw: {e.Message}");
             return CommandLine.UsageError;
         }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException)
+        {
+            // The data directory (full, read-only, not ours) or a damaged log: one line, no stack trace.
+            await Console.Error.WriteLineAsync($"auditgw: cannot start: {e.Message}");
+            return 1;
+        }
 
         await using (gateway)
         {

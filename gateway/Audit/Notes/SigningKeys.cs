@@ -10,24 +10,41 @@ internal static class SigningKeys
 
     public static ECDsa Generate() => ECDsa.Create(ECCurve.NamedCurves.nistP256);
 
-    /// <summary>Writes the private key (owner-only) at <paramref name="privatePath"/> and the public key beside it.</summary>
+    /// <summary>
+    /// Writes the private key (owner-only) at <paramref name="privatePath"/> and the public key beside
+    /// it, each whole or not at all (a temporary file, fsynced, then renamed; never over an existing
+    /// key): a full disk must not leave an empty key that a later start would refuse.
+    /// </summary>
     public static void WritePair(ECDsa key, string privatePath)
     {
         var directory = Path.GetDirectoryName(Path.GetFullPath(privatePath))!;
         Directory.CreateDirectory(directory);
-        using (var file = new FileStream(privatePath, FileMode.CreateNew, FileAccess.Write, FileShare.None))
+        WriteWhole(privatePath, key.ExportPkcs8PrivateKeyPem() + "\n", ownerOnly: true);
+        WriteWhole(PublicPathFor(privatePath), key.ExportSubjectPublicKeyInfoPem() + "\n", ownerOnly: false);
+    }
+
+    private static void WriteWhole(string path, string text, bool ownerOnly)
+    {
+        var temporary = path + ".partial";
+        try
         {
-            if (!OperatingSystem.IsWindows())
+            using (var file = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None))
             {
-                File.SetUnixFileMode(file.SafeFileHandle, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+                if (ownerOnly && !OperatingSystem.IsWindows())
+                {
+                    File.SetUnixFileMode(file.SafeFileHandle, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+                }
+
+                file.Write(System.Text.Encoding.UTF8.GetBytes(text));
+                file.Flush(flushToDisk: true);
             }
 
-            using var writer = new StreamWriter(file);
-            writer.Write(key.ExportPkcs8PrivateKeyPem());
-            writer.Write('\n');
+            File.Move(temporary, path, overwrite: !ownerOnly);
         }
-
-        File.WriteAllText(PublicPathFor(privatePath), key.ExportSubjectPublicKeyInfoPem() + "\n");
+        finally
+        {
+            File.Delete(temporary);
+        }
     }
 
     /// <summary>The public key file that goes with a private key file.</summary>
