@@ -178,7 +178,7 @@ public sealed class AuditLogTests : IDisposable
         await log.DisposeAsync();
 
         var tree = new AuditGateway.Audit.Merkle.MerkleFrontier(Sha256Implementations.DotNet);
-        var lines = LogLayout.Segments(_dir.Path).SelectMany(segment => ReadLines(segment.Path)).ToList();
+        var lines = AuditLogFiles.ReadLines(_dir.Path);
         foreach (var line in lines)
         {
             tree.Append(AuditGateway.Audit.Merkle.MerkleHash.Leaf(Sha256Implementations.DotNet, line));

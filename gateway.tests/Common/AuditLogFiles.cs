@@ -19,43 +19,32 @@ internal static class AuditLogFiles
         return entries;
     }
 
-    /// <summary>The raw lines (without newline) of every segment, in order.</summary>
+    /// <summary>The raw lines (without newline) of every segment, open or sealed (compressed), in order.</summary>
     public static List<byte[]> ReadLines(string dataDirectory)
     {
         var lines = new List<byte[]>();
-        var directory = LogLayout.LogDirectory(dataDirectory);
-        if (!Directory.Exists(directory))
+        using var reader = new LogReader(dataDirectory);
+        while (reader.Read())
         {
-            return lines;
-        }
-
-        foreach (var segment in Directory.GetFiles(directory, "*.jsonl").Order(StringComparer.Ordinal))
-        {
-            using var file = new FileStream(segment, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
-            using var memory = new MemoryStream();
-            file.CopyTo(memory);
-            var bytes = memory.ToArray();
-            var start = 0;
-            for (var i = 0; i < bytes.Length; i++)
+            if (!reader.Unterminated)
             {
-                if (bytes[i] == (byte)'\n')
-                {
-                    lines.Add(bytes[start..i]);
-                    start = i + 1;
-                }
+                lines.Add(reader.Line.ToArray());
             }
         }
 
         return lines;
     }
 
-    /// <summary>All bytes of every file under the data directory's <c>log/</c> and <c>checkpoints/</c>, as text (for "never in the log" checks).</summary>
+    /// <summary>Every line of the log (decompressed) and every file under <c>checkpoints/</c>, as text (for "never in the log" checks).</summary>
     public static string AllText(string dataDirectory)
     {
         var text = new System.Text.StringBuilder();
-        var files = Directory.EnumerateFiles(LogLayout.LogDirectory(dataDirectory))
-            .Concat(Directory.EnumerateFiles(LogLayout.CheckpointDirectory(dataDirectory)));
-        foreach (var file in files)
+        foreach (var line in ReadLines(dataDirectory))
+        {
+            text.Append(System.Text.Encoding.UTF8.GetString(line)).Append('\n');
+        }
+
+        foreach (var file in Directory.EnumerateFiles(LogLayout.CheckpointDirectory(dataDirectory)))
         {
             using var stream = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
             using var reader = new StreamReader(stream);

@@ -14,16 +14,18 @@ internal static partial class AuditCommands
         var data = DataOption();
         var publicKey = new Option<string>("--public-key") { Description = "PEM public key of the signer (default: keys/ in the data directory)." };
         var trusted = new Option<string>("--trusted-checkpoint") { Description = "A signed checkpoint saved earlier; catches truncation, rollback and forks." };
+        var archive = new Option<string>("--archive") { Description = "audit.archive.dir: check the whole history across the data directory and the archive." };
         var command = new Command("verify", "Check the whole log: canonical entries, seq, hash chain, signed checkpoints. Exit 0 intact, 1 tampered, 2 error.");
         command.Options.Add(data);
         command.Options.Add(publicKey);
         command.Options.Add(trusted);
+        command.Options.Add(archive);
         command.SetAction((r, ct) => Guard(r, "verify", () =>
         {
             var dataDirectory = r.GetValue(data)!;
             using var key = LoadPublicKey(dataDirectory, r.GetValue(publicKey));
             var trustedCheckpoint = LoadTrusted(r.GetValue(trusted), key);
-            using var verifier = new LogVerifier(dataDirectory, key, trustedCheckpoint, Sha256Selection.Select(Sha256Choice.Auto).Sha256);
+            using var verifier = new LogVerifier(dataDirectory, key, trustedCheckpoint, Sha256Selection.Select(Sha256Choice.Auto).Sha256, r.GetValue(archive));
             var result = verifier.Verify();
             var output = r.InvocationConfiguration.Output;
             if (!result.Intact)

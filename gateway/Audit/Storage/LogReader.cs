@@ -1,7 +1,8 @@
 namespace AuditGateway.Audit.Storage;
 
 /// <summary>
-/// Streams the lines of the log across its segments in order, in constant memory. Bytes after
+/// Streams the lines of the log across its segments in order, open and sealed (compressed) alike,
+/// in constant memory. Bytes after
 /// the last newline of a segment come back as one last line with <see cref="Unterminated"/> set
 /// (in the last segment: a write cut short by a crash).
 /// </summary>
@@ -9,7 +10,7 @@ internal sealed class LogReader : IDisposable
 {
     private readonly List<SegmentFile> _segments;
     private int _segmentIndex = -1;
-    private FileStream? _file;
+    private Stream? _file;
     private byte[] _buffer = new byte[1 << 20];
     private int _start;
     private int _end;
@@ -145,7 +146,9 @@ internal sealed class LogReader : IDisposable
         }
 
         _segmentIndex++;
-        _file = new FileStream(_segments[_segmentIndex].Path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, bufferSize: 0);
+        var segment = _segments[_segmentIndex];
+        var file = new FileStream(segment.Path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, bufferSize: 0);
+        _file = segment.Compressed ? new ZstdSharp.DecompressionStream(file, leaveOpen: false) : file;
         _start = _end = 0;
         _position = 0;
         _eof = false;
@@ -173,7 +176,22 @@ internal sealed class LogReader : IDisposable
             Array.Resize(ref _buffer, _buffer.Length * 2);
         }
 
-        var read = _file!.Read(_buffer, _end, _buffer.Length - _end);
+        int read;
+        try
+        {
+            read = _file!.Read(_buffer, _end, _buffer.Length - _end);
+        }
+        catch (Exception e) when (Segment.Compressed && e is ZstdSharp.ZstdException or EndOfStreamException)
+        {
+            throw new InvalidDataException($"{Segment.Path}: the compressed segment is damaged ({e.Message}) after byte {_position} of its lines");
+        }
+
+        if (read == 0 && Segment.Compressed && _end > _start)
+        {
+            // A sealed segment ends with a newline; a compressed stream cut short may still decode a partial frame.
+            throw new InvalidDataException($"{Segment.Path}: the compressed segment ends in the middle of a line");
+        }
+
         _end += read;
         _position += read;
         _eof = read == 0;

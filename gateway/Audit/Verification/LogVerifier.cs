@@ -28,6 +28,7 @@ internal sealed record VerifyResult(long Entries, int Checkpoints, byte[] Root, 
 internal sealed class LogVerifier : IDisposable
 {
     private readonly string _data;
+    private readonly string? _archive;
     private readonly System.Security.Cryptography.ECDsa? _publicKey;
     private readonly SignedCheckpoint? _trusted;
     private readonly Dictionary<string, NoteVerifier> _verifiers = [];
@@ -39,13 +40,60 @@ internal sealed class LogVerifier : IDisposable
     /// <param name="publicKey">The signer's public key; required when there are checkpoints to check.</param>
     /// <param name="trusted">A checkpoint saved earlier by an auditor; its signature must already have been checked.</param>
     /// <param name="sha">The SHA-256 that recomputes the chain and the tree.</param>
-    public LogVerifier(string dataDirectory, ECDsa? publicKey, SignedCheckpoint? trusted, ISha256 sha)
+    /// <param name="archive">
+    /// <c>audit.archive.dir</c>: segments not in the data directory are read from there, and every
+    /// sealed local segment must be there with the same bytes.
+    /// </param>
+    public LogVerifier(string dataDirectory, ECDsa? publicKey, SignedCheckpoint? trusted, ISha256 sha, string? archive = null)
     {
+        _archive = archive;
         _sha = sha;
         _tree = new MerkleFrontier(sha);
         _data = dataDirectory;
         _publicKey = publicKey;
         _trusted = trusted;
+    }
+
+    /// <summary>The local segments, and the archived ones for seqs no local segment starts at.</summary>
+    private List<SegmentFile> ListWithArchive(string data)
+    {
+        var local = LogLayout.Segments(data);
+        if (_archive is null)
+        {
+            return local;
+        }
+
+        var starts = local.Select(s => s.FirstSeq).ToHashSet();
+        var all = local.Concat(LogLayout.Segments(_archive).Where(s => s.Compressed && !starts.Contains(s.FirstSeq))).ToList();
+        all.Sort((a, b) => a.FirstSeq.CompareTo(b.FirstSeq));
+        return all;
+    }
+
+    /// <summary>A sealed local segment the archive lacks, or holds with other bytes; null when there is none.</summary>
+    private VerifyResult? ArchiveProblem()
+    {
+        if (!Directory.Exists(LogLayout.LogDirectory(_archive!)))
+        {
+            throw new DirectoryNotFoundException($"--archive: {LogLayout.LogDirectory(_archive!)} does not exist");
+        }
+
+        foreach (var segment in LogLayout.Segments(_data).Where(s => s.Compressed))
+        {
+            var copy = LogLayout.SealedPath(_archive!, segment.FirstSeq);
+            if (!File.Exists(copy))
+            {
+                return new VerifyResult(0, 0, [], 0, segment.FirstSeq, $"segment {segment.Name} is sealed but missing from the archive");
+            }
+
+            using var a = File.OpenRead(segment.Path);
+            using var b = File.OpenRead(copy);
+            if (!CryptographicOperations.FixedTimeEquals(SHA256.HashData(a), SHA256.HashData(b)))
+            {
+                return new VerifyResult(0, 0, [], 0, segment.FirstSeq, $"the archived copy of segment {segment.Name} differs from the local one");
+            }
+        }
+
+        return null;
     }
 
     public VerifyResult Verify()
@@ -61,9 +109,14 @@ internal sealed class LogVerifier : IDisposable
             throw new InvalidOperationException("there are checkpoints to check but no public key: pass --public-key");
         }
 
+        if (_archive is not null && ArchiveProblem() is { } missing)
+        {
+            return missing;
+        }
+
         var latest = ReadLatest(checkpoints, out var latestProblem);
         var walk = new Walk(checkpoints, latest);
-        using (var reader = new LogReader(_data))
+        using (var reader = new LogReader(_data, ListWithArchive))
         {
             var block = new LineBlock(_sha);
             var more = true;

@@ -20,6 +20,7 @@ internal sealed partial class AuditLog : IAuditLog, IAsyncDisposable
     private readonly LiveFeed _feed = new();
     private readonly CheckpointSigner _checkpoints;
     private readonly LogWriter _writer;
+    private readonly SegmentSealer _sealer;
     private Thread? _thread;
     private bool _ownsAvailability;
     private int _disposed;
@@ -31,7 +32,8 @@ internal sealed partial class AuditLog : IAuditLog, IAsyncDisposable
         _signal = new WriterSignal(_queue, options.TimeProvider);
         _metrics = new AuditMetrics(meterFactory, () => _queue.Count);
         _checkpoints = new CheckpointSigner(options, opened.Signer, opened.Latest);
-        _writer = new LogWriter(options, sha, logger, _queue, _signal, _metrics, availability, _feed, _checkpoints, opened.Recovered);
+        _sealer = new SegmentSealer(options, logger, () => _checkpoints.Latest);
+        _writer = new LogWriter(options, sha, logger, _queue, _signal, _metrics, availability, _feed, _checkpoints, opened.Recovered, _sealer.Closed);
     }
 
     public SignedCheckpoint? LatestCheckpoint => _checkpoints.Latest;
@@ -93,6 +95,7 @@ internal sealed partial class AuditLog : IAuditLog, IAsyncDisposable
             Log.Opened(logger, options.DataDirectory, log.DurableSize, hashing.Sha256.Name);
             log._thread = new Thread(log._writer.Run) { IsBackground = true, Name = "audit log writer" };
             log._thread.Start();
+            log._sealer.Start();
             return log;
         }
         catch
@@ -168,6 +171,7 @@ internal sealed partial class AuditLog : IAuditLog, IAsyncDisposable
 
     private async ValueTask DisposeResourcesAsync()
     {
+        await _sealer.DisposeAsync();
         Availability.Closed("the audit log is closed");
         if (_ownsAvailability)
         {

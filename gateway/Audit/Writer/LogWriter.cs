@@ -43,6 +43,7 @@ internal sealed partial class LogWriter : IDisposable
     private long _batchStarted;
     private long _durableSize;
     private byte[] _durableRoot;
+    private readonly Action<long> _closed;
     private Outage? _outage;
 
     public LogWriter(
@@ -55,8 +56,10 @@ internal sealed partial class LogWriter : IDisposable
         LogAvailability availability,
         LiveFeed feed,
         CheckpointSigner checkpoints,
-        RecoveredLog recovered)
+        RecoveredLog recovered,
+        Action<long> closed)
     {
+        _closed = closed;
         _options = options;
         _time = options.TimeProvider;
         _logger = logger;
@@ -485,6 +488,11 @@ internal sealed partial class LogWriter : IDisposable
             {
                 due = Earlier(due, _checkpoints.DueIn);
             }
+
+            if (_segments.AgeDueIn is { } sealDue)
+            {
+                due = Earlier(due, sealDue);
+            }
         }
 
         if (due != Timeout.InfiniteTimeSpan && due <= TimeSpan.Zero)
@@ -510,7 +518,9 @@ internal sealed partial class LogWriter : IDisposable
     private void Roll()
     {
         Flush();
+        var closed = _segments.FirstSeq;
         _segments.Roll(_batch.NextSeq);
+        _closed(closed);
         CheckReserve();
     }
 

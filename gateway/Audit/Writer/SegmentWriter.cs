@@ -25,6 +25,7 @@ internal sealed class SegmentWriter : IDisposable
     private long _droppedTo;
     private long _reservedTo;
     private bool _reserveUnsupported;
+    private long _firstWriteAt;
 
     /// <param name="firstSeq">The segment to append to (created when absent).</param>
     /// <param name="entries">How many entries it holds already.</param>
@@ -34,16 +35,26 @@ internal sealed class SegmentWriter : IDisposable
         _options = options;
         _file = Open(firstSeq);
         Name = NameOf(firstSeq);
+        FirstSeq = firstSeq;
         _entries = entries;
         _bytes = _written = bytes;
+
+        // A segment found open at start is as old as this start, for audit.segmentAge.
+        _firstWriteAt = options.TimeProvider.GetTimestamp();
     }
+
+    /// <summary>The seq of the open segment's first entry (its name).</summary>
+    public long FirstSeq { get; private set; }
+
+    /// <summary>How long until the open segment is due to be sealed by age; null while it is empty.</summary>
+    public TimeSpan? AgeDueIn => _entries == 0 ? null : _options.SegmentMaxAge - _options.TimeProvider.GetElapsedTime(_firstWriteAt);
 
     /// <summary>The open segment as the data directory names it (<c>log/000000000000.jsonl</c>), for messages.</summary>
     public string Name { get; private set; }
 
     /// <summary>True when the segment, with the entries about to be written to it, has reached a limit.</summary>
     public bool IsFull(int pendingEntries, int pendingBytes) =>
-        _entries + pendingEntries >= _options.SegmentMaxEntries || _bytes + pendingBytes >= _options.SegmentMaxBytes;
+        _entries + pendingEntries >= _options.SegmentMaxEntries || _bytes + pendingBytes >= _options.SegmentMaxBytes || AgeDueIn <= TimeSpan.Zero;
 
     /// <summary>Writes <paramref name="entries"/> lines (each ending in a newline) at the durable end and fsyncs them.</summary>
     public void WriteDurably(ReadOnlySpan<byte> lines, int entries)
@@ -60,6 +71,11 @@ internal sealed class SegmentWriter : IDisposable
         _options.Faults?.Before(WriteStep.Sync);
         _file.Flush(flushToDisk: true);
         _bytes = _written;
+        if (_entries == 0 && entries > 0)
+        {
+            _firstWriteAt = _options.TimeProvider.GetTimestamp();
+        }
+
         _entries += entries;
         _droppedTo = PageCache.DropDurable(_file.SafeFileHandle, _droppedTo, _bytes);
     }
@@ -114,6 +130,7 @@ internal sealed class SegmentWriter : IDisposable
         _file.Dispose();
         _file = next;
         Name = NameOf(firstSeq);
+        FirstSeq = firstSeq;
         _entries = 0;
         _bytes = _written = 0;
         _droppedTo = 0;

@@ -1,0 +1,326 @@
+using System.Runtime.InteropServices;
+using System.Security.Cryptography;
+using System.Threading.Channels;
+using AuditGateway.Audit.Storage;
+
+namespace AuditGateway.Audit.Writer;
+
+/// <summary>
+/// Works on segments the writer has closed, in the background and in seq order: compresses each to
+/// <c>.jsonl.zst</c> (zstd; written aside, fsynced, read back and compared with the raw bytes, renamed,
+/// then the raw file removed, so a stop at any step leaves one complete copy), then, with
+/// <c>audit.archive.dir</c>, copies it and a checkpoint that covers it into the archive (same layout
+/// as a data directory: <c>log/</c>, <c>checkpoints/</c>), each file fsynced. At start it finds the
+/// work a previous run left. A failure (a full disk) is logged once and retried; it never touches
+/// the open segment or the request path.
+/// </summary>
+internal sealed partial class SegmentSealer : IAsyncDisposable
+{
+    /// <summary>zstd level 3 (its default): see docs/audit-log.md for the measurement behind it.</summary>
+    public const int Level = 3;
+
+    private static readonly TimeSpan s_retry = TimeSpan.FromSeconds(1);
+
+    private readonly AuditOptions _options;
+    private readonly ILogger _logger;
+    private readonly Func<SignedCheckpoint?> _latest;
+    private readonly Channel<long> _work = Channel.CreateUnbounded<long>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly CancellationTokenSource _stop = new();
+    private Task _loop = Task.CompletedTask;
+    private string? _failing;
+
+    /// <param name="latest">The newest signed checkpoint (the one archived with a segment must cover it).</param>
+    public SegmentSealer(AuditOptions options, ILogger logger, Func<SignedCheckpoint?> latest)
+    {
+        _options = options;
+        _logger = logger;
+        _latest = latest;
+    }
+
+    /// <summary>Queues every closed segment a previous run left raw or unarchived, and starts working.</summary>
+    public void Start()
+    {
+        var segments = LogLayout.Segments(_options.DataDirectory);
+        foreach (var segment in segments.Take(segments.Count - 1))
+        {
+            if (!segment.Compressed || (_options.ArchiveDirectory is { } archive && !File.Exists(LogLayout.SealedPath(archive, segment.FirstSeq))))
+            {
+                _work.Writer.TryWrite(segment.FirstSeq);
+            }
+        }
+
+        _loop = Task.Run(() => LoopAsync(_stop.Token));
+    }
+
+    /// <summary>The writer closed the segment whose first entry is <paramref name="firstSeq"/> (written and fsynced).</summary>
+    public void Closed(long firstSeq) => _work.Writer.TryWrite(firstSeq);
+
+    /// <summary>After the writer's last checkpoint: finishes the work queued (without waiting on a failure), then stops.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        _work.Writer.TryComplete();
+        await _stop.CancelAsync();
+        try
+        {
+            await _loop;
+        }
+        catch (OperationCanceledException)
+        {
+            // What is left is found again at the next start.
+        }
+
+        _stop.Dispose();
+    }
+
+    private async Task LoopAsync(CancellationToken cancellationToken)
+    {
+        var pending = new Queue<long>();
+        while (true)
+        {
+            if (pending.Count == 0)
+            {
+                if (!await _work.Reader.WaitToReadAsync(CancellationToken.None))
+                {
+                    return;
+                }
+            }
+
+            while (_work.Reader.TryRead(out var seq))
+            {
+                pending.Enqueue(seq);
+            }
+
+            var next = pending.Peek();
+            bool done;
+            try
+            {
+                done = Seal(next);
+                if (_failing is not null && done)
+                {
+                    Log.Recovered(_logger, _failing);
+                    _failing = null;
+                }
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException)
+            {
+                if (_failing is null)
+                {
+                    _failing = e.Message;
+                    Log.Failed(_logger, Path.GetFileName(LogLayout.SegmentPath("", next)), e.Message);
+                }
+
+                done = false;
+            }
+
+            if (done)
+            {
+                pending.Dequeue();
+            }
+            else if (_work.Reader.Completion.IsCompleted)
+            {
+                // Stopping: what could not be done now is found again at the next start.
+                return;
+            }
+            else
+            {
+                try
+                {
+                    await Task.Delay(s_retry, _options.TimeProvider, cancellationToken);
+                }
+                catch (OperationCanceledException)
+                {
+                    // Stopping: one more try (the stop's checkpoint may cover the segment now), then done.
+                }
+            }
+        }
+    }
+
+    /// <summary>Compresses, then archives, one closed segment; false when it must wait (no covering checkpoint yet).</summary>
+    private bool Seal(long firstSeq)
+    {
+        var data = _options.DataDirectory;
+        var raw = LogLayout.SegmentPath(data, firstSeq);
+        var sealedPath = LogLayout.SealedPath(data, firstSeq);
+        if (File.Exists(raw))
+        {
+            Compress(raw, sealedPath);
+        }
+
+        if (_options.ArchiveDirectory is not { } archive || !File.Exists(sealedPath))
+        {
+            return true;
+        }
+
+        // The archive gets a checkpoint that covers the whole segment, so it can be verified on its own.
+        var end = LogLayout.Segments(data).FirstOrDefault(s => s.FirstSeq > firstSeq).FirstSeq;
+        if (_latest() is not { } checkpoint || checkpoint.Checkpoint.Size < end)
+        {
+            return false;
+        }
+
+        Directory.CreateDirectory(LogLayout.LogDirectory(archive));
+        Directory.CreateDirectory(LogLayout.CheckpointDirectory(archive));
+        var copy = LogLayout.SealedPath(archive, firstSeq);
+        if (!SameContent(sealedPath, copy))
+        {
+            CopyDurably(sealedPath, copy);
+        }
+
+        if (!File.Exists(LogLayout.CheckpointPath(archive, checkpoint.Checkpoint.Size)))
+        {
+            CheckpointStore.Write(archive, checkpoint);
+        }
+
+        SyncDirectory(LogLayout.CheckpointDirectory(archive));
+        return true;
+    }
+
+    /// <summary>raw → .zst beside it, verified, then the raw file removed; each step durable.</summary>
+    private static void Compress(string raw, string sealedPath)
+    {
+        var partial = sealedPath + ".partial";
+        byte[] rawHash;
+        using (var input = new FileStream(raw, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1 << 16))
+        using (var output = new FileStream(partial, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16))
+        {
+            using (var hashing = new HashingStream(input))
+            {
+                using (var zstd = new ZstdSharp.CompressionStream(output, Level, leaveOpen: true))
+                {
+                    hashing.CopyTo(zstd, 1 << 20);
+                }
+
+                rawHash = hashing.Hash();
+            }
+
+            output.Flush(flushToDisk: true);
+        }
+
+        using (var check = new ZstdSharp.DecompressionStream(new FileStream(partial, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16), leaveOpen: false))
+        {
+            if (!CryptographicOperations.FixedTimeEquals(SHA256.HashData(check), rawHash))
+            {
+                File.Delete(partial);
+                throw new InvalidDataException($"{Path.GetFileName(sealedPath)}: the compressed copy does not read back as the segment; kept the segment uncompressed");
+            }
+        }
+
+        var directory = Path.GetDirectoryName(raw)!;
+        File.Move(partial, sealedPath, overwrite: true);
+        SyncDirectory(directory);
+        File.Delete(raw);
+        SyncDirectory(directory);
+    }
+
+    private static bool SameContent(string a, string b)
+    {
+        if (!File.Exists(b) || new FileInfo(a).Length != new FileInfo(b).Length)
+        {
+            return false;
+        }
+
+        using var fa = File.OpenRead(a);
+        using var fb = File.OpenRead(b);
+        return CryptographicOperations.FixedTimeEquals(SHA256.HashData(fa), SHA256.HashData(fb));
+    }
+
+    private static void CopyDurably(string source, string destination)
+    {
+        var partial = destination + ".partial";
+        using (var input = File.OpenRead(source))
+        using (var output = new FileStream(partial, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16))
+        {
+            input.CopyTo(output, 1 << 20);
+            output.Flush(flushToDisk: true);
+        }
+
+        File.Move(partial, destination, overwrite: true);
+        SyncDirectory(Path.GetDirectoryName(destination)!);
+    }
+
+    /// <summary>Makes a rename or removal in the directory durable (fsync of the directory; Linux).</summary>
+    private static void SyncDirectory(string directory)
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            return;
+        }
+
+        // .NET will not open a directory as a file: open(2) it directly.
+        const int ReadOnlyDirectory = 0x10000;
+        var fd = Open(directory, ReadOnlyDirectory);
+        if (fd < 0)
+        {
+            throw new IOException($"{directory}: cannot open the directory to sync it: {Marshal.GetPInvokeErrorMessage(Marshal.GetLastPInvokeError())}");
+        }
+
+        try
+        {
+            if (Fsync(fd) != 0)
+            {
+                throw new IOException($"{directory}: fsync failed: {Marshal.GetPInvokeErrorMessage(Marshal.GetLastPInvokeError())}");
+            }
+        }
+        finally
+        {
+            _ = Close(fd);
+        }
+    }
+
+    [LibraryImport("libc", EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int Open(string path, int flags);
+
+    [LibraryImport("libc", EntryPoint = "fsync", SetLastError = true)]
+    private static partial int Fsync(int fd);
+
+    [LibraryImport("libc", EntryPoint = "close")]
+    private static partial int Close(int fd);
+
+    /// <summary>A read-through stream that hashes what passes.</summary>
+    private sealed class HashingStream(Stream inner) : Stream
+    {
+        private readonly IncrementalHash _hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+
+        public override bool CanRead => true;
+        public override bool CanSeek => false;
+        public override bool CanWrite => false;
+        public override long Length => throw new NotSupportedException();
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+
+        public byte[] Hash() => _hash.GetHashAndReset();
+
+        public override int Read(byte[] buffer, int offset, int count)
+        {
+            var read = inner.Read(buffer, offset, count);
+            _hash.AppendData(buffer, offset, read);
+            return read;
+        }
+
+        public override void Flush()
+        {
+        }
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing)
+            {
+                _hash.Dispose();
+            }
+
+            base.Dispose(disposing);
+        }
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(20, LogLevel.Error, "Sealing log segment {Segment} failed: {Reason}; the segment stays as it is and sealing is retried.")]
+        public static partial void Failed(ILogger logger, string segment, string reason);
+
+        [LoggerMessage(21, LogLevel.Information, "Sealing log segments works again (it had failed: {Reason}).")]
+        public static partial void Recovered(ILogger logger, string reason);
+    }
+}
