@@ -86,43 +86,53 @@ public sealed class RolloutTests : IAsyncLifetime
         info.Environment["AUDITGW_NODE"] = Node;
         using var process = Process.Start(info)!;
         var stderr = process.StandardError.ReadToEndAsync();
-        var port = await HttpPortAsync(process);
-        var stdout = process.StandardOutput.ReadToEndAsync();
-
-        var ids = new List<string>();
-        using (var client = new HttpClient(new SocketsHttpHandler { UseProxy = false }) { Timeout = TestGateway.Timeout })
-        {
-            for (var n = 0; n < count; n++)
-            {
-                using var request = new HttpRequestMessage(HttpMethod.Get, new Uri($"http://127.0.0.1:{port}/{run}/{n}"));
-                request.Headers.Host = "app.test";
-                using var response = await client.SendAsync(request);
-                Assert.Equal(200, (int)response.StatusCode);
-                var echo = JsonSerializer.Deserialize(await response.Content.ReadAsStringAsync(), EchoJsonContext.Default.EchoReply)!;
-                ids.Add(echo.Headers["x-request-id"]);
-            }
-        }
-
-        using (var kill = Process.Start("kill", ["-TERM", process.Id.ToString(CultureInfo.InvariantCulture)]))
-        {
-            await kill.WaitForExitAsync();
-        }
-
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
         try
         {
-            await process.WaitForExitAsync(timeout.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill();
-            throw new TimeoutException($"{run} run: auditgw did not exit within 30 s of SIGTERM");
-        }
+            var port = await HttpPortAsync(process);
+            var stdout = process.StandardOutput.ReadToEndAsync();
 
-        var error = await stderr;
-        await stdout;
-        Assert.True(process.ExitCode == 0, $"{run} run: exit code {process.ExitCode} after SIGTERM: {error}");
-        return ids;
+            var ids = new List<string>();
+            using (var client = new HttpClient(new SocketsHttpHandler { UseProxy = false }) { Timeout = TestGateway.Timeout })
+            {
+                for (var n = 0; n < count; n++)
+                {
+                    using var request = new HttpRequestMessage(HttpMethod.Get, new Uri($"http://127.0.0.1:{port}/{run}/{n}"));
+                    request.Headers.Host = "app.test";
+                    using var response = await client.SendAsync(request);
+                    Assert.Equal(200, (int)response.StatusCode);
+                    var echo = JsonSerializer.Deserialize(await response.Content.ReadAsStringAsync(), EchoJsonContext.Default.EchoReply)!;
+                    ids.Add(echo.Headers["x-request-id"]);
+                }
+            }
+
+            using (var kill = Process.Start("kill", ["-TERM", process.Id.ToString(CultureInfo.InvariantCulture)]))
+            {
+                await kill.WaitForExitAsync();
+            }
+
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            try
+            {
+                await process.WaitForExitAsync(timeout.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                throw new TimeoutException($"{run} run: auditgw did not exit within 30 s of SIGTERM");
+            }
+
+            var error = await stderr;
+            await stdout;
+            Assert.True(process.ExitCode == 0, $"{run} run: exit code {process.ExitCode} after SIGTERM: {error}");
+            return ids;
+        }
+        finally
+        {
+            // A failed step must not leave the gateway running.
+            if (!process.HasExited)
+            {
+                process.Kill();
+            }
+        }
     }
 
     private static async Task<int> HttpPortAsync(Process process)
