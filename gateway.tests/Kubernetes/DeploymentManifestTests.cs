@@ -22,9 +22,11 @@ public sealed class DeploymentManifestTests
         throw new DirectoryNotFoundException("k8s/kustomization.yaml not found above " + AppContext.BaseDirectory);
     }
 
-    private static async Task<List<JsonObject>> KustomizeAsync()
+    private static Task<List<JsonObject>> KustomizeAsync() => KustomizeAsync(Path.Combine(RepositoryDirectory(), "k8s"));
+
+    private static async Task<List<JsonObject>> KustomizeAsync(string directory)
     {
-        var start = new ProcessStartInfo(Kubectl.Path, ["kustomize", Path.Combine(RepositoryDirectory(), "k8s")])
+        var start = new ProcessStartInfo(Kubectl.Path, ["kustomize", directory])
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
@@ -34,7 +36,7 @@ public sealed class DeploymentManifestTests
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = await process.StandardError.ReadToEndAsync();
         await process.WaitForExitAsync();
-        Assert.True(process.ExitCode == 0, "kubectl kustomize k8s/: " + stderr);
+        Assert.True(process.ExitCode == 0, $"kubectl kustomize {directory}: " + stderr);
         return [.. YamlDocuments.Parse(await stdout).Select(d => d.Root).OfType<JsonObject>()];
     }
 
@@ -45,12 +47,13 @@ public sealed class DeploymentManifestTests
     public async Task Kustomize_builds_the_deployment_of_product_section_11()
     {
         var objects = await KustomizeAsync();
-        foreach (var kind in (string[])["Namespace", "ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding", "ConfigMap", "Deployment", "IngressClass", "ValidatingWebhookConfiguration", "PodDisruptionBudget"])
+        foreach (var kind in (string[])["Namespace", "ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding", "ConfigMap", "StatefulSet", "IngressClass", "ValidatingWebhookConfiguration", "PodDisruptionBudget"])
         {
             One(objects, kind);
         }
 
-        var deployment = One(objects, "Deployment");
+        Assert.DoesNotContain(objects, o => (string?)o["kind"] == "Deployment");
+        var deployment = One(objects, "StatefulSet");
         Assert.Equal(2L, (long?)deployment["spec"]!["replicas"]);
         var pod = deployment["spec"]!["template"]!["spec"]!;
         Assert.True((bool?)pod["securityContext"]!["runAsNonRoot"]);
@@ -85,6 +88,90 @@ public sealed class DeploymentManifestTests
         }
         finally
         {
+            File.Delete(config);
+        }
+    }
+
+    private static string Data(JsonNode container) =>
+        container["args"]!.AsArray().Select(a => (string?)a).Single(a => a!.StartsWith("--data=", StringComparison.Ordinal))!["--data=".Length..];
+
+    private static JsonNode Mount(JsonNode container, string path) =>
+        Assert.Single(container["volumeMounts"]!.AsArray(), m => (string?)m!["mountPath"] == path)!;
+
+    [Fact]
+    public async Task The_data_directory_is_a_claim_per_replica_and_the_node_is_the_stable_pod_name()
+    {
+        var objects = await KustomizeAsync();
+        var set = One(objects, "StatefulSet", "auditgateway");
+        var pod = set["spec"]!["template"]!["spec"]!;
+        var container = pod["containers"]![0]!;
+
+        // --data is mounted from the claim template, not from an emptyDir.
+        var data = Mount(container, Data(container));
+        var claim = Assert.Single(set["spec"]!["volumeClaimTemplates"]!.AsArray(), c => (string?)c!["metadata"]!["name"] == (string?)data["name"])!;
+        Assert.Equal("ReadWriteOnce", (string?)claim["spec"]!["accessModes"]![0]);
+        Assert.NotNull((string?)claim["spec"]!["resources"]!["requests"]!["storage"]);
+        Assert.DoesNotContain(pod["volumes"]!.AsArray(), v => (string?)v!["name"] == (string?)data["name"]);
+        Assert.Equal("Retain", (string?)set["spec"]!["persistentVolumeClaimRetentionPolicy"]!["whenDeleted"]);
+        Assert.Equal(1654L, (long?)pod["securityContext"]!["fsGroup"]);
+
+        // The image's data path is the one mounted (Dockerfile AUDITGW_DATA and VOLUME).
+        var dockerfile = File.ReadAllText(Path.Combine(RepositoryDirectory(), "Dockerfile"));
+        Assert.Contains("AUDITGW_DATA=" + Data(container) + " ", dockerfile, StringComparison.Ordinal);
+
+        var node = Assert.Single(container["env"]!.AsArray(), e => (string?)e!["name"] == "AUDITGW_NODE")!;
+        Assert.Equal("metadata.name", (string?)node["valueFrom"]!["fieldRef"]!["fieldPath"]);
+
+        // serviceName names a headless Service selecting these pods.
+        var headless = One(objects, "Service", (string?)set["spec"]!["serviceName"]);
+        Assert.Equal("None", (string?)headless["spec"]!["clusterIP"]);
+
+        // The PDB and the Services select exactly what the pod template is labelled with.
+        var labels = set["spec"]!["template"]!["metadata"]!["labels"]!.AsObject();
+        void Selects(JsonNode selector, string what)
+        {
+            foreach (var (key, value) in selector.AsObject())
+            {
+                Assert.True((string?)labels[key] == (string?)value, $"{what} selects {key}={value}, the pod template has {labels[key]}");
+            }
+        }
+
+        Selects(One(objects, "PodDisruptionBudget")["spec"]!["selector"]!["matchLabels"]!, "the PodDisruptionBudget");
+        Selects(set["spec"]!["selector"]!["matchLabels"]!, "the StatefulSet");
+        foreach (var service in objects.Where(o => (string?)o["kind"] == "Service"))
+        {
+            Selects(service["spec"]!["selector"]!, "Service " + service["metadata"]!["name"]);
+        }
+    }
+
+    [Fact]
+    public async Task The_archive_component_adds_a_second_claim_and_sets_audit_archive_dir()
+    {
+        var k8s = Path.Combine(RepositoryDirectory(), "k8s");
+        var overlay = Directory.CreateTempSubdirectory("auditgw-archive-overlay-").FullName;
+        var config = Path.GetTempFileName();
+        try
+        {
+            // kustomize wants relative paths, and an overlay outside k8s/ (no cycle).
+            var relative = Path.GetRelativePath(overlay, k8s).Replace('\\', '/');
+            File.WriteAllText(Path.Combine(overlay, "kustomization.yaml"), $"resources: [{relative}]\ncomponents: [{relative}/archive]\n");
+            var objects = await KustomizeAsync(overlay);
+            var set = One(objects, "StatefulSet", "auditgateway");
+            var container = set["spec"]!["template"]!["spec"]!["containers"]![0]!;
+            var claims = set["spec"]!["volumeClaimTemplates"]!.AsArray().Select(c => (string?)c!["metadata"]!["name"]).ToList();
+            Assert.Equal(["data", "archive"], claims);
+            Assert.Equal("data", (string?)Mount(container, Data(container))["name"]);
+
+            File.WriteAllText(config, (string)One(objects, "ConfigMap")["data"]!["gateway.yaml"]!);
+            var file = ConfigFile.Load(config);
+            var archive = Mount(container, file.Audit!.Archive!.Dir!);
+            Assert.Equal("archive", (string?)archive["name"]);
+            Assert.NotEqual(Data(container), file.Audit.Archive.Dir);
+            Assert.Equal("/etc/auditgw/tls/tls.crt", file.Admin!.Tls!.CertFile);
+        }
+        finally
+        {
+            Directory.Delete(overlay, recursive: true);
             File.Delete(config);
         }
     }
