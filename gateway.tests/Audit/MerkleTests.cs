@@ -138,6 +138,64 @@ public sealed class MerkleTests
         }
     }
 
+    [Fact]
+    public void A_tree_restored_from_its_frontier_grows_and_proves_as_the_whole_tree_does()
+    {
+        var sha = Sha256Implementations.DotNet;
+        var leafHashes = Enumerable.Range(0, 70).Select(i => MerkleHash.Leaf(sha, [(byte)i, (byte)(i >> 8)])).ToList();
+        for (var start = 1; start < 40; start++)
+        {
+            var full = new MerkleFrontier(sha);
+            foreach (var leaf in leafHashes.Take(start))
+            {
+                full.Append(leaf);
+            }
+
+            var restored = MerkleFrontier.Restore(sha, start, full.Nodes());
+            Assert.Equal(full.Root(), restored.Root());
+            for (var n = start; n < leafHashes.Count; n++)
+            {
+                full.Append(leafHashes[n]);
+                restored.Append(leafHashes[n]);
+            }
+
+            Assert.Equal(full.Root(), restored.Root());
+
+            // Proofs about kept leaves, and consistency from kept sizes, come out the same from the frontier.
+            var size = leafHashes.Count;
+            var nodes = FrontierOf(leafHashes, start);
+            foreach (var ranges in new[] { MerkleProofs.InclusionRanges(start + 3, size), MerkleProofs.ConsistencyRanges(start + 1, size), [new LeafRange(0, size)] })
+            {
+                var hasher = new RangeHasher(ranges, sha);
+                hasher.AddFrontier(start, nodes);
+                for (var i = (long)start; i < hasher.End; i++)
+                {
+                    hasher.Add(i, leafHashes[(int)i]);
+                }
+
+                Assert.Equal(Prove(ranges, leafHashes), hasher.Hashes());
+            }
+
+            // A proof about a pruned leaf inside a subtree of the frontier needs what the frontier does not hold.
+            var pruned = new RangeHasher(MerkleProofs.InclusionRanges(start - 1, size), sha);
+            if (start % 2 == 0)
+            {
+                Assert.Throws<InvalidOperationException>(() => pruned.AddFrontier(start, nodes));
+            }
+        }
+    }
+
+    private static List<byte[]> FrontierOf(List<byte[]> leafHashes, int size)
+    {
+        var tree = new MerkleFrontier(Sha256Implementations.DotNet);
+        foreach (var leaf in leafHashes.Take(size))
+        {
+            tree.Append(leaf);
+        }
+
+        return tree.Nodes();
+    }
+
     private static List<byte[]> Prove(List<LeafRange> ranges, List<byte[]> leafHashes)
     {
         var hasher = new RangeHasher(ranges, Sha256Implementations.DotNet);

@@ -35,7 +35,8 @@ internal static partial class AuditCommands
             }
 
             var torn = result.TornTailBytes > 0 ? $" torn-tail-bytes={result.TornTailBytes} (cut on next start)" : "";
-            output.WriteLine($"OK entries={result.Entries} checkpoints={result.Checkpoints} root={Convert.ToHexStringLower(result.Root)}{torn}");
+            var pruned = result.FirstSeq > 0 ? $" pruned-before={result.FirstSeq} (seqs 0..{result.FirstSeq - 1} are in the archive)" : "";
+            output.WriteLine($"OK entries={result.Entries} checkpoints={result.Checkpoints} root={Convert.ToHexStringLower(result.Root)}{torn}{pruned}");
             return Intact;
         }));
         return command;

@@ -14,17 +14,51 @@ internal sealed class MerkleFrontier(ISha256 sha)
 
     public long Size { get; private set; }
 
-    /// <summary>Appends a leaf by its leaf hash.</summary>
-    public void Append(ReadOnlySpan<byte> leafHash)
+    /// <summary>The tree of <paramref name="size"/> leaves whose frontier is <paramref name="nodes"/> (largest subtree first).</summary>
+    public static MerkleFrontier Restore(ISha256 sha, long size, IReadOnlyList<byte[]> nodes)
     {
-        leafHash.CopyTo(Slot(_count++));
-        for (var s = Size; (s & 1) == 1; s >>= 1)
+        ArgumentOutOfRangeException.ThrowIfNegative(size);
+        if (nodes.Count != long.PopCount(size) || nodes.Any(n => n.Length != MerkleHash.Size))
+        {
+            throw new ArgumentException($"a tree of size {size} has {long.PopCount(size)} frontier hashes of {MerkleHash.Size} bytes", nameof(nodes));
+        }
+
+        var tree = new MerkleFrontier(sha);
+        for (var i = 0; i < nodes.Count; i++)
+        {
+            nodes[i].CopyTo(tree.Slot(i));
+        }
+
+        tree._count = nodes.Count;
+        tree.Size = size;
+        return tree;
+    }
+
+    /// <summary>The roots of the perfect subtrees, largest (leftmost) first; subtree i holds 2^h leaves, h the i-th set bit of <see cref="Size"/> from the top.</summary>
+    public List<byte[]> Nodes() => [.. Enumerable.Range(0, _count).Select(i => Slot(i).ToArray())];
+
+    /// <summary>Appends a leaf by its leaf hash.</summary>
+    public void Append(ReadOnlySpan<byte> leafHash) => Append(leafHash, 0);
+
+    /// <summary>
+    /// Appends a perfect subtree of 2^<paramref name="height"/> leaves by its root, as if its leaves
+    /// were appended one by one; the tree's size must be a multiple of 2^height.
+    /// </summary>
+    public void Append(ReadOnlySpan<byte> subtreeRoot, int height)
+    {
+        if ((Size & ((1L << height) - 1)) != 0)
+        {
+            throw new InvalidOperationException($"a subtree of 2^{height} leaves cannot follow {Size} leaves");
+        }
+
+        subtreeRoot.CopyTo(Slot(_count++));
+        for (var s = Size >> height; (s & 1) == 1; s >>= 1)
         {
             _count--;
             MerkleHash.Node(sha, Slot(_count - 1), Slot(_count), Slot(_count - 1));
         }
 
-        Size++;
+        Size += 1L << height;
     }
 
     /// <summary>Writes the root of the tree of the current size.</summary>

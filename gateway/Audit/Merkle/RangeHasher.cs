@@ -37,6 +37,46 @@ internal sealed class RangeHasher
         }
     }
 
+    /// <summary>
+    /// Feeds the first <paramref name="size"/> leaves by the frontier of their tree (a pruned log's
+    /// start): each range gets the subtrees that lie inside it. A range that needs leaves inside one of
+    /// them (a proof about a pruned entry, or from a tree size inside the pruned part) cannot be computed.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">A range needs leaves that only the pruned entries hold.</exception>
+    public void AddFrontier(long size, IReadOnlyList<byte[]> nodes)
+    {
+        long at = 0;
+        var node = 0;
+        for (var height = 62; height >= 0; height--)
+        {
+            if ((size & (1L << height)) == 0)
+            {
+                continue;
+            }
+
+            var end = at + (1L << height);
+            for (var i = 0; i < _ranges.Length; i++)
+            {
+                var range = _ranges[i];
+                if (range.End <= at || range.Start >= end)
+                {
+                    continue;
+                }
+
+                if (range.Start > at || range.End < end)
+                {
+                    throw new InvalidOperationException(
+                        $"leaves [{Math.Max(range.Start, at)},{Math.Min(range.End, end)}) are needed but were pruned (the log begins at {size})");
+                }
+
+                _frontiers[i].Append(nodes[node], height);
+            }
+
+            at = end;
+            node++;
+        }
+    }
+
     /// <summary>The hashes of the ranges, in the order given; throws if a range was not fed completely.</summary>
     public List<byte[]> Hashes()
     {

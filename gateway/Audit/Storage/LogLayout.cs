@@ -14,6 +14,7 @@ internal readonly record struct SegmentFile(long FirstSeq, string Path)
 /// <summary>
 /// The files under the data directory: <c>log/NNNNNNNNNNNN.jsonl</c> (named by first seq; sealed
 /// segments compressed as <c>.jsonl.zst</c>),
+/// <c>log/NNNNNNNNNNNN.frontier</c> where a pruned log begins,
 /// <c>checkpoints/NNNNNNNNNNNN.note</c> (named by tree size) and <c>checkpoints/latest</c>, <c>keys/</c>.
 /// </summary>
 internal static class LogLayout
@@ -21,6 +22,7 @@ internal static class LogLayout
     public const string SegmentExtension = ".jsonl";
     public const string SealedExtension = ".jsonl.zst";
     public const string CheckpointExtension = ".note";
+    public const string FrontierExtension = ".frontier";
     private const int NameDigits = 12;
 
     public static string LogDirectory(string data) => Path.Combine(data, "log");
@@ -36,6 +38,13 @@ internal static class LogLayout
 
     public static string SealedPath(string data, long firstSeq) =>
         Path.Combine(LogDirectory(data), Number(firstSeq) + SealedExtension);
+
+    /// <summary>The tree's frontier where a pruned log begins (<see cref="LogStart"/>).</summary>
+    public static string FrontierPath(string data, long firstSeq) =>
+        Path.Combine(LogDirectory(data), Number(firstSeq) + FrontierExtension);
+
+    /// <summary>The frontier files, by the seq they start at.</summary>
+    public static List<SegmentFile> Frontiers(string data) => Numbered(LogDirectory(data), FrontierExtension);
 
     public static string CheckpointPath(string data, long size) =>
         Path.Combine(CheckpointDirectory(data), Number(size) + CheckpointExtension);

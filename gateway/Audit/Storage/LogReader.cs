@@ -2,7 +2,7 @@ namespace AuditGateway.Audit.Storage;
 
 /// <summary>
 /// Streams the lines of the log across its segments in order, open and sealed (compressed) alike,
-/// in constant memory. Bytes after
+/// in constant memory, from where the log begins (<see cref="Start"/>). Bytes after
 /// the last newline of a segment come back as one last line with <see cref="Unterminated"/> set
 /// (in the last segment: a write cut short by a crash).
 /// </summary>
@@ -34,8 +34,11 @@ internal sealed class LogReader : IDisposable
     {
         _data = dataDirectory;
         _listSegments = listSegments;
-        _segments = listSegments(dataDirectory);
+        (Start, _segments) = LogStart.Find(dataDirectory, listSegments(dataDirectory));
     }
+
+    /// <summary>Where the log begins: seq 0, or after pruning the first kept seq with the tree's frontier there.</summary>
+    public LogStart Start { get; private set; }
 
     public IReadOnlyList<SegmentFile> SegmentFiles => _segments;
 
@@ -158,7 +161,9 @@ internal sealed class LogReader : IDisposable
 
     private bool HasFirstSegment()
     {
-        _segments.AddRange(_listSegments(_data));
+        var (start, segments) = LogStart.Find(_data, _listSegments(_data));
+        Start = start;
+        _segments.AddRange(segments);
         return _segments.Count > 0;
     }
 

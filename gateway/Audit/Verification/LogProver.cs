@@ -12,7 +12,8 @@ internal sealed record ConsistencyProof(long Size1, long Size2, byte[] Root1, by
 
 /// <summary>
 /// Builds proofs from the log files: the proof's subtrees, the roots and the leaf are hashed in
-/// one streaming pass over the first <c>size</c> entries (O(size) reads, O(log size) memory).
+/// one streaming pass over the first <c>size</c> entries (O(size) reads, O(log size) memory). A pruned
+/// log starts from its frontier: proofs about kept entries are the same as before the prune.
 /// </summary>
 internal static class LogProver
 {
@@ -53,9 +54,22 @@ internal static class LogProver
     {
         var hasher = new RangeHasher(ranges, sha);
         Span<byte> leaf = stackalloc byte[MerkleHash.Size];
-        long index = 0;
+        long index;
         using (var reader = new LogReader(dataDirectory))
         {
+            index = reader.Start.Seq;
+            if (index > 0)
+            {
+                try
+                {
+                    hasher.AddFrontier(index, reader.Start.Frontier);
+                }
+                catch (InvalidOperationException e)
+                {
+                    throw new ArgumentOutOfRangeException(nameof(ranges), $"{e.Message}; prove it from the archive: --data ARCHIVE_DIR");
+                }
+            }
+
             while (index < hasher.End && reader.Read() && !reader.Unterminated)
             {
                 MerkleHash.Leaf(sha, reader.Line, leaf);

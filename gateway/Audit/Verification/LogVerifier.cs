@@ -10,6 +10,9 @@ namespace AuditGateway.Audit.Verification;
 /// <summary>The outcome of <see cref="LogVerifier.Verify"/>: intact, or the first bad seq and why.</summary>
 internal sealed record VerifyResult(long Entries, int Checkpoints, byte[] Root, long TornTailBytes, long? BadSeq, string? Reason)
 {
+    /// <summary>The first seq checked: 0, or where a pruned log begins (its tree started from the frontier there).</summary>
+    public long FirstSeq { get; init; }
+
     public bool Intact => BadSeq is null;
 }
 
@@ -33,7 +36,9 @@ internal sealed class LogVerifier : IDisposable
     private readonly SignedCheckpoint? _trusted;
     private readonly Dictionary<string, NoteVerifier> _verifiers = [];
     private readonly ISha256 _sha;
-    private readonly MerkleFrontier _tree;
+    private readonly Dictionary<long, List<byte[]>> _frontiers = [];
+    private MerkleFrontier _tree;
+    private long _first;
     private long _lastGood;
     private int _checkpoints;
 
@@ -118,6 +123,11 @@ internal sealed class LogVerifier : IDisposable
         var walk = new Walk(checkpoints, latest);
         using (var reader = new LogReader(_data, ListWithArchive))
         {
+            if (Begin(reader.Start, walk) is { } early)
+            {
+                return early;
+            }
+
             var block = new LineBlock(_sha);
             var more = true;
             while (more)
@@ -176,7 +186,47 @@ internal sealed class LogVerifier : IDisposable
             return Bad(count, $"the trusted checkpoint covers {trusted.Checkpoint.Size} entries but the log ends at {count} (the log was truncated or rolled back)");
         }
 
-        return new VerifyResult(count, _checkpoints, _tree.Root(), walk.Unterminated?.Length ?? 0, null, null);
+        return new VerifyResult(count, _checkpoints, _tree.Root(), walk.Unterminated?.Length ?? 0, null, null) { FirstSeq = _first };
+    }
+
+    /// <summary>
+    /// Starts the tree and the chain where the log begins. After a prune, checkpoints of the pruned
+    /// part cannot be recomputed here (the archive can): they are passed over; one at the start's
+    /// size is checked against the frontier, and every later one proves the frontier right.
+    /// </summary>
+    private VerifyResult? Begin(LogStart start, Walk walk)
+    {
+        _first = start.Seq;
+        _tree = MerkleFrontier.Restore(_sha, start.Seq, start.Frontier);
+        walk.Count = start.Seq;
+        start.Prev.CopyTo(walk.Prev);
+        _frontiers[start.Seq] = [.. start.Frontier];
+        while (walk.NextCheckpoint < walk.Checkpoints.Count && walk.Checkpoints[walk.NextCheckpoint].FirstSeq < start.Seq)
+        {
+            walk.NextCheckpoint++;
+        }
+
+        if (_trusted is { } trusted && trusted.Checkpoint.Size < start.Seq)
+        {
+            return Bad(trusted.Checkpoint.Size,
+                $"the trusted checkpoint covers {trusted.Checkpoint.Size} entries, but this log begins at seq {start.Seq} (pruned): verify with --archive");
+        }
+
+        return null;
+    }
+
+    /// <summary>A <c>pruned</c> entry must name the frontier the tree had where its range ends.</summary>
+    private VerifyResult? CheckPrune(LoggedEntry entry)
+    {
+        if (entry.Body is not LifecycleBody { Pruned: { } pruned }
+            || !_frontiers.TryGetValue(pruned.ToSeq + 1, out var frontier))
+        {
+            return null;
+        }
+
+        return pruned.Frontier.SequenceEqual(frontier.Select(Convert.ToHexStringLower), StringComparer.OrdinalIgnoreCase)
+            ? null
+            : Bad(entry.Seq, $"the pruned entry names a frontier that is not the tree's at seq {pruned.ToSeq + 1} (the entry was changed)");
     }
 
     /// <summary>One entry, in order: segment start, canonical form, seq, chain, tree, checkpoints at this size.</summary>
@@ -194,6 +244,11 @@ internal sealed class LogVerifier : IDisposable
         }
 
         var entry = block.Entry[i]!;
+        if (block.FirstInSegment[i])
+        {
+            _frontiers.TryAdd(count, _tree.Nodes());
+        }
+
         if (entry.Seq != count)
         {
             return Bad(count, $"found seq {entry.Seq} where seq {count} is expected (a line was removed, added or reordered)");
@@ -203,6 +258,20 @@ internal sealed class LogVerifier : IDisposable
         {
             var (badSeq, reason) = count == 0 ? (0, "prev of the first entry is not 64 zeros") : LocateBreak(block, i, reader);
             return Bad(badSeq, reason);
+        }
+
+        if (CheckPrune(entry) is { } badPrune)
+        {
+            return badPrune;
+        }
+
+        // A checkpoint of the size a pruned log begins at is checked against the frontier, before the first entry joins the tree.
+        if (count == _first && count > 0 && walk.NextCheckpoint < walk.Checkpoints.Count && walk.Checkpoints[walk.NextCheckpoint].FirstSeq == count)
+        {
+            if (CheckFile(walk.Checkpoints[walk.NextCheckpoint++], entry.Node) is { } startBad)
+            {
+                return Bad(count, startBad);
+            }
         }
 
         block.LineHash(i).CopyTo(walk.Prev);
@@ -290,7 +359,7 @@ internal sealed class LogVerifier : IDisposable
         public (SegmentFile Segment, bool Last, long Length, bool First)? Unterminated { get; set; }
     }
 
-    private VerifyResult Bad(long seq, string reason) => new(_tree.Size, _checkpoints, _tree.Root(), 0, seq, reason);
+    private VerifyResult Bad(long seq, string reason) => new(_tree.Size, _checkpoints, _tree.Root(), 0, seq, reason) { FirstSeq = _first };
 
     /// <summary>Reads <c>latest</c>; a problem is reported once the entries before it have been checked.</summary>
     private SignedCheckpoint? ReadLatest(List<SegmentFile> checkpoints, out string? problem)

@@ -32,7 +32,8 @@ internal sealed partial class AuditLog : IAuditLog, IAsyncDisposable
         _signal = new WriterSignal(_queue, options.TimeProvider);
         _metrics = new AuditMetrics(meterFactory, () => _queue.Count);
         _checkpoints = new CheckpointSigner(options, opened.Signer, opened.Latest);
-        _sealer = new SegmentSealer(options, logger, () => _checkpoints.Latest);
+        var pruner = options.RetainMaxAge is null ? null : new SegmentPruner(options, sha, logger, () => _checkpoints.Latest, AppendDurableAsync);
+        _sealer = new SegmentSealer(options, logger, () => _checkpoints.Latest, pruner);
         _writer = new LogWriter(options, sha, logger, _queue, _signal, _metrics, availability, _feed, _checkpoints, opened.Recovered, _sealer.Closed);
     }
 

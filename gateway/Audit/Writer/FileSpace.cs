@@ -8,7 +8,7 @@ namespace AuditGateway.Audit.Writer;
 /// (<c>fallocate(FALLOC_FL_KEEP_SIZE)</c>), so readers, recovery and <c>verify</c> see only what was
 /// written, and released again when the segment is closed (<c>FALLOC_FL_PUNCH_HOLE</c> past its end).
 /// Linux only; elsewhere, and on a file system without fallocate, nothing is reserved and a full
-/// disk shows first as a failed write.
+/// disk shows first as a failed write. Also: making a rename or removal durable (<see cref="SyncDirectory"/>).
 /// </summary>
 internal static partial class FileSpace
 {
@@ -58,6 +58,44 @@ internal static partial class FileSpace
             _ = Fallocate(file, PunchHole | KeepSize, end, reservedTo - end);
         }
     }
+
+    /// <summary>Makes a rename or removal in the directory durable (fsync of the directory; Linux).</summary>
+    public static void SyncDirectory(string directory)
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            return;
+        }
+
+        // .NET will not open a directory as a file: open(2) it directly.
+        const int ReadOnlyDirectory = 0x10000;
+        var fd = OpenPath(directory, ReadOnlyDirectory);
+        if (fd < 0)
+        {
+            throw new IOException($"{directory}: cannot open the directory to sync it: {Marshal.GetPInvokeErrorMessage(Marshal.GetLastPInvokeError())}");
+        }
+
+        try
+        {
+            if (Fsync(fd) != 0)
+            {
+                throw new IOException($"{directory}: fsync failed: {Marshal.GetPInvokeErrorMessage(Marshal.GetLastPInvokeError())}");
+            }
+        }
+        finally
+        {
+            _ = Close(fd);
+        }
+    }
+
+    [LibraryImport("libc", EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int OpenPath(string path, int flags);
+
+    [LibraryImport("libc", EntryPoint = "fsync", SetLastError = true)]
+    private static partial int Fsync(int fd);
+
+    [LibraryImport("libc", EntryPoint = "close")]
+    private static partial int Close(int fd);
 
     [LibraryImport("libc", EntryPoint = "fallocate", SetLastError = true)]
     private static partial int Fallocate(SafeFileHandle fd, int mode, long offset, long length);

@@ -6,7 +6,8 @@ using AuditGateway.Audit.Storage;
 namespace AuditGateway.Audit.Writer;
 
 /// <summary>
-/// Rebuilds the writer's state (next seq, chain head, Merkle frontier) by streaming the log, and
+/// Rebuilds the writer's state (next seq, chain head, Merkle frontier) by streaming the log from where
+/// it begins (seq 0, or a pruned log's frontier), and
 /// finds a torn tail: trailing lines of the last segment that are partial or unreadable, cut by
 /// <see cref="CutTornTail"/>. An unreadable line followed by good ones is damage, not a crash:
 /// opening fails.
@@ -15,14 +16,20 @@ internal static class LogRecovery
 {
     public static RecoveredLog Recover(string dataDirectory, long checkpointSize, ISha256 sha)
     {
-        var result = new RecoveredLog(sha);
         var leaf = new byte[MerkleHash.Size];
         var lastLine = new byte[4096];
         var lastLineLength = 0;
         long badOffset = -1;
         string? lastGoodSegment = null;
+        RecoveredLog result;
         using (var reader = new LogReader(dataDirectory))
         {
+            result = new RecoveredLog(sha, reader.Start);
+            if (result.Size == checkpointSize)
+            {
+                result.RootAtCheckpoint = result.Tree.Root();
+            }
+
             while (reader.Read())
             {
                 var line = reader.Line;
@@ -89,7 +96,7 @@ internal static class LogRecovery
             }
         }
 
-        if (result.Last is null && result.Size > 0)
+        if (result.Last is null && lastLineLength > 0)
         {
             result.Last = EntryParser.TryParse(lastLine.AsSpan(0, lastLineLength), out _);
         }

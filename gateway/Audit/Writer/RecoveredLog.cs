@@ -6,14 +6,17 @@ using AuditGateway.Audit.Storage;
 namespace AuditGateway.Audit.Writer;
 
 /// <summary>What streaming the existing log on open found: the entries before a torn tail, and the tail.</summary>
-internal sealed class RecoveredLog(ISha256 sha)
+internal sealed class RecoveredLog(ISha256 sha, LogStart start)
 {
-    public long Size { get; set; }
+    /// <summary>Where the log begins (seq 0, or the first seq kept by a prune).</summary>
+    public LogStart Start { get; } = start;
+
+    public long Size { get; set; } = start.Seq;
 
     /// <summary>SHA-256 of the last line (zeros for an empty log): the next entry's <c>prev</c>.</summary>
-    public byte[] LastLineHash { get; } = new byte[32];
+    public byte[] LastLineHash { get; } = [.. start.Prev];
 
-    public MerkleFrontier Tree { get; } = new(sha);
+    public MerkleFrontier Tree { get; } = MerkleFrontier.Restore(sha, start.Seq, start.Frontier);
 
     /// <summary>The last entry, or null for an empty log.</summary>
     public LoggedEntry? Last { get; set; }

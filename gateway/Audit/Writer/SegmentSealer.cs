@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Threading.Channels;
 using AuditGateway.Audit.Storage;
@@ -27,14 +26,22 @@ internal sealed partial class SegmentSealer : IAsyncDisposable
     private readonly Channel<long> _work = Channel.CreateUnbounded<long>(new UnboundedChannelOptions { SingleReader = true });
     private readonly CancellationTokenSource _stop = new();
     private Task _loop = Task.CompletedTask;
+    private readonly SegmentPruner? _pruner;
     private string? _failing;
+    private string? _pruneFailing;
+    private long _pruneDue;
 
+    /// <param name="options">The log's options.</param>
+    /// <param name="logger">Where failures go, once per incident.</param>
     /// <param name="latest">The newest signed checkpoint (the one archived with a segment must cover it).</param>
-    public SegmentSealer(AuditOptions options, ILogger logger, Func<SignedCheckpoint?> latest)
+    /// <param name="pruner">With <c>audit.retain.maxAge</c>: run on this loop every <see cref="SegmentPruner.Interval"/>.</param>
+    public SegmentSealer(AuditOptions options, ILogger logger, Func<SignedCheckpoint?> latest, SegmentPruner? pruner)
     {
         _options = options;
         _logger = logger;
         _latest = latest;
+        _pruner = pruner;
+        _pruneDue = options.TimeProvider.GetTimestamp();
     }
 
     /// <summary>Queues every closed segment a previous run left raw or unarchived, and starts working.</summary>
@@ -77,17 +84,20 @@ internal sealed partial class SegmentSealer : IAsyncDisposable
         var pending = new Queue<long>();
         while (true)
         {
-            if (pending.Count == 0)
+            if (pending.Count == 0 && !await WaitAsync())
             {
-                if (!await _work.Reader.WaitToReadAsync(CancellationToken.None))
-                {
-                    return;
-                }
+                return;
             }
 
+            await PruneWhenDueAsync(cancellationToken);
             while (_work.Reader.TryRead(out var seq))
             {
                 pending.Enqueue(seq);
+            }
+
+            if (pending.Count == 0)
+            {
+                continue;
             }
 
             var next = pending.Peek();
@@ -135,6 +145,64 @@ internal sealed partial class SegmentSealer : IAsyncDisposable
         }
     }
 
+    /// <summary>Waits for a closed segment or for the next prune; false once stopping with nothing left.</summary>
+    private async Task<bool> WaitAsync()
+    {
+        if (_pruner is null)
+        {
+            return await _work.Reader.WaitToReadAsync(CancellationToken.None);
+        }
+
+        var wait = _options.TimeProvider.GetElapsedTime(_options.TimeProvider.GetTimestamp(), _pruneDue);
+        if (wait <= TimeSpan.Zero)
+        {
+            return true;
+        }
+
+        using var due = new CancellationTokenSource(wait, _options.TimeProvider);
+        try
+        {
+            return await _work.Reader.WaitToReadAsync(due.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            return true;
+        }
+    }
+
+    private async Task PruneWhenDueAsync(CancellationToken cancellationToken)
+    {
+        var time = _options.TimeProvider;
+        if (_pruner is null || cancellationToken.IsCancellationRequested || time.GetTimestamp() < _pruneDue)
+        {
+            return;
+        }
+
+        try
+        {
+            await _pruner.PruneAsync(cancellationToken);
+            if (_pruneFailing is not null)
+            {
+                Log.PruneRecovered(_logger, _pruneFailing);
+                _pruneFailing = null;
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException)
+        {
+            if (_pruneFailing is null)
+            {
+                _pruneFailing = e.Message;
+                Log.PruneFailed(_logger, e.Message);
+            }
+        }
+        catch (Exception e) when (e is OperationCanceledException or InvalidOperationException && cancellationToken.IsCancellationRequested)
+        {
+            // Stopping (the log no longer takes entries): the next start prunes.
+        }
+
+        _pruneDue = time.GetTimestamp() + (long)(_pruner.Interval.TotalSeconds * time.TimestampFrequency);
+    }
+
     /// <summary>Compresses, then archives, one closed segment; false when it must wait (no covering checkpoint yet).</summary>
     private bool Seal(long firstSeq)
     {
@@ -171,7 +239,7 @@ internal sealed partial class SegmentSealer : IAsyncDisposable
             CheckpointStore.Write(archive, checkpoint);
         }
 
-        SyncDirectory(LogLayout.CheckpointDirectory(archive));
+        FileSpace.SyncDirectory(LogLayout.CheckpointDirectory(archive));
         return true;
     }
 
@@ -207,9 +275,9 @@ internal sealed partial class SegmentSealer : IAsyncDisposable
 
         var directory = Path.GetDirectoryName(raw)!;
         File.Move(partial, sealedPath, overwrite: true);
-        SyncDirectory(directory);
+        FileSpace.SyncDirectory(directory);
         File.Delete(raw);
-        SyncDirectory(directory);
+        FileSpace.SyncDirectory(directory);
     }
 
     private static bool SameContent(string a, string b)
@@ -235,46 +303,8 @@ internal sealed partial class SegmentSealer : IAsyncDisposable
         }
 
         File.Move(partial, destination, overwrite: true);
-        SyncDirectory(Path.GetDirectoryName(destination)!);
+        FileSpace.SyncDirectory(Path.GetDirectoryName(destination)!);
     }
-
-    /// <summary>Makes a rename or removal in the directory durable (fsync of the directory; Linux).</summary>
-    private static void SyncDirectory(string directory)
-    {
-        if (!OperatingSystem.IsLinux())
-        {
-            return;
-        }
-
-        // .NET will not open a directory as a file: open(2) it directly.
-        const int ReadOnlyDirectory = 0x10000;
-        var fd = Open(directory, ReadOnlyDirectory);
-        if (fd < 0)
-        {
-            throw new IOException($"{directory}: cannot open the directory to sync it: {Marshal.GetPInvokeErrorMessage(Marshal.GetLastPInvokeError())}");
-        }
-
-        try
-        {
-            if (Fsync(fd) != 0)
-            {
-                throw new IOException($"{directory}: fsync failed: {Marshal.GetPInvokeErrorMessage(Marshal.GetLastPInvokeError())}");
-            }
-        }
-        finally
-        {
-            _ = Close(fd);
-        }
-    }
-
-    [LibraryImport("libc", EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    private static partial int Open(string path, int flags);
-
-    [LibraryImport("libc", EntryPoint = "fsync", SetLastError = true)]
-    private static partial int Fsync(int fd);
-
-    [LibraryImport("libc", EntryPoint = "close")]
-    private static partial int Close(int fd);
 
     /// <summary>A read-through stream that hashes what passes.</summary>
     private sealed class HashingStream(Stream inner) : Stream
@@ -322,5 +352,11 @@ internal sealed partial class SegmentSealer : IAsyncDisposable
 
         [LoggerMessage(21, LogLevel.Information, "Sealing log segments works again (it had failed: {Reason}).")]
         public static partial void Recovered(ILogger logger, string reason);
+
+        [LoggerMessage(22, LogLevel.Error, "Pruning the audit log (audit.retain.maxAge) failed: {Reason}; nothing was removed that its pruned entry does not name, and pruning is retried.")]
+        public static partial void PruneFailed(ILogger logger, string reason);
+
+        [LoggerMessage(23, LogLevel.Information, "Pruning the audit log works again (it had failed: {Reason}).")]
+        public static partial void PruneRecovered(ILogger logger, string reason);
     }
 }
