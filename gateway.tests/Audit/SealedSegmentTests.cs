@@ -101,7 +101,7 @@ public sealed class SealedSegmentTests : IDisposable
         File.Delete(LogLayout.SealedPath(_archive.Path, segments[2].FirstSeq));
         var missing = await VerifyAsync(_dir.Path, "--archive", _archive.Path);
         Assert.Equal(1, missing.ExitCode);
-        Assert.StartsWith($"TAMPERED seq={segments[2].FirstSeq} reason=segment {segments[2].Name} is sealed but missing from the archive", missing.Output, StringComparison.Ordinal);
+        Assert.StartsWith($"TAMPERED seq={segments[2].FirstSeq} reason=segment {segments[2].Name} is sealed but missing from the archive, which holds later segments", missing.Output, StringComparison.Ordinal);
 
         // An archived copy that differs from the local one.
         File.Copy(segments[3].Path, LogLayout.SealedPath(_archive.Path, segments[2].FirstSeq));

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
+using AuditGateway.Audit.Storage;
 using AuditGateway.Demo;
 using AuditGateway.Tests.Audit;
 using AuditGateway.Tests.Common;
@@ -13,6 +14,8 @@ namespace AuditGateway.Tests.EndToEnd;
 /// serving traffic, SIGKILLed at a random moment, restarted on the same data directory. Every
 /// time: <c>verify</c> passes, <c>seq</c> is contiguous, the restart's first entry is a
 /// <c>lifecycle</c> recovery or start, and no request answered well before the kill is missing.
+/// Segments are small (64 KiB) and archived, so kills land while segments are being sealed,
+/// compressed and copied: <c>verify --archive</c> passes too.
 /// </summary>
 public sealed class AuditGatewayCrashTests(ITestOutputHelper output) : IAsyncLifetime
 {
@@ -20,9 +23,11 @@ public sealed class AuditGatewayCrashTests(ITestOutputHelper output) : IAsyncLif
 
     /// <summary>
     /// A request answered this long before the kill must be in the log. The guarantee is one
-    /// flush interval (50 ms); the rest is slack for a loaded machine.
+    /// flush interval (50 ms) plus one fsync; the rest is slack for a loaded 2-core machine, where
+    /// the other test classes running alongside (and the sealer's own fsyncs) made an fsync take
+    /// over 300 ms.
     /// </summary>
-    private static readonly TimeSpan DurableWithin = TimeSpan.FromMilliseconds(300);
+    private static readonly TimeSpan DurableWithin = TimeSpan.FromSeconds(1);
 
     private readonly string _root = Directory.CreateTempSubdirectory("auditgw-crash-").FullName;
     private EchoBackend? _backend;
@@ -31,6 +36,10 @@ public sealed class AuditGatewayCrashTests(ITestOutputHelper output) : IAsyncLif
 
     private string Data => Path.Combine(_root, "data");
 
+    private string Archive => Path.Combine(_root, "archive");
+
+    private string Config => Path.Combine(_root, "auditgw.yaml");
+
     public async Task InitializeAsync()
     {
         _backend = await EchoBackend.StartAsync("web");
@@ -38,6 +47,8 @@ public sealed class AuditGatewayCrashTests(ITestOutputHelper output) : IAsyncLif
         File.WriteAllText(Path.Combine(Manifests, "app.yaml"), Common.Manifests.Documents(
             Common.Manifests.Backend("web", _backend.Port),
             Common.Manifests.Ingress("app", [new HostRule("app.test", new PathRule("/", "Prefix", "web", 80))])));
+        Directory.CreateDirectory(Archive);
+        File.WriteAllText(Config, $"audit:\n  segmentSize: 64KiB\n  archive:\n    dir: {Archive}\n");
     }
 
     public async Task DisposeAsync()
@@ -59,7 +70,7 @@ public sealed class AuditGatewayCrashTests(ITestOutputHelper output) : IAsyncLif
         var checkedForLoss = 0;
         for (var kill = 0; kill <= Kills; kill++)
         {
-            await using var gateway = await GatewayProcess.StartAsync(Manifests, Data);
+            await using var gateway = await GatewayProcess.StartAsync(Manifests, Data, Config);
             var lines = AuditLogFiles.ReadLines(Data);
             Assert.True(lines.Count > before, $"start {kill}: the log has {lines.Count} complete lines, {before} before the restart");
             if (kill > 0)
@@ -95,10 +106,14 @@ public sealed class AuditGatewayCrashTests(ITestOutputHelper output) : IAsyncLif
 
             var verify = await AuditTestKit.VerifyAsync(Data);
             Assert.True(verify.ExitCode == 0, $"kill {kill}: {verify.Output}{verify.Error}");
+            var archived = await AuditTestKit.VerifyAsync(Data, "--archive", Archive);
+            Assert.True(archived.ExitCode == 0, $"kill {kill}, with the archive: {archived.Output}{archived.Error}");
             before = entries.Count;
         }
 
         Assert.True(checkedForLoss > 0, $"of {answered} requests answered, none was answered long enough before a kill to check it was durable");
+        var sealedSegments = LogLayout.Segments(Data).Count(s => s.Compressed);
+        Assert.True(sealedSegments >= Kills, $"only {sealedSegments} segments were sealed: the kills did not meet sealing");
         var final = await AuditgwProcess.RunAsync(TimeSpan.FromSeconds(30), "verify", "--data", Data);
         Assert.True(final.ExitCode == 0, final.Stdout + final.Stderr);
     }
@@ -172,10 +187,10 @@ public sealed class AuditGatewayCrashTests(ITestOutputHelper output) : IAsyncLif
 
         public int HttpPort { get; }
 
-        public static async Task<GatewayProcess> StartAsync(string manifests, string data)
+        public static async Task<GatewayProcess> StartAsync(string manifests, string data, string config)
         {
             var process = Process.Start(AuditgwProcess.StartInfo(
-                "run", "--manifests", manifests, "--data", data, "--http", "127.0.0.1:0", "--https", "127.0.0.1:0", "--admin", "127.0.0.1:0"))!;
+                "run", "--config", config, "--manifests", manifests, "--data", data, "--http", "127.0.0.1:0", "--https", "127.0.0.1:0", "--admin", "127.0.0.1:0"))!;
             var stderr = process.StandardError.ReadToEndAsync();
             try
             {

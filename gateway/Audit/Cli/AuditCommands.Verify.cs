@@ -35,8 +35,9 @@ internal static partial class AuditCommands
             }
 
             var torn = result.TornTailBytes > 0 ? $" torn-tail-bytes={result.TornTailBytes} (cut on next start)" : "";
+            var notArchived = result.NotArchived > 0 ? $" not-yet-archived={result.NotArchived} (sealed segments after the archive's newest)" : "";
             var pruned = result.FirstSeq > 0 ? $" pruned-before={result.FirstSeq} (seqs 0..{result.FirstSeq - 1} are in the archive)" : "";
-            output.WriteLine($"OK entries={result.Entries} checkpoints={result.Checkpoints} root={Convert.ToHexStringLower(result.Root)}{torn}{pruned}");
+            output.WriteLine($"OK entries={result.Entries} checkpoints={result.Checkpoints} root={Convert.ToHexStringLower(result.Root)}{torn}{pruned}{notArchived}");
             return Intact;
         }));
         return command;

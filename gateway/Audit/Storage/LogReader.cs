@@ -150,7 +150,19 @@ internal sealed class LogReader : IDisposable
 
         _segmentIndex++;
         var segment = _segments[_segmentIndex];
-        var file = new FileStream(segment.Path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, bufferSize: 0);
+        FileStream file;
+        try
+        {
+            file = new FileStream(segment.Path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, bufferSize: 0);
+        }
+        catch (FileNotFoundException) when (!segment.Compressed && File.Exists(LogLayout.SealedPath(_data, segment.FirstSeq)))
+        {
+            // Sealed since it was listed (a running gateway compresses closed segments): the same lines, compressed.
+            segment = new SegmentFile(segment.FirstSeq, LogLayout.SealedPath(_data, segment.FirstSeq));
+            _segments[_segmentIndex] = segment;
+            file = new FileStream(segment.Path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, bufferSize: 0);
+        }
+
         _file = segment.Compressed ? new ZstdSharp.DecompressionStream(file, leaveOpen: false) : file;
         _start = _end = 0;
         _position = 0;
