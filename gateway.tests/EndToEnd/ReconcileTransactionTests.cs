@@ -118,6 +118,24 @@ public sealed class ReconcileTransactionTests
         Assert.Single(gateway.Logs.Containing(LogLevel.Error, "could not take effect: fsync failed (test)"));
     }
 
+    [Fact]
+    public async Task A_change_being_retried_does_not_hold_up_shutdown_and_leaves_no_entry()
+    {
+        var observer = new FaultyObserver();
+        var gateway = await AuditConfigTests.StartAsync(s => ReconcileFaults.Add(s, observer));
+        await using (gateway)
+        {
+            var mark = LastSeq(gateway);
+            observer.FailUntilReleased();
+            gateway.WriteManifest("app.yaml", AuditConfigTests.AppIngress("/v2"));
+            await observer.WaitForFailuresAsync(2);
+
+            await gateway.StopAsync().WaitAsync(TestGateway.Timeout);
+            Assert.Empty(ConfigEntriesAfter(gateway, mark));
+            Assert.Equal("stop", gateway.AuditEntries()[^1].Body().GetProperty("event").GetString());
+        }
+    }
+
     private static long LastSeq(TestGateway gateway) => gateway.AuditEntries()[^1].Seq();
 
     private static List<JsonElement> ConfigEntriesAfter(TestGateway gateway, long seq) =>
