@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Net;
 using System.Text.Json;
 using System.Text.Json.Serialization;
@@ -36,8 +37,9 @@ internal static class AdminEndpoints
 
             if (context.RequestServices.GetRequiredService<ConfigPipeline>().Pending is { } pending)
             {
-                warnings.Add($"a config change ({pending.Objects}) has not taken effect since {pending.Since:yyyy-MM-ddTHH:mm:ssZ} "
-                    + $"({pending.Attempts} failed attempts, last: {pending.Error}); the previous configuration stays in force, later changes wait, and it is retried");
+                warnings.Add(string.Create(
+                    CultureInfo.InvariantCulture,
+                    $"a config change ({pending.Objects}) has not taken effect since {pending.Since:yyyy-MM-ddTHH:mm:ssZ} ({pending.Attempts} failed attempts, last: {pending.Error}); the previous configuration stays in force, later changes wait, and it is retried"));
             }
 
             var ready = new Readiness(state.Synced && problem is null, state.Synced, problem is null, problem, log.Since, disk is { } d ? Math.Round(d, 4) : null, warnings, state.Current.Revision);

@@ -8,8 +8,10 @@ namespace AuditGateway.ControlPlane.Sources;
 /// <summary>
 /// Cluster mode's config source: informers for ingresses, ingressclasses, services,
 /// endpointslices and TLS secrets. Changes arriving together are coalesced for
-/// <see cref="Coalesce"/> into one batch per context; <see cref="IConfigSink.MarkSynced"/> is
-/// called once every informer's first full list has been applied.
+/// <see cref="Coalesce"/> into one batch per context; a batch is delivered once the one before it
+/// has taken effect (the sink retries a failure), so events arriving meanwhile wait, in order, and
+/// are not merged into it. <see cref="IConfigSink.MarkSynced"/> is called once every informer's
+/// first full list has been applied.
 /// </summary>
 internal sealed class KubernetesConfigSource : IConfigSource
 {
