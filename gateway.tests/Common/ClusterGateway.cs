@@ -30,6 +30,7 @@ internal sealed class ClusterGateway : IAsyncDisposable
     private HttpClient? _client;
     private bool _admission;
     private bool _audit;
+    private Action<IServiceCollection>? _configure;
 
     public FakeApiServer.FakeApiServer Server => _server ?? throw new InvalidOperationException("not started");
 
@@ -38,8 +39,9 @@ internal sealed class ClusterGateway : IAsyncDisposable
     /// <summary>The first running gateway (the webhooks call it unless pointed elsewhere; requests go to it).</summary>
     public Replica Gateway => _replicas[0];
 
+    /// <param name="configure">Applied to every replica's services after the gateway's own (so it wins).</param>
     public static async Task<ClusterGateway> StartAsync(
-        string[] backends, int replicas = 1, bool admission = true, bool audit = true, ElectionTimings? election = null)
+        string[] backends, int replicas = 1, bool admission = true, bool audit = true, ElectionTimings? election = null, Action<IServiceCollection>? configure = null)
     {
         var env = new ClusterGateway();
         try
@@ -52,6 +54,7 @@ internal sealed class ClusterGateway : IAsyncDisposable
             env._server = await FakeApiServer.FakeApiServer.StartAsync(new FakeApiServerOptions { Users = users });
             env._admission = admission;
             env._audit = audit;
+            env._configure = configure;
             await env.AddBackendsAsync(backends);
             for (var i = 0; i < replicas; i++)
             {
@@ -133,6 +136,7 @@ internal sealed class ClusterGateway : IAsyncDisposable
             // The fake apiserver posts audit events in the background: on a loaded CI machine they
             // can take longer than the production wait, so the tests allow more.
             services.AddSingleton<IChangeAttributor>(sp => new ClusterAttributor(sp.GetRequiredService<AttributionStore>(), TimeSpan.FromSeconds(5)));
+            _configure?.Invoke(services);
         });
         var replica = new Replica(node, app, options.Data, logs);
         _replicas.Add(replica);

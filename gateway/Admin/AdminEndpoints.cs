@@ -1,8 +1,10 @@
+using System.Globalization;
 using System.Net;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using System.Text.Json.Serialization.Metadata;
 using AuditGateway.Audit;
+using AuditGateway.ControlPlane;
 using AuditGateway.Policy;
 using AuditGateway.Policy.Identity;
 using AuditGateway.Routing;
@@ -31,6 +33,13 @@ internal static class AdminEndpoints
             if (disk > LogAvailability.DiskWarningRatio)
             {
                 warnings.Add($"the data volume is {disk:P0} full: archive or prune segments, or grow the volume, before the audit log fills it");
+            }
+
+            if (context.RequestServices.GetRequiredService<ConfigPipeline>().Pending is { } pending)
+            {
+                warnings.Add(string.Create(
+                    CultureInfo.InvariantCulture,
+                    $"a config change ({pending.Objects}) has not taken effect since {pending.Since:yyyy-MM-ddTHH:mm:ssZ} ({pending.Attempts} failed attempts, last: {pending.Error}); the previous configuration stays in force, later changes wait, and it is retried"));
             }
 
             var ready = new Readiness(state.Synced && problem is null, state.Synced, problem is null, problem, log.Since, disk is { } d ? Math.Round(d, 4) : null, warnings, state.Current.Revision);

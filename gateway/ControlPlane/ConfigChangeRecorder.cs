@@ -14,28 +14,46 @@ namespace AuditGateway.ControlPlane;
 /// </summary>
 internal sealed class ConfigChangeRecorder(IAuditLog log, TimeProvider time, IChangeAttributor? attributor = null)
 {
-    /// <summary>Writes the batch's <c>config</c> entries and returns once all are durable.</summary>
-    public async ValueTask RecordAsync(RouteTableUpdate update, CancellationToken cancellationToken)
+    /// <summary>
+    /// Writes the batch's <c>config</c> entries and returns once all are durable. Called again for
+    /// the same <paramref name="record"/> after a failure, it writes only the entries not yet durable.
+    /// </summary>
+    public async ValueTask RecordAsync(ConfigRecord record, CancellationToken cancellationToken)
     {
+        var update = record.Update;
         var fromFile = update.Context.Via == ChangeVia.File;
-        var attributions = attributor is null || fromFile
-            ? null
-            : await Task.WhenAll(update.Changes.Select(c => attributor.AttributeAsync(c, update.Context, cancellationToken)));
+        if (attributor is not null && !fromFile)
+        {
+            record.Attributions ??= await Task.WhenAll(update.Changes.Select(c => attributor.AttributeAsync(c, update.Context, cancellationToken)));
+        }
+
         var now = time.GetUtcNow();
-        var pending = new List<Task<AuditReceipt>>(update.Changes.Count);
+        var pending = new List<Task>(update.Changes.Count);
         for (var i = 0; i < update.Changes.Count; i++)
         {
-            var body = Describe(update.Changes[i], update, attributions?[i]);
-            if (!fromFile && body.Operation == "update" && body.Diff.GetArrayLength() == 0 && body.Effect.Added.Count + body.Effect.Removed.Count + body.Effect.Changed.Count == 0 && body.Errors.Count == 0)
+            if (record.Durable[i])
             {
-                // A cluster write that changed nothing this gateway reads (a status write, a resync): not a config change.
                 continue;
             }
 
-            pending.Add(log.AppendDurableAsync(new AuditEntry(now, body), cancellationToken));
+            var body = Describe(update.Changes[i], update, record.Attributions?[i]);
+            if (!fromFile && body.Operation == "update" && body.Diff.GetArrayLength() == 0 && body.Effect.Added.Count + body.Effect.Removed.Count + body.Effect.Changed.Count == 0 && body.Errors.Count == 0)
+            {
+                // A cluster write that changed nothing this gateway reads (a status write, a resync): not a config change.
+                record.Durable[i] = true;
+                continue;
+            }
+
+            pending.Add(AppendAsync(record, i, new AuditEntry(now, body), cancellationToken));
         }
 
         await Task.WhenAll(pending);
+    }
+
+    private async Task AppendAsync(ConfigRecord record, int index, AuditEntry entry, CancellationToken cancellationToken)
+    {
+        await log.AppendDurableAsync(entry, cancellationToken);
+        record.Durable[index] = true;
     }
 
     internal static ConfigBody Describe(ResourceChange change, RouteTableUpdate update, ChangeAttribution? attribution = null)
@@ -129,6 +147,17 @@ internal sealed class ConfigChangeRecorder(IAuditLog log, TimeProvider time, ICh
         var report = table.Ingresses.FirstOrDefault(r => r.Ingress == name);
         return report is null ? [] : [.. report.Errors.Select(e => e.ToString())];
     }
+}
+
+/// <summary>The <c>config</c> entries of one batch: which are durable already, and who made the changes once known.</summary>
+internal sealed class ConfigRecord(RouteTableUpdate update)
+{
+    public RouteTableUpdate Update => update;
+
+    /// <summary>Per change: its entry is durable (or it needs none).</summary>
+    public bool[] Durable { get; } = new bool[update.Changes.Count];
+
+    public ChangeAttribution[]? Attributions { get; set; }
 }
 
 [System.Text.Json.Serialization.JsonSerializable(typeof(System.Text.Json.Nodes.JsonArray))]

@@ -1,75 +1,93 @@
+using System.Diagnostics.Metrics;
+using AuditGateway.Audit;
 using AuditGateway.Kubernetes.Models;
 using AuditGateway.Routing;
 
 namespace AuditGateway.ControlPlane;
 
 /// <summary>
-/// Where every config source delivers. One reconcile at a time, in this order: keep the current
-/// objects, translate them into a route table, record the change (its <c>config</c> entries durable,
-/// docs/audit-log.md guarantee 1), let what takes effect with the table prepare (certificates), and
-/// only then swap the table in.
+/// Where every config source delivers. One reconcile at a time, and each one a transaction
+/// (docs/audit-log.md, guarantees 1 and 6): the new object set is computed on a copy and translated
+/// into a route table, every <see cref="IRouteTableApplier"/> prepares (certificates load), the
+/// change is recorded (its <c>config</c> entries durable), and only then do the appliers commit, the
+/// table swap in and the objects become current — steps that cannot fail. If an earlier step fails,
+/// nothing of the change is in force; it is retried with backoff, holding the gate, so later batches
+/// from any source wait behind it in order.
 /// </summary>
-internal sealed partial class ConfigPipeline(
-    RoutingState state,
-    ClassOptions classes,
-    ConfigChangeRecorder recorder,
-    IEnumerable<IRouteTableApplier> appliers,
-    ILogger<ConfigPipeline> logger) : IConfigSink, IDisposable
+internal sealed partial class ConfigPipeline : IConfigSink, IDisposable
 {
     private readonly SemaphoreSlim _gate = new(1, 1);
-    private readonly Dictionary<ObjectKey, KubeResource> _objects = [];
-    private readonly IRouteTableApplier[] _appliers = [.. appliers];
+    private readonly RoutingState _state;
+    private readonly ClassOptions _classes;
+    private readonly ConfigChangeRecorder _recorder;
+    private readonly IRouteTableApplier[] _appliers;
+    private readonly ReconcileRetry _retry;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly Meter _meter;
+    private readonly Counter<long> _failures;
     private IReadOnlyDictionary<ObjectKey, Ingress> _accepted = new Dictionary<ObjectKey, Ingress>();
     private Dictionary<string, IngressReport> _reports = new(StringComparer.Ordinal);
-    private volatile IReadOnlyDictionary<ObjectKey, KubeResource> _snapshot = new Dictionary<ObjectKey, KubeResource>();
+    private volatile IReadOnlyDictionary<ObjectKey, KubeResource> _objects = new Dictionary<ObjectKey, KubeResource>();
+    private volatile PendingChange? _pending;
 
-    /// <summary>Every object as of the last reconcile (a copy; readers never lock).</summary>
-    public IReadOnlyDictionary<ObjectKey, KubeResource> Objects => _snapshot;
+    public ConfigPipeline(
+        RoutingState state,
+        ClassOptions classes,
+        ConfigChangeRecorder recorder,
+        IEnumerable<IRouteTableApplier> appliers,
+        ReconcileRetry retry,
+        TimeProvider time,
+        IMeterFactory meterFactory,
+        ILogger<ConfigPipeline> logger)
+    {
+        _state = state;
+        _classes = classes;
+        _recorder = recorder;
+        _appliers = [.. appliers];
+        _retry = retry;
+        _time = time;
+        _logger = logger;
+        _meter = meterFactory.Create(LogAvailability.MeterName);
+        _failures = _meter.CreateCounter<long>("auditgw_config_reload_failures_total", description: "Reconcile attempts that failed (the change is retried; the previous configuration stays in force).");
+    }
 
+    /// <summary>Every object in force (never changed after it is published; readers never lock).</summary>
+    public IReadOnlyDictionary<ObjectKey, KubeResource> Objects => _objects;
+
+    /// <summary>The change that has failed to take effect and is being retried; null when none is.</summary>
+    public PendingChange? Pending => _pending;
+
+    /// <summary>Applies the batch, retrying until it has taken effect; throws only when cancelled.</summary>
     public async Task ApplyAsync(IReadOnlyList<ResourceChange> changes, ChangeContext context, CancellationToken cancellationToken)
     {
         await _gate.WaitAsync(cancellationToken);
         try
         {
-            foreach (var change in changes)
+            var attempt = new Attempt(changes, context);
+            var delay = _retry.First;
+            while (true)
             {
-                if (change.New is null)
+                try
                 {
-                    _objects.Remove(change.Key);
+                    await ReconcileAsync(attempt, cancellationToken);
+                    break;
                 }
-                else
+                catch (Exception e) when (!cancellationToken.IsCancellationRequested)
                 {
-                    _objects[change.Key] = change.New;
+                    Failed(attempt, e);
                 }
+
+                await Task.Delay(delay, _time, cancellationToken);
+                delay = delay * 2 < _retry.Max ? delay * 2 : _retry.Max;
             }
 
-            var result = IngressTranslator.Translate(new TranslationInput
+            if (attempt.Failures > 0)
             {
-                Objects = _objects,
-                LastAccepted = _accepted,
-                Classes = classes,
-            });
-            LogReports(result.Table);
-
-            var before = state.Current;
-            var after = result.Table;
-            var update = new RouteTableUpdate(before, after, RouteTableDiff.Compute(before, after), changes, context);
-            // Write-ahead: nothing of the change takes effect before its entries are durable.
-            await recorder.RecordAsync(update, cancellationToken);
-            foreach (var applier in _appliers)
-            {
-                await applier.ApplyAsync(update, cancellationToken);
+                _pending = null;
+                var seconds = (_time.GetUtcNow() - attempt.Since).TotalSeconds;
+                LogTookEffect(_logger, attempt.Objects, attempt.Failures + 1, seconds);
             }
-
-            // Before the swap: whoever wakes on the new table (the status writer) finds its objects.
-            _snapshot = new Dictionary<ObjectKey, KubeResource>(_objects);
-            if (after.Revision != before.Revision)
-            {
-                state.Swap(after);
-                LogSwapped(logger, before.Revision, after.Revision, update.Effect.Added.Count, update.Effect.Removed.Count, update.Effect.Changed.Count, context.Via);
-            }
-
-            _accepted = result.Accepted;
         }
         finally
         {
@@ -77,9 +95,111 @@ internal sealed partial class ConfigPipeline(
         }
     }
 
-    public void MarkSynced() => state.MarkSynced();
+    /// <summary>Applies the batch once (the start-up load: a failure fails the start); nothing of it takes effect if it throws.</summary>
+    public async Task ApplyOnceAsync(IReadOnlyList<ResourceChange> changes, ChangeContext context, CancellationToken cancellationToken)
+    {
+        await _gate.WaitAsync(cancellationToken);
+        try
+        {
+            await ReconcileAsync(new Attempt(changes, context), cancellationToken);
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
 
-    public void Dispose() => _gate.Dispose();
+    public void MarkSynced() => _state.MarkSynced();
+
+    public void Dispose()
+    {
+        _gate.Dispose();
+        _meter.Dispose();
+    }
+
+    /// <summary>One try: every step that may fail first, without a visible effect; then the commits, which cannot fail.</summary>
+    private async Task ReconcileAsync(Attempt attempt, CancellationToken cancellationToken)
+    {
+        // The plan depends only on what is in force, which stays put while this batch is retried.
+        var plan = attempt.Plan ??= Plan(attempt.Changes, attempt.Context);
+        var commits = new Action[_appliers.Length];
+        for (var i = 0; i < _appliers.Length; i++)
+        {
+            commits[i] = await _appliers[i].PrepareAsync(plan.Update, cancellationToken);
+        }
+
+        // Write-ahead: nothing of the change takes effect before its entries are durable. Entries
+        // already durable from an earlier attempt are not written again.
+        await _recorder.RecordAsync(plan.Record, cancellationToken);
+
+        foreach (var commit in commits)
+        {
+            commit();
+        }
+
+        // Before the swap: whoever wakes on the new table (the status writer) finds its objects.
+        _objects = plan.Objects;
+        _accepted = plan.Accepted;
+        var (before, after) = (plan.Update.Before, plan.Update.After);
+        if (after.Revision != before.Revision)
+        {
+            _state.Swap(after);
+            var effect = plan.Update.Effect;
+            LogSwapped(_logger, before.Revision, after.Revision, effect.Added.Count, effect.Removed.Count, effect.Changed.Count, attempt.Context.Via);
+        }
+
+        LogReports(after);
+    }
+
+    /// <summary>The objects with the batch applied (a copy), their route table, and what the change does.</summary>
+    private ReconcilePlan Plan(IReadOnlyList<ResourceChange> changes, ChangeContext context)
+    {
+        var objects = new Dictionary<ObjectKey, KubeResource>(_objects);
+        foreach (var change in changes)
+        {
+            if (change.New is null)
+            {
+                objects.Remove(change.Key);
+            }
+            else
+            {
+                objects[change.Key] = change.New;
+            }
+        }
+
+        var result = IngressTranslator.Translate(new TranslationInput
+        {
+            Objects = objects,
+            LastAccepted = _accepted,
+            Classes = _classes,
+        });
+        var before = _state.Current;
+        var update = new RouteTableUpdate(before, result.Table, RouteTableDiff.Compute(before, result.Table), changes, context);
+        return new ReconcilePlan(objects, result.Accepted, update, new ConfigRecord(update));
+    }
+
+    /// <summary>Counts a failed attempt; the first failure of a change is one error line and makes it pending.</summary>
+    private void Failed(Attempt attempt, Exception e)
+    {
+        _failures.Add(1);
+        attempt.Failures++;
+        if (attempt.Failures == 1)
+        {
+            attempt.Since = _time.GetUtcNow();
+            attempt.Objects = Describe(attempt.Changes);
+            LogFailed(_logger, attempt.Objects, e.Message, e);
+        }
+
+        _pending = new PendingChange(attempt.Objects, attempt.Since, attempt.Failures, e.Message);
+    }
+
+    /// <summary>The objects of a batch, for a log line: the first few by name, then how many more.</summary>
+    private static string Describe(IReadOnlyList<ResourceChange> changes)
+    {
+        const int Named = 3;
+        var names = string.Join(", ", changes.Take(Named).Select(c => c.Key.ToString()));
+        return changes.Count > Named ? $"{names} and {changes.Count - Named} more" : names;
+    }
 
     /// <summary>Logs refusals and warnings when they change, naming the Ingress and the field.</summary>
     private void LogReports(RouteTable table)
@@ -98,12 +218,12 @@ internal sealed partial class ConfigPipeline(
             if (report.Errors.Count > 0)
             {
                 var serving = report.Status == IngressOutcome.Refused ? "not served" : "its previous valid version keeps serving";
-                LogRefused(logger, name, string.Join("; ", report.Errors), serving);
+                LogRefused(_logger, name, string.Join("; ", report.Errors), serving);
             }
 
             foreach (var warning in report.Warnings)
             {
-                LogWarning(logger, name, warning);
+                LogWarning(_logger, name, warning);
             }
         }
 
@@ -118,7 +238,46 @@ internal sealed partial class ConfigPipeline(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Ingress {Ingress}: {Warning}")]
     private static partial void LogWarning(ILogger logger, string ingress, string warning);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Config change ({Objects}) could not take effect: {Error}; the previous configuration stays in force, and the change is retried (later changes wait behind it)")]
+    private static partial void LogFailed(ILogger logger, string objects, string error, Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Config change ({Objects}) took effect after {Attempts} attempts ({Seconds:0.0} s)")]
+    private static partial void LogTookEffect(ILogger logger, string objects, int attempts, double seconds);
+
+    /// <summary>One batch being applied: its plan once computed, and its failures so far.</summary>
+    private sealed class Attempt(IReadOnlyList<ResourceChange> changes, ChangeContext context)
+    {
+        public IReadOnlyList<ResourceChange> Changes => changes;
+
+        public ChangeContext Context => context;
+
+        public ReconcilePlan? Plan { get; set; }
+
+        public int Failures { get; set; }
+
+        /// <summary>The objects, for log lines and <c>/readyz</c> (set at the first failure).</summary>
+        public string Objects { get; set; } = "";
+
+        /// <summary>When the first attempt failed.</summary>
+        public DateTimeOffset Since { get; set; }
+    }
+
+    private sealed record ReconcilePlan(
+        Dictionary<ObjectKey, KubeResource> Objects,
+        IReadOnlyDictionary<ObjectKey, Ingress> Accepted,
+        RouteTableUpdate Update,
+        ConfigRecord Record);
 }
+
+/// <summary>How a failed reconcile is retried: after <see cref="First"/>, doubling up to <see cref="Max"/>.</summary>
+internal sealed record ReconcileRetry(TimeSpan First, TimeSpan Max)
+{
+    public static readonly ReconcileRetry Default = new(TimeSpan.FromMilliseconds(100), TimeSpan.FromSeconds(5));
+}
+
+/// <summary>A change that has not taken effect yet: which objects, failing since when, how often, and why last.</summary>
+internal sealed record PendingChange(string Objects, DateTimeOffset Since, int Attempts, string Error);
 
 /// <summary>A table about to be swapped in, with what caused it and what it changes.</summary>
 internal sealed record RouteTableUpdate(
@@ -130,10 +289,12 @@ internal sealed record RouteTableUpdate(
 
 /// <summary>
 /// Something that takes effect together with a route table, such as the certificates served by SNI.
-/// Runs for every batch of changes (even when the table does not change), after the change is
-/// recorded and before its table is swapped in.
+/// Runs for every batch of changes (even when the table does not change) in two steps: a prepare
+/// that may fail and has no visible effect, before the change is recorded; and the commit it returns,
+/// which cannot fail (a pointer swap), run after the change is recorded and before its table is
+/// swapped in. A prepared change that is not committed is dropped.
 /// </summary>
 internal interface IRouteTableApplier
 {
-    ValueTask ApplyAsync(RouteTableUpdate update, CancellationToken cancellationToken);
+    ValueTask<Action> PrepareAsync(RouteTableUpdate update, CancellationToken cancellationToken);
 }

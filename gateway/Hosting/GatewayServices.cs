@@ -61,6 +61,7 @@ internal static class GatewayServices
         });
         services.AddSingleton<RoutingState>();
         services.AddSingleton<ConfigChangeRecorder>();
+        services.AddSingleton(ReconcileRetry.Default);
         services.AddSingleton<CertificateStore>();
         services.AddSingleton<IRouteTableApplier>(sp => sp.GetRequiredService<CertificateStore>());
         services.AddSingleton<ConfigPipeline>();

@@ -7,8 +7,9 @@ namespace AuditGateway.Proxy;
 
 /// <summary>
 /// Server certificates by SNI: exact host, then a one-label wildcard, then a self-signed
-/// default. Updated from each new route table before it is swapped in, so a rotated Secret
-/// serves its new certificate on the next handshake, without a restart.
+/// default. Each new route table's certificates are loaded into a new snapshot before its change is
+/// recorded, and the snapshot swapped in just before the table, so a rotated Secret serves its new
+/// certificate on the next handshake, without a restart — and a change that fails leaves the old ones.
 /// </summary>
 internal sealed partial class CertificateStore : IRouteTableApplier, IDisposable
 {
@@ -44,7 +45,7 @@ internal sealed partial class CertificateStore : IRouteTableApplier, IDisposable
             : _default;
     }
 
-    public ValueTask ApplyAsync(RouteTableUpdate update, CancellationToken cancellationToken)
+    public ValueTask<Action> PrepareAsync(RouteTableUpdate update, CancellationToken cancellationToken)
     {
         var previous = Volatile.Read(ref _snapshot);
         var byHash = new Dictionary<string, X509Certificate2>(StringComparer.Ordinal);
@@ -69,9 +70,9 @@ internal sealed partial class CertificateStore : IRouteTableApplier, IDisposable
             byHost[binding.Host] = certificate;
         }
 
-        Volatile.Write(ref _snapshot, new Snapshot(byHost, byHash));
-        // Certificates no longer bound are left to the finalizer: an in-flight handshake may still hold one.
-        return ValueTask.CompletedTask;
+        var next = new Snapshot(byHost, byHash);
+        // Certificates no longer bound (or prepared and never committed) are left to the finalizer: an in-flight handshake may still hold one.
+        return ValueTask.FromResult<Action>(() => Volatile.Write(ref _snapshot, next));
     }
 
     public void Dispose() => _default.Dispose();

@@ -8,15 +8,16 @@ namespace AuditGateway.ControlPlane.Sources;
 /// <summary>
 /// Cluster mode's config source: informers for ingresses, ingressclasses, services,
 /// endpointslices and TLS secrets. Changes arriving together are coalesced for
-/// <see cref="Coalesce"/> into one batch per context; <see cref="IConfigSink.MarkSynced"/> is
-/// called once every informer's first full list has been applied.
+/// <see cref="Coalesce"/> into one batch per context; a batch is delivered once the one before it
+/// has taken effect (the sink retries a failure), so events arriving meanwhile wait, in order, and
+/// are not merged into it. <see cref="IConfigSink.MarkSynced"/> is called once every informer's
+/// first full list has been applied.
 /// </summary>
-internal sealed partial class KubernetesConfigSource : IConfigSource
+internal sealed class KubernetesConfigSource : IConfigSource
 {
     public static readonly TimeSpan Coalesce = TimeSpan.FromMilliseconds(5);
 
     private readonly TimeProvider _time;
-    private readonly ILogger _logger;
     private static readonly ChangeContext ListContext = new(ChangeVia.List, null);
     private static readonly ChangeContext WatchContext = new(ChangeVia.Watch, null);
 
@@ -25,7 +26,6 @@ internal sealed partial class KubernetesConfigSource : IConfigSource
     public KubernetesConfigSource(KubeApiClient client, TimeProvider time, ILoggerFactory loggers, InformerOptions? options = null)
     {
         _time = time;
-        _logger = loggers.CreateLogger<KubernetesConfigSource>();
         options ??= new InformerOptions();
         var informerLogger = loggers.CreateLogger<ResourceInformer>();
         ValueTask Deliver(InformerUpdate update, CancellationToken ct) => _updates.Writer.WriteAsync(update, ct);
@@ -77,7 +77,8 @@ internal sealed partial class KubernetesConfigSource : IConfigSource
                     var merged = Merge(run);
                     if (merged.Count > 0)
                     {
-                        await ApplyAsync(sink, merged, context, cancellationToken);
+                        // Returns once the batch took effect (retried meanwhile); later batches wait here, in order.
+                        await sink.ApplyAsync(merged, context, cancellationToken);
                     }
                 }
 
@@ -96,20 +97,6 @@ internal sealed partial class KubernetesConfigSource : IConfigSource
         {
             await stop.CancelAsync();
             await Task.WhenAll(running).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-        }
-    }
-
-    private async Task ApplyAsync(IConfigSink sink, IReadOnlyList<ResourceChange> changes, ChangeContext context, CancellationToken cancellationToken)
-    {
-        try
-        {
-            await sink.ApplyAsync(changes, context, cancellationToken);
-        }
-#pragma warning disable CA1031 // One failed reconcile must not stop the source; it is logged and the next change retries.
-        catch (Exception e) when (e is not OperationCanceledException)
-#pragma warning restore CA1031
-        {
-            LogApplyFailed(_logger, changes.Count, e);
         }
     }
 
@@ -134,6 +121,4 @@ internal sealed partial class KubernetesConfigSource : IConfigSource
         return [.. order.Select(k => byKey[k]).Where(c => c.Old is not null || c.New is not null)];
     }
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "Applying {Count} Kubernetes changes failed")]
-    private static partial void LogApplyFailed(ILogger logger, int count, Exception exception);
 }

@@ -27,10 +27,10 @@ internal sealed partial class ManifestDirectorySource : IConfigSource
 
     /// <summary>
     /// Reads the directory once and applies what it holds, before anything listens; any unreadable file or
-    /// syntax error throws <see cref="ManifestException"/>.
+    /// syntax error throws <see cref="ManifestException"/>, and so does a failure to apply it (once: the start fails).
     /// </summary>
-    public Task LoadInitialAsync(IConfigSink sink, CancellationToken cancellationToken) =>
-        sink.ApplyAsync(_reader.ReadInitial(), FileChange(), cancellationToken);
+    public Task LoadInitialAsync(ConfigPipeline pipeline, CancellationToken cancellationToken) =>
+        pipeline.ApplyOnceAsync(_reader.ReadInitial(), FileChange(), cancellationToken);
 
     public async Task RunAsync(IConfigSink sink, CancellationToken cancellationToken)
     {
@@ -121,6 +121,10 @@ internal sealed partial class ManifestDirectorySource : IConfigSource
         return any;
     }
 
+    /// <summary>
+    /// Returns once the changes took effect (the sink retries a failure), so the reader's view never
+    /// gets ahead of what is in force; only cancellation throws.
+    /// </summary>
     private static async Task DeliverAsync(IConfigSink sink, IReadOnlyList<ResourceChange> changes, CancellationToken cancellationToken)
     {
         if (changes.Count > 0)
