@@ -202,10 +202,6 @@ internal sealed partial class ProxyMiddleware(
         return route;
     }
 
-    /// <summary>
-    /// Counts the bytes of the bodies as they are forwarded. A request that cannot have a body
-    /// (no Content-Length, not chunked) has none to count.
-    /// </summary>
     /// <summary>The error and its message, with the innermost cause when it says more (a reset socket under "error while sending").</summary>
     private static string Describe(ForwarderError error, Exception? failure)
     {
@@ -220,6 +216,10 @@ internal sealed partial class ProxyMiddleware(
             : $"{error}: {failure.Message} ({cause.Message})";
     }
 
+    /// <summary>
+    /// Whether a request may be sent again after an attempt that got no response: one without a
+    /// body (Content-Length 0 or absent, not chunked), or a GET, HEAD or OPTIONS none of whose body was read.
+    /// </summary>
     private static bool Retryable(HttpContext context, RequestRecord record)
     {
         var request = context.Request;
@@ -233,6 +233,10 @@ internal sealed partial class ProxyMiddleware(
             && record.BodyIn is not { Count: > 0 };
     }
 
+    /// <summary>
+    /// Counts the bytes of the bodies as they are forwarded. A request that cannot have a body
+    /// (no Content-Length, not chunked) has none to count.
+    /// </summary>
     private static void CountBodies(HttpContext context, RequestRecord record)
     {
         var request = context.Request;

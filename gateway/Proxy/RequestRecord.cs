@@ -16,6 +16,9 @@ internal sealed class RequestRecord(long startedAt, RouteTable table, ClientAddr
 {
     private static readonly ConditionalWeakTable<IngressRoute, RouteRefs> s_auditRefs = new();
 
+    /// <summary>Each forwarding attempt (endpoint index, error), kept only once one failed or was retried.</summary>
+    private List<(int Destination, string? Error)>? _attempts;
+
     public long StartedAt { get; } = startedAt;
 
     public RouteTable Table { get; } = table;
@@ -32,9 +35,6 @@ internal sealed class RequestRecord(long startedAt, RouteTable table, ClientAddr
     public int DestinationIndex { get; set; } = -1;
 
     public long? UpstreamMicroseconds { get; set; }
-
-    /// <summary>Each forwarding attempt (endpoint index, error), kept only once one failed or was retried.</summary>
-    private List<(int Destination, string? Error)>? _attempts;
 
     public string? UpstreamError { get; set; }
 
