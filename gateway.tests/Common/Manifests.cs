@@ -76,6 +76,35 @@ internal static class Manifests
         return Documents(Text(service), Text(slice));
     }
 
+    /// <summary>
+    /// A Service with one port (<c>http</c>, 80) whose endpoints are 127.0.0.1 at each of
+    /// <paramref name="endpointPorts"/>: one ready EndpointSlice per endpoint, as the slices of a
+    /// Service whose pods listen on different ports.
+    /// </summary>
+    public static string Pool(string name, params int[] endpointPorts)
+    {
+        var service = Object("v1", "Service", name);
+        service["spec"] = new JsonObject
+        {
+            ["selector"] = new JsonObject { ["app"] = name },
+            ["ports"] = new JsonArray(new JsonObject { ["name"] = "http", ["port"] = 80 }),
+        };
+        var slices = endpointPorts.Select((port, i) =>
+        {
+            var slice = Object("discovery.k8s.io/v1", "EndpointSlice", $"{name}-{i + 1}");
+            slice["metadata"]!["labels"] = new JsonObject { ["kubernetes.io/service-name"] = name };
+            slice["addressType"] = "IPv4";
+            slice["ports"] = new JsonArray(new JsonObject { ["name"] = "http", ["port"] = port });
+            slice["endpoints"] = new JsonArray(new JsonObject
+            {
+                ["addresses"] = new JsonArray("127.0.0.1"),
+                ["conditions"] = new JsonObject { ["ready"] = true },
+            });
+            return Text(slice);
+        });
+        return Documents([Text(service), .. slices]);
+    }
+
     /// <summary>An ExternalName Service (no EndpointSlice) with one numbered port.</summary>
     public static string ExternalName(string name, string externalName, int port)
     {

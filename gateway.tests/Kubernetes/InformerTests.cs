@@ -155,6 +155,34 @@ public sealed class InformerTests
     }
 
     [Fact]
+    public async Task Repeated_expiry_relists_after_a_growing_backoff_not_in_a_hot_loop()
+    {
+        await using var server = await FakeApiServer.StartAsync();
+        server.Seed(Service("s"));
+        var time = new ManualTimeProvider();
+        var initial = TimeSpan.FromSeconds(1);
+        var options = Fast with { InitialBackoff = initial, MaxBackoff = TimeSpan.FromSeconds(8), WatchdogTimeout = TimeSpan.FromMinutes(5) };
+
+        // Every watch of the first three answers ERROR 410: each relist must wait its turn.
+        server.Faults.ExpireNextWatches(3);
+        await using var h = new Harness(server, KubeResourceType.Services, options, time);
+        var backoff = initial;
+        for (var lists = 1; lists <= 3; lists++)
+        {
+            // The watchdog (5 min) is not what waits: a relist delay is.
+            await Eventually.TrueAsync(() => h.Informer.ListCount == lists && time.NextTimerIn < TimeSpan.FromMinutes(1), because: $"relist delay {lists} armed");
+            var delay = time.NextTimerIn!.Value;
+            Assert.InRange(delay, backoff / 2, backoff);
+            Assert.Equal(lists, h.Informer.ListCount);
+            time.Advance(delay);
+            backoff *= 2;
+        }
+
+        await Eventually.TrueAsync(() => h.Informer.ListCount == 4 && server.WatchCount == 1 && h.Has("s"), because: "the fourth watch is healthy");
+        Assert.Equal(4, h.Informer.WatchCount);
+    }
+
+    [Fact]
     public async Task Server_errors_for_a_while_back_off_then_converge()
     {
         await using var server = await FakeApiServer.StartAsync();

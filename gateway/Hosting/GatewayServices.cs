@@ -72,6 +72,7 @@ internal static class GatewayServices
         services.AddSingleton(new QueryRedactor(settings.RedactQueryParams));
         services.AddSingleton<ListenerPorts>();
         services.AddSingleton<AuditGate>();
+        services.AddSingleton<DestinationHealth>();
         services.AddSingleton<ProxyMiddleware>();
         services.AddSingleton<RejectedRequestAuditor>();
         services.AddSingleton<ILoggerProvider>(sp => sp.GetRequiredService<RejectedRequestAuditor>());

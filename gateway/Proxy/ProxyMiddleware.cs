@@ -15,8 +15,13 @@ namespace AuditGateway.Proxy;
 /// The data plane. For each request, cheapest checks first: the block list, hostile spellings
 /// of the path, the route (Ingress v1 matching on the table in force), the policy (address
 /// lists, methods, rate limits, JWT, claims); then a redirect to HTTPS, the gateway's own
-/// 404/503, or forwarding to one ready endpoint (round robin) with YARP's forwarder. Every
-/// request, allowed or not, ends as one audit entry, and feeds the probe detector; none is
+/// 404/503, or forwarding to one ready endpoint with YARP's forwarder: round robin over the endpoints
+/// <see cref="DestinationHealth"/> is not skipping (all of them if it skips every one). An endpoint
+/// that refuses the connection or resets it before answering is skipped for a while, and the request
+/// is retried once on another, not skipped, endpoint when that is safe: a GET, HEAD or OPTIONS, or a
+/// request without a body. Otherwise the client gets the forwarder's 502 with the reason in
+/// <c>X-AuditGateway-Reason</c>. Every request, allowed or not, ends as one audit entry (listing each
+/// attempt when there was more than one or one failed), and feeds the probe detector; none is
 /// forwarded while the log cannot be written (<see cref="AuditGate"/>).
 /// </summary>
 internal sealed partial class ProxyMiddleware(
@@ -32,6 +37,7 @@ internal sealed partial class ProxyMiddleware(
     TimeProvider time,
     ILogger<ProxyMiddleware> logger,
     AuditGate gate,
+    DestinationHealth health,
     ProbeDetector? probes = null)
 {
     private static readonly ForwarderRequestConfig RequestConfig = new() { ActivityTimeout = TimeSpan.FromSeconds(60) };
@@ -56,18 +62,57 @@ internal sealed partial class ProxyMiddleware(
             if (await DecideAsync(context, record) is { } route)
             {
                 var destinations = route.Backend.DestinationPrefixes;
-                var index = (int)((uint)Interlocked.Increment(ref _roundRobin) % (uint)destinations.Count);
-                var destination = destinations[index];
-                record.DestinationIndex = index;
+                var index = health.Choose(destinations, (int)((uint)Interlocked.Increment(ref _roundRobin) % (uint)destinations.Count));
                 CountBodies(context, record);
                 var upstreamStart = time.GetTimestamp();
-                var error = await forwarder.SendAsync(context, destination, invoker, RequestConfig, ForwardingTransformer.Instance);
-                record.UpstreamMicroseconds = (long)time.GetElapsedTime(upstreamStart).TotalMicroseconds;
-                if (error != ForwarderError.None)
+                ForwarderError error;
+                for (var attempt = 0; ; attempt++)
                 {
+                    record.DestinationIndex = index;
+                    var destination = destinations[index];
+                    error = await forwarder.SendAsync(context, destination, invoker, RequestConfig, ForwardingTransformer.Instance);
+                    if (error == ForwarderError.None)
+                    {
+                        health.Succeeded(destination);
+                        record.UpstreamError = null;
+                        if (attempt > 0)
+                        {
+                            record.AddAttempt(index, null);
+                        }
+
+                        break;
+                    }
+
                     var failure = context.Features.Get<IForwarderErrorFeature>()?.Exception;
-                    record.UpstreamError = failure is null ? error.ToString() : $"{error}: {failure.Message}";
+                    record.UpstreamError = Describe(error, failure);
+                    record.AddAttempt(index, record.UpstreamError);
                     LogUpstreamError(logger, route.Id, destination, error, failure?.Message ?? "");
+
+                    // Refused, or reset before any response: the endpoint is down, not the request wrong.
+                    if (error != ForwarderError.Request || context.Response.HasStarted)
+                    {
+                        break;
+                    }
+
+                    health.Failed(destination);
+                    if (attempt > 0 || !Retryable(context, record) || health.Choose(destinations, index + 1, exclude: index) is not (>= 0 and var next))
+                    {
+                        break;
+                    }
+
+                    // Undo what the forwarder set for its 502, so the next attempt starts clean.
+                    context.Response.StatusCode = StatusCodes.Status200OK;
+                    context.Features.Set<IForwarderErrorFeature>(null);
+                    index = next;
+                }
+
+                record.UpstreamMicroseconds = (long)time.GetElapsedTime(upstreamStart).TotalMicroseconds;
+                if (error != ForwarderError.None && !context.Response.HasStarted)
+                {
+                    // YARP answers its 502/504 with no body; say why, as the gateway's own 404/503 do.
+                    var why = $"backend {route.Backend.Destinations[index]} failed: {record.UpstreamError}";
+                    context.Response.Headers["X-AuditGateway-Reason"] = HeaderSafe(
+                        error == ForwarderError.Request && !Retryable(context, record) ? why + " (not retried: the request has a body and is not idempotent)" : why);
                 }
             }
         }
@@ -155,6 +200,37 @@ internal sealed partial class ProxyMiddleware(
         }
 
         return route;
+    }
+
+    /// <summary>The error and its message, with the innermost cause when it says more (a reset socket under "error while sending").</summary>
+    private static string Describe(ForwarderError error, Exception? failure)
+    {
+        if (failure is null)
+        {
+            return error.ToString();
+        }
+
+        var cause = failure.GetBaseException();
+        return cause == failure || failure.Message.Contains(cause.Message, StringComparison.Ordinal)
+            ? $"{error}: {failure.Message}"
+            : $"{error}: {failure.Message} ({cause.Message})";
+    }
+
+    /// <summary>
+    /// Whether a request may be sent again after an attempt that got no response: one without a
+    /// body (Content-Length 0 or absent, not chunked), or a GET, HEAD or OPTIONS none of whose body was read.
+    /// </summary>
+    private static bool Retryable(HttpContext context, RequestRecord record)
+    {
+        var request = context.Request;
+        if (request.ContentLength == 0 || context.Features.Get<IHttpRequestBodyDetectionFeature>()?.CanHaveBody == false)
+        {
+            return true;
+        }
+
+        // An idempotent method may carry a body: retried only if no byte of it was read yet.
+        return (HttpMethods.IsGet(request.Method) || HttpMethods.IsHead(request.Method) || HttpMethods.IsOptions(request.Method))
+            && record.BodyIn is not { Count: > 0 };
     }
 
     /// <summary>

@@ -16,6 +16,9 @@ internal sealed class RequestRecord(long startedAt, RouteTable table, ClientAddr
 {
     private static readonly ConditionalWeakTable<IngressRoute, RouteRefs> s_auditRefs = new();
 
+    /// <summary>Each forwarding attempt (endpoint index, error), kept only once one failed or was retried.</summary>
+    private List<(int Destination, string? Error)>? _attempts;
+
     public long StartedAt { get; } = startedAt;
 
     public RouteTable Table { get; } = table;
@@ -44,6 +47,9 @@ internal sealed class RequestRecord(long startedAt, RouteTable table, ClientAddr
 
     /// <summary>The client was refused because it was already blocked: not evidence for the probe detector.</summary>
     public bool RefusedAsBlocked { get; set; }
+
+    /// <summary>Notes an attempt; the first successful one is not noted (the entry's route says where it went).</summary>
+    public void AddAttempt(int destinationIndex, string? error) => (_attempts ??= []).Add((destinationIndex, error));
 
     public RequestBody ToEntry(HttpContext context, QueryRedactor redactor, long latencyMicroseconds)
     {
@@ -86,6 +92,7 @@ internal sealed class RequestRecord(long startedAt, RouteTable table, ClientAddr
                 ? new TlsInfo(string.IsNullOrEmpty(tls.HostName) ? null : tls.HostName, Version(tls.Protocol))
                 : null,
             UpstreamError = UpstreamError,
+            Attempts = _attempts?.ConvertAll(a => new UpstreamAttempt(Route!.Backend.Destinations[a.Destination], a.Error)),
         };
     }
 

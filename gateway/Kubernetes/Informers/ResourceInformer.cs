@@ -26,7 +26,9 @@ internal sealed record InformerUpdate(ResourceInformer Informer, IReadOnlyList<R
 /// Keeps a local copy of one resource type: paged list → watch from the list's resourceVersion
 /// with bookmarks → on 410/Expired (an ERROR event in a 200 stream, or an HTTP 410) relist and emit
 /// deletes for objects that vanished → on failures reconnect with exponential backoff and jitter →
-/// a watchdog restarts a watch that has been silent too long.
+/// a watchdog restarts a watch that has been silent too long. Relists after an expiry wait the
+/// same backoff as reconnects, so a server that keeps answering 410 is not listed in a hot loop;
+/// the backoff resets only once a watch has delivered something.
 /// </summary>
 internal sealed partial class ResourceInformer(
     KubeApiClient client,
@@ -40,6 +42,7 @@ internal sealed partial class ResourceInformer(
     private readonly Dictionary<ObjectKey, KubeResource> _cache = [];
     private volatile bool _synced;
     private volatile string? _resourceVersion;
+    private bool _watchDelivered;
     private int _lists;
     private int _watches;
 
@@ -66,7 +69,6 @@ internal sealed partial class ResourceInformer(
                 {
                     await ListAsync(cancellationToken);
                     needList = false;
-                    backoff = options.InitialBackoff;
                 }
 
                 switch (await WatchAsync(cancellationToken))
@@ -86,8 +88,15 @@ internal sealed partial class ResourceInformer(
             }
             catch (KubeApiException e) when (e.IsExpired)
             {
-                LogExpired(logger, type.Plural, _resourceVersion, e.Message);
+                // A watch that delivered events before expiring was healthy: start the backoff afresh.
+                if (_watchDelivered)
+                {
+                    backoff = options.InitialBackoff;
+                }
+
+                LogExpired(logger, type.Plural, _resourceVersion, backoff.TotalMilliseconds, e.Message);
                 needList = true;
+                backoff = await DelayAsync(backoff, cancellationToken);
             }
             catch (Exception e) when (e is HttpRequestException or IOException or KubeApiException or JsonException or TimeoutException
                 or System.Security.Authentication.AuthenticationException or OperationCanceledException or KubeConfigException)
@@ -181,6 +190,7 @@ internal sealed partial class ResourceInformer(
 
         var timeoutSeconds = (int)(options.MinWatchTimeout.TotalSeconds * (1 + Random.Shared.NextDouble()));
         var any = false;
+        _watchDelivered = false;
         try
         {
             var watchOptions = new WatchOptions(_resourceVersion ?? "", true, timeoutSeconds, fieldSelector);
@@ -194,6 +204,7 @@ internal sealed partial class ResourceInformer(
                     throw new KubeApiException(code, e.Status, $"watch {type.Plural}: ERROR event {code} {e.Status?.Reason}: {e.Status?.Message}");
                 }
 
+                _watchDelivered = true;
                 var rv = Rv(e.Object);
                 if (e.Type != WatchEventType.Bookmark && Apply(e) is { } change)
                 {
@@ -256,8 +267,8 @@ internal sealed partial class ResourceInformer(
     [LoggerMessage(Level = LogLevel.Debug, Message = "Listed {Resource}: {Count} objects at resourceVersion {ResourceVersion}, {Changes} changes")]
     private static partial void LogListed(ILogger logger, string resource, int count, string? resourceVersion, int changes);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Watch of {Resource} from resourceVersion {ResourceVersion} expired ({Reason}); relisting")]
-    private static partial void LogExpired(ILogger logger, string resource, string? resourceVersion, string reason);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Watch of {Resource} from resourceVersion {ResourceVersion} expired ({Reason}); relisting within {BackoffMs:0} ms")]
+    private static partial void LogExpired(ILogger logger, string resource, string? resourceVersion, double backoffMs, string reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "List/watch of {Resource} failed; retrying within {BackoffMs:0} ms: {Reason}")]
     private static partial void LogRetrying(ILogger logger, string resource, double backoffMs, string reason);
