@@ -89,6 +89,7 @@ internal static partial class SoakCommand
             var exit = await process.TerminateAsync(TimeSpan.FromSeconds(60));
             var disk = Disk.Of(data, archive);
             var verify = Verify(dll, data, archive);
+            var local = Verify(dll, data, null);
 
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"requests: {stats.Ok} answered 2xx, {stats.Failed} failed, latency {Summary.Of(stats.LatenciesMs)}"));
             Console.WriteLine($"gateway exit code after SIGTERM: {exit}");
@@ -99,7 +100,13 @@ internal static partial class SoakCommand
                 $"on disk: {disk.ArchiveEntries} entries in {disk.ArchiveSegments} archived sealed segments, {disk.ArchiveCompressed} bytes: {disk.BytesPerArchivedEntry:0.0} bytes per entry; local {disk.LocalSegments} segments ({disk.LocalRaw} raw + {disk.LocalCompressed} compressed bytes)"));
             Console.WriteLine($"verify --archive: exit {verify.Code}");
             Console.WriteLine(verify.Output.TrimEnd());
-            return exit == 0 && verify.Code == 0 && stats.Failed == 0 ? 0 : 1;
+            Console.WriteLine($"verify (the data directory alone, from its pruned start): exit {local.Code}");
+            Console.WriteLine(local.Output.TrimEnd());
+            var pruned = local.Output.Contains("pruned-before=", StringComparison.Ordinal);
+            Console.WriteLine(pruned ? "pruning ran: the data directory begins after seq 0" : "pruning did not run (retain longer than the soak?)");
+            var (lines, entries) = CompressorComparison.Sample(archive);
+            CompressorComparison.Report(lines, entries, stats.Ok / duration.TotalSeconds);
+            return exit == 0 && verify.Code == 0 && local.Code == 0 && stats.Failed == 0 ? 0 : 1;
         }
         finally
         {
@@ -107,10 +114,10 @@ internal static partial class SoakCommand
         }
     }
 
-    private static (int Code, string Output) Verify(string dll, string data, string archive)
+    private static (int Code, string Output) Verify(string dll, string data, string? archive)
     {
         var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var argument in (string[])[dll, "verify", "--data", data, "--archive", archive])
+        foreach (var argument in (string[])[dll, "verify", "--data", data, .. archive is null ? (string[])[] : ["--archive", archive]])
         {
             info.ArgumentList.Add(argument);
         }
