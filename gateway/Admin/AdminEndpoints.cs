@@ -66,7 +66,7 @@ internal static class AdminEndpoints
                 return context.Response.WriteAsync($"400 Bad Request: '{text}' is not an IP address\n");
             }
 
-            var by = (context.Items[PrincipalKey] as AdminPrincipal)?.Name ?? "unknown";
+            var by = PrincipalName(context);
             var removed = context.RequestServices.GetRequiredService<IBlockList>().Unblock(address, $"admin:{by}");
             context.Response.StatusCode = removed ? StatusCodes.Status204NoContent : StatusCodes.Status404NotFound;
             return Task.CompletedTask;
@@ -104,6 +104,9 @@ internal static class AdminEndpoints
         context.Items[PrincipalKey] = principal;
         await next(context);
     });
+
+    /// <summary>The authenticated admin caller's name (<c>unknown</c> outside <c>/api/</c>).</summary>
+    public static string PrincipalName(HttpContext context) => (context.Items[PrincipalKey] as AdminPrincipal)?.Name ?? "unknown";
 
     private static Task WriteJson<T>(HttpContext context, T value, JsonTypeInfo<T> type)
     {

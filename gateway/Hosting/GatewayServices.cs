@@ -1,4 +1,5 @@
 using System.Net;
+using AuditGateway.Admin;
 using AuditGateway.Audit.Writer;
 using AuditGateway.ControlPlane;
 using AuditGateway.Kubernetes.Client;
@@ -49,6 +50,7 @@ internal static class GatewayServices
 
         services.AddSingleton(sp => new PolicyEngine(settings.Policy, sp.GetRequiredService<IRateLimitStore>(), sp.GetService<JwtAuthenticator>()));
         services.AddSingleton(sp => new AdminAuthenticator(settings.Admin, sp.GetService<JwtAuthenticator>()));
+        services.AddSingleton<AdminReads>();
     }
 
     private static void AddControlPlane(IServiceCollection services, GatewayOptions options)

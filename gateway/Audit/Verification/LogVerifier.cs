@@ -7,6 +7,9 @@ using AuditGateway.Audit.Storage;
 
 namespace AuditGateway.Audit.Verification;
 
+/// <summary>An entry that passed its checks, with its line as written (for readers that verify as they read: reports, search).</summary>
+internal delegate void VerifiedEntryVisitor(LoggedEntry entry, ReadOnlySpan<byte> line);
+
 /// <summary>The outcome of <see cref="LogVerifier.Verify"/>: intact, or the first bad seq and why.</summary>
 internal sealed record VerifyResult(long Entries, int Checkpoints, byte[] Root, long TornTailBytes, long? BadSeq, string? Reason)
 {
@@ -115,6 +118,13 @@ internal sealed class LogVerifier : IDisposable
 
         return null;
     }
+
+    /// <summary>
+    /// Called for each entry once its line, seq and chain are checked and it joined the tree, in seq
+    /// order. A later checkpoint can still find the log tampered (an edit with a recomputed chain): a
+    /// reader must use what it saw only when <see cref="VerifyResult.Intact"/>.
+    /// </summary>
+    public VerifiedEntryVisitor? OnEntry { get; init; }
 
     public VerifyResult Verify()
     {
@@ -292,6 +302,7 @@ internal sealed class LogVerifier : IDisposable
         block.LineHash(i).CopyTo(walk.Prev);
         _tree.Append(block.LeafHash(i));
         count = ++walk.Count;
+        OnEntry?.Invoke(entry, block.Line(i));
 
         for (; walk.NextCheckpoint < walk.Checkpoints.Count && walk.Checkpoints[walk.NextCheckpoint].FirstSeq <= count; walk.NextCheckpoint++)
         {
