@@ -46,7 +46,7 @@ public sealed class PruneTests : IDisposable
             Assert.Equal(0, LogLayout.Segments(_dir.Path)[0].FirstSeq);
 
             _clock.Advance(TimeSpan.FromMinutes(31));
-            await Eventually.TrueAsync(() => LogLayout.Segments(_dir.Path)[0].FirstSeq > 0, because: "the old segments to be pruned");
+            await PrunedAsync();
         }
 
         var segments = LogLayout.Segments(_dir.Path);
@@ -100,7 +100,13 @@ public sealed class PruneTests : IDisposable
 
             // All of it old: everything but the open segment goes.
             _clock.Advance(Retain + TimeSpan.FromMinutes(2));
-            await Eventually.TrueAsync(() => LogLayout.Segments(_dir.Path).Count == 1, because: "every sealed segment to be pruned");
+            await Eventually.TrueAsync(
+                () =>
+                {
+                    _clock.Advance(TimeSpan.FromSeconds(30));
+                    return LogLayout.Segments(_dir.Path).Count == 1;
+                },
+                because: "every sealed segment to be pruned");
             Assert.False(LogLayout.Segments(_dir.Path)[0].Compressed);
         }
 
@@ -175,8 +181,20 @@ public sealed class PruneTests : IDisposable
         await CheckpointAsync(log);
         await ArchivedAsync();
         _clock.Advance(Retain + TimeSpan.FromMinutes(2));
-        await Eventually.TrueAsync(() => LogLayout.Segments(_dir.Path)[0].FirstSeq > 0, because: "the old segments to be pruned");
+        await PrunedAsync();
     }
+
+    /// <summary>
+    /// Waits for the first prune, moving the clock on each look: a timer set in the instant of an
+    /// earlier move (from the time before it) would otherwise wait for a move that never comes.
+    /// </summary>
+    private Task PrunedAsync() => Eventually.TrueAsync(
+        () =>
+        {
+            _clock.Advance(TimeSpan.FromSeconds(30));
+            return LogLayout.Segments(_dir.Path)[0].FirstSeq > 0;
+        },
+        because: "the old segments to be pruned");
 
     private Task<AuditLog> OpenAsync(bool archive) => AuditLog.OpenAsync(Options(_dir.Path, o => o with
     {

@@ -9,10 +9,21 @@ namespace AuditGateway.Audit.Merkle;
 /// </summary>
 internal sealed class MerkleFrontier(ISha256 sha)
 {
+    /// <summary>The heights of the subtrees kept on disk beside the leaves (<c>tree/</c>): 256 and 65,536 leaves.</summary>
+    public const int LowLevel = 8;
+
+    public const int HighLevel = 16;
+
+    /// <summary>A leaf was appended, or a perfect subtree of height 8 or 16 completed: its height, its index among the subtrees of that height, its root.</summary>
+    public delegate void NodeCompleted(int height, long index, ReadOnlySpan<byte> hash);
+
     private readonly byte[] _hashes = new byte[64 * MerkleHash.Size];
     private int _count;
 
     public long Size { get; private set; }
+
+    /// <summary>Told of every leaf and every completed subtree of height 8 and 16 (the stored tree, <c>tree/</c>); null: nobody.</summary>
+    public NodeCompleted? OnNode { get; set; }
 
     /// <summary>The tree of <paramref name="size"/> leaves whose frontier is <paramref name="nodes"/> (largest subtree first).</summary>
     public static MerkleFrontier Restore(ISha256 sha, long size, IReadOnlyList<byte[]> nodes)
@@ -52,10 +63,22 @@ internal sealed class MerkleFrontier(ISha256 sha)
         }
 
         subtreeRoot.CopyTo(Slot(_count++));
+        var observer = OnNode;
+        if (observer is not null && height == 0)
+        {
+            observer(0, Size, subtreeRoot);
+        }
+
+        var completed = height;
         for (var s = Size >> height; (s & 1) == 1; s >>= 1)
         {
             _count--;
             MerkleHash.Node(sha, Slot(_count - 1), Slot(_count), Slot(_count - 1));
+            completed++;
+            if (observer is not null && completed is LowLevel or HighLevel)
+            {
+                observer(completed, Size >> completed, Slot(_count - 1));
+            }
         }
 
         Size += 1L << height;

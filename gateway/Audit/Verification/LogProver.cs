@@ -25,6 +25,12 @@ internal static class LogProver
         }
 
         var ranges = MerkleProofs.InclusionRanges(seq, size);
+        if (FromStoredTree(dataDirectory, sha, [.. ranges, new LeafRange(0, size), new LeafRange(seq, seq + 1)], size) is { } stored
+            && ReadLine(dataDirectory, seq) is { } line)
+        {
+            return new InclusionProof(seq, size, stored[^1], stored[^2], stored[..ranges.Count], line);
+        }
+
         string? entry = null;
         var hashes = Hash(dataDirectory, sha, [.. ranges, new LeafRange(0, size), new LeafRange(seq, seq + 1)], (index, line) =>
         {
@@ -44,11 +50,126 @@ internal static class LogProver
         }
 
         var ranges = MerkleProofs.ConsistencyRanges(size1, size2);
+        if (FromStoredTree(dataDirectory, sha, [.. ranges, new LeafRange(0, size1), new LeafRange(0, size2)], size1, size2) is { } stored)
+        {
+            return new ConsistencyProof(size1, size2, stored[^2], stored[^1], stored[..ranges.Count]);
+        }
+
         var hashes = Hash(dataDirectory, sha, [.. ranges, new LeafRange(0, size1), new LeafRange(0, size2)], null);
         return new ConsistencyProof(size1, size2, hashes[^2], hashes[^1], hashes[..ranges.Count]);
     }
 
     private delegate void LineVisitor(long index, ReadOnlySpan<byte> line);
+
+    /// <summary>
+    /// The ranges' hashes from <c>tree/</c> (and, before a pruned log's start, its frontier): each
+    /// range fed the largest stored subtrees that fit, leaves only at its edges. Null, so the log is
+    /// read instead, when a node is missing, or when the roots it gives are not those of the signed
+    /// checkpoints of <paramref name="checkedSizes"/> (a stale or damaged stored tree).
+    /// </summary>
+    internal static List<byte[]>? FromStoredTree(string dataDirectory, ISha256 sha, List<LeafRange> ranges, params long[] checkedSizes)
+    {
+        var signed = new List<byte[]>();
+        foreach (var size in checkedSizes)
+        {
+            var path = LogLayout.CheckpointPath(dataDirectory, size);
+            if (!File.Exists(path) || CheckpointStore.TryRead(path, out _) is not { } checkpoint)
+            {
+                return null;
+            }
+
+            signed.Add(checkpoint.Checkpoint.Root);
+        }
+
+        using var tree = StoredTreeReader.Open(dataDirectory);
+        if (tree is null)
+        {
+            return null;
+        }
+
+        var start = LogStart.Find(dataDirectory, LogLayout.Segments(dataDirectory)).Start;
+        var frontier = FrontierNodes(start);
+        var hashes = new List<byte[]>(ranges.Count);
+        var node = new byte[MerkleHash.Size];
+        foreach (var range in ranges)
+        {
+            var hash = new MerkleFrontier(sha);
+            for (var p = range.Start; p < range.End;)
+            {
+                var height = -1;
+                if (p < start.Seq)
+                {
+                    if (frontier.TryGetValue(p, out var pruned) && p + (1L << pruned.Height) <= range.End && ((p - range.Start) & ((1L << pruned.Height) - 1)) == 0)
+                    {
+                        pruned.Hash.CopyTo(node, 0);
+                        height = pruned.Height;
+                    }
+                }
+                else
+                {
+                    foreach (var h in (ReadOnlySpan<int>)[MerkleFrontier.HighLevel, MerkleFrontier.LowLevel, 0])
+                    {
+                        var n = 1L << h;
+                        if ((p & (n - 1)) == 0 && ((p - range.Start) & (n - 1)) == 0 && p + n <= range.End && tree.TryNode(h, p >> h, node))
+                        {
+                            height = h;
+                            break;
+                        }
+                    }
+                }
+
+                if (height < 0)
+                {
+                    return null;
+                }
+
+                hash.Append(node, height);
+                p += 1L << height;
+            }
+
+            hashes.Add(hash.Root());
+        }
+
+        // Every checked size's root, [0, size), is one of the ranges: it must be the signed one.
+        for (var i = 0; i < checkedSizes.Length; i++)
+        {
+            var at = ranges.FindLastIndex(r => r.Start == 0 && r.End == checkedSizes[i]);
+            if (at < 0 || !hashes[at].AsSpan().SequenceEqual(signed[i]))
+            {
+                return null;
+            }
+        }
+
+        return hashes;
+    }
+
+    /// <summary>A pruned log's frontier as subtrees: position → (height, root), left to right.</summary>
+    private static Dictionary<long, (int Height, byte[] Hash)> FrontierNodes(LogStart start)
+    {
+        var nodes = new Dictionary<long, (int, byte[])>();
+        long at = 0;
+        var i = 0;
+        for (var height = 62; height >= 0; height--)
+        {
+            if ((start.Seq & (1L << height)) != 0)
+            {
+                nodes[at] = (height, start.Frontier[i++]);
+                at += 1L << height;
+            }
+        }
+
+        return nodes;
+    }
+
+    /// <summary>The line of entry <paramref name="seq"/>, read from its segment alone (one frame of it when sealed); null if it is not there.</summary>
+    private static string? ReadLine(string dataDirectory, long seq)
+    {
+        var segments = LogLayout.Segments(dataDirectory);
+        var index = segments.FindLastIndex(s => s.FirstSeq <= seq);
+        return index >= 0 && SegmentLines.Read(segments[index], seq - segments[index].FirstSeq) is { } line
+            ? System.Text.Encoding.UTF8.GetString(line)
+            : null;
+    }
 
     private static List<byte[]> Hash(string dataDirectory, ISha256 sha, List<LeafRange> ranges, LineVisitor? visit)
     {

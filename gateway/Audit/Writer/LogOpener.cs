@@ -31,7 +31,7 @@ internal static partial class LogOpener
                 latest = ReadCheckpoint(newest.Path);
             }
 
-            var recovered = LogRecovery.Recover(data, latest?.Checkpoint.Size ?? -1, sha);
+            var recovered = LogRecovery.Recover(data, latest?.Checkpoint.Size ?? -1, sha, logger);
             if (latest is { Checkpoint: var cp })
             {
                 if (cp.Size > recovered.Size)

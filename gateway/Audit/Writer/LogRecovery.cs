@@ -14,22 +14,37 @@ namespace AuditGateway.Audit.Writer;
 /// </summary>
 internal static class LogRecovery
 {
-    public static RecoveredLog Recover(string dataDirectory, long checkpointSize, ISha256 sha)
+    /// <param name="dataDirectory">The data directory.</param>
+    /// <param name="checkpointSize">The last checkpoint's size: the root there is kept for the opener to compare.</param>
+    /// <param name="sha">The SHA-256 in use.</param>
+    /// <param name="logger">For the stored tree (<c>tree/</c>), rebuilt from the log on the way: a failure there is logged, never fatal.</param>
+    public static RecoveredLog Recover(string dataDirectory, long checkpointSize, ISha256 sha, ILogger logger)
     {
+        var rebuilt = StoredTree.DirectoryOf(dataDirectory) + ".new";
+        if (Directory.Exists(rebuilt))
+        {
+            Directory.Delete(rebuilt, recursive: true);
+        }
+
         var leaf = new byte[MerkleHash.Size];
         var lastLine = new byte[4096];
         var lastLineLength = 0;
         long badOffset = -1;
         string? lastGoodSegment = null;
         RecoveredLog result;
-        using (var reader = new LogReader(dataDirectory))
+        TreeWriter? tree = null;
+        try
         {
+            using var reader = new LogReader(dataDirectory);
+
             result = new RecoveredLog(sha, reader.Start);
             if (result.Size == checkpointSize)
             {
                 result.RootAtCheckpoint = result.Tree.Root();
             }
 
+            tree = new TreeWriter(rebuilt, reader.SegmentFiles.Count > 0 ? reader.SegmentFiles[0].FirstSeq : result.Size, result.Size, logger, create: true);
+            result.Tree.OnNode = tree.OnNode;
             while (reader.Read())
             {
                 var line = reader.Line;
@@ -37,6 +52,10 @@ internal static class LogRecovery
                 {
                     CheckSegmentName(reader.Segment, result.Size);
                     result.LastSegmentEntries = 0;
+                    if (result.Size != reader.SegmentFiles[0].FirstSeq)
+                    {
+                        tree.Roll(reader.Segment.FirstSeq);
+                    }
                 }
 
                 if (reader.InLastSegment)
@@ -95,7 +114,13 @@ internal static class LogRecovery
                 result.LastSegmentEntries = 0;
             }
         }
+        finally
+        {
+            tree?.Dispose();
+        }
 
+        result.Tree.OnNode = null;
+        ReplaceStoredTree(dataDirectory, rebuilt);
         if (result.Last is null && lastLineLength > 0)
         {
             result.Last = EntryParser.TryParse(lastLine.AsSpan(0, lastLineLength), out _);
@@ -120,6 +145,22 @@ internal static class LogRecovery
             using var file = new FileStream(segment.Path, FileMode.Open, FileAccess.Write, FileShare.Read);
             file.SetLength(recovered.LastSegmentBytes);
             file.Flush(flushToDisk: true);
+        }
+    }
+
+    /// <summary>The rebuilt <c>tree/</c> replaces the old one (a stop in between leaves none: the next start rebuilds it).</summary>
+    private static void ReplaceStoredTree(string dataDirectory, string rebuilt)
+    {
+        var current = StoredTree.DirectoryOf(dataDirectory);
+        if (Directory.Exists(current))
+        {
+            Directory.Delete(current, recursive: true);
+        }
+
+        // Not there when writing it failed: no stored tree this run, and proofs read the log.
+        if (Directory.Exists(rebuilt))
+        {
+            Directory.Move(rebuilt, current);
         }
     }
 

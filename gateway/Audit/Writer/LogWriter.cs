@@ -1,6 +1,7 @@
 using AuditGateway.Audit.Entries;
 using AuditGateway.Audit.Hashing;
 using AuditGateway.Audit.Merkle;
+using AuditGateway.Audit.Storage;
 
 namespace AuditGateway.Audit.Writer;
 
@@ -35,6 +36,7 @@ internal sealed partial class LogWriter : IDisposable
     private readonly LiveFeed _feed;
     private readonly CheckpointSigner _checkpoints;
     private readonly MerkleFrontier _tree;
+    private readonly TreeWriter _storedTree;
     private readonly EntryBatch _batch;
     private readonly SegmentWriter _segments;
     private readonly List<(TaskCompletionSource<AuditReceipt> Waiter, long Seq)> _waiters = [];
@@ -72,6 +74,8 @@ internal sealed partial class LogWriter : IDisposable
         _tree = recovered.Tree;
         _batch = new EntryBatch(sha, options.NodeId, recovered.LastLineHash, recovered.Size, new LeafHasher(sha, _tree));
         _segments = new SegmentWriter(options, recovered.LastSegment?.FirstSeq ?? 0, recovered.LastSegmentEntries, recovered.LastSegmentBytes);
+        _storedTree = new TreeWriter(StoredTree.DirectoryOf(options.DataDirectory), _segments.FirstSeq, recovered.Size, logger, create: false);
+        _tree.OnNode = _storedTree.OnNode;
         _durableSize = recovered.Size;
         _durableRoot = _tree.Root();
     }
@@ -165,6 +169,7 @@ internal sealed partial class LogWriter : IDisposable
     {
         var started = _time.GetTimestamp();
         WriteAndSync();
+        _storedTree.Flush();
         if (_durableSize != _batch.NextSeq)
         {
             _durableRoot = _tree.Root();
@@ -188,7 +193,11 @@ internal sealed partial class LogWriter : IDisposable
         _checkpoints.Sign(_durableSize, _durableRoot);
     }
 
-    public void Dispose() => _segments.Dispose();
+    public void Dispose()
+    {
+        _segments.Dispose();
+        _storedTree.Dispose();
+    }
 
     private string SegmentName => _segments.Name;
 
@@ -520,6 +529,7 @@ internal sealed partial class LogWriter : IDisposable
         Flush();
         var closed = _segments.FirstSeq;
         _segments.Roll(_batch.NextSeq);
+        _storedTree.Roll(_batch.NextSeq);
         _closed(closed);
         CheckReserve();
     }

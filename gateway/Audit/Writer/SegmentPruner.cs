@@ -128,6 +128,7 @@ internal sealed partial class SegmentPruner(
         foreach (var segment in removed)
         {
             File.Delete(segment.Path);
+            File.Delete(StoredTree.LeavesPath(StoredTree.DirectoryOf(data), segment.FirstSeq));
         }
 
         var obsolete = LogLayout.Frontiers(data).Where(f => f.FirstSeq < start.Seq).ToList();

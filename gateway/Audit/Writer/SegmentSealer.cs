@@ -6,7 +6,7 @@ namespace AuditGateway.Audit.Writer;
 
 /// <summary>
 /// Works on segments the writer has closed, in the background and in seq order: compresses each to
-/// <c>.jsonl.zst</c> (zstd; written aside, fsynced, read back and compared with the raw bytes, renamed,
+/// <c>.jsonl.zst</c> (zstd, one frame per 1,024 lines; written aside, fsynced, read back and compared with the raw bytes, renamed,
 /// then the raw file removed, so a stop at any step leaves one complete copy), then, with
 /// <c>audit.archive.dir</c>, copies it and a checkpoint that covers it into the archive (same layout
 /// as a data directory: <c>log/</c>, <c>checkpoints/</c>), each file fsynced. At start it finds the
@@ -253,11 +253,7 @@ internal sealed partial class SegmentSealer : IAsyncDisposable
         {
             using (var hashing = new HashingStream(input))
             {
-                using (var zstd = new ZstdSharp.CompressionStream(output, Level, leaveOpen: true))
-                {
-                    hashing.CopyTo(zstd, 1 << 20);
-                }
-
+                CompressInFrames(hashing, output);
                 rawHash = hashing.Hash();
             }
 
@@ -278,6 +274,42 @@ internal sealed partial class SegmentSealer : IAsyncDisposable
         FileSpace.SyncDirectory(directory);
         File.Delete(raw);
         FileSpace.SyncDirectory(directory);
+    }
+
+    /// <summary>
+    /// One zstd frame per <see cref="SegmentLines.LinesPerFrame"/> lines, concatenated: still one
+    /// ordinary <c>.zst</c> file (<c>zstdcat</c> reads it), and one entry can be read by decompressing
+    /// only its frame (<see cref="SegmentLines"/>).
+    /// </summary>
+    private static void CompressInFrames(Stream input, Stream output)
+    {
+        using var compressor = new ZstdSharp.Compressor(Level);
+        var frame = new MemoryStream();
+        var lines = 0;
+        var buffer = new byte[1 << 20];
+        int read;
+        while ((read = input.Read(buffer)) > 0)
+        {
+            var chunk = buffer.AsSpan(0, read);
+            while (chunk.Length > 0)
+            {
+                var newline = chunk.IndexOf((byte)'\n');
+                var take = newline < 0 ? chunk.Length : newline + 1;
+                frame.Write(chunk[..take]);
+                chunk = chunk[take..];
+                if (newline >= 0 && ++lines == SegmentLines.LinesPerFrame)
+                {
+                    output.Write(compressor.Wrap(frame.GetBuffer().AsSpan(0, (int)frame.Length)));
+                    frame.SetLength(0);
+                    lines = 0;
+                }
+            }
+        }
+
+        if (frame.Length > 0)
+        {
+            output.Write(compressor.Wrap(frame.GetBuffer().AsSpan(0, (int)frame.Length)));
+        }
     }
 
     private static bool SameContent(string a, string b)
