@@ -1,8 +1,5 @@
-using System.Buffers.Text;
 using System.Security.Cryptography;
-using AuditGateway.Audit.Entries;
 using AuditGateway.Audit.Hashing;
-using AuditGateway.Audit.Storage;
 using AuditGateway.Audit.Verification;
 
 namespace AuditGateway.Search;
@@ -49,32 +46,5 @@ internal static class LogSearch
         };
         var result = verifier.Verify();
         return new SearchPage(matched, more ? SearchCursor.Encode(last + 1) : null, result);
-    }
-
-    /// <summary>
-    /// The complete entries with <paramref name="fromSeq"/> &lt;= seq &lt; <paramref name="toSeq"/> as the files
-    /// hold them now, parsed but not verified (the live stream's catch-up). Returns the seq after the last one read.
-    /// </summary>
-    public static long Replay(string dataDirectory, long fromSeq, long toSeq, VerifiedEntryVisitor onEntry)
-    {
-        var next = fromSeq;
-        using var reader = new LogReader(dataDirectory);
-        while (next < toSeq && reader.Read() && !reader.Unterminated)
-        {
-            if (SeqOf(reader.Line) is { } seq && seq >= next && seq < toSeq && EntryParser.TryParse(reader.Line, out _) is { } entry)
-            {
-                onEntry(entry, reader.Line);
-                next = entry.Seq + 1;
-            }
-        }
-
-        return next;
-    }
-
-    /// <summary>The seq of a line without parsing the rest: a canonical line begins <c>{"seq":N,</c>.</summary>
-    private static long? SeqOf(ReadOnlySpan<byte> line)
-    {
-        ReadOnlySpan<byte> prefix = "{\"seq\":"u8;
-        return line.StartsWith(prefix) && Utf8Parser.TryParse(line[prefix.Length..], out long seq, out _) ? seq : null;
     }
 }

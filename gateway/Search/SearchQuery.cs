@@ -49,6 +49,9 @@ internal sealed record SearchQuery
 
     public int Limit { get; init; } = DefaultLimit;
 
+    /// <summary>Whether any filter is set (the cursor and the limit are not filters).</summary>
+    public bool HasFilters => this != new SearchQuery { StartSeq = StartSeq, Limit = Limit };
+
     public bool Matches(LoggedEntry entry)
     {
         if (entry.Seq < StartSeq
