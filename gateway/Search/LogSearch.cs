@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using AuditGateway.Audit.Entries;
 using AuditGateway.Audit.Hashing;
 using AuditGateway.Audit.Verification;
 
@@ -16,18 +17,29 @@ internal static class LogSearch
 {
     /// <summary>
     /// Calls <paramref name="onMatch"/> for each matching entry, in seq order, up to the query's limit.
-    /// A match seen after a checkpoint later fails is still handed over: use the matches only when
-    /// <see cref="SearchPage.Verified"/> is intact, or say that the log was tampered after them.
+    /// A match before the first bad seq may still be handed over when a later checkpoint fails (an
+    /// edit with the chain recomputed is only located to the interval since the last good checkpoint):
+    /// use the matches only when <see cref="SearchPage.Verified"/> is intact, or say that the log was tampered.
     /// </summary>
     public static SearchPage Run(string dataDirectory, ECDsa? publicKey, ISha256 sha, SearchQuery query, VerifiedEntryVisitor onMatch)
     {
         var matched = 0;
         var last = -1L;
         var more = false;
+
+        // A match is handed over once the next entry has passed too: a changed entry passes its own
+        // checks and is caught at the link out of it, so this keeps the changed entry itself back.
+        (LoggedEntry Entry, byte[] Line)? held = null;
         using var verifier = new LogVerifier(dataDirectory, publicKey, trusted: null, sha)
         {
             OnEntry = (entry, line) =>
             {
+                if (held is { } previous)
+                {
+                    onMatch(previous.Entry, previous.Line);
+                    held = null;
+                }
+
                 if (more || !query.Matches(entry))
                 {
                     return;
@@ -41,10 +53,15 @@ internal static class LogSearch
 
                 matched++;
                 last = entry.Seq;
-                onMatch(entry, line);
+                held = (entry, line.ToArray());
             },
         };
         var result = verifier.Verify();
+        if (held is { } final && (result.Intact || final.Entry.Seq < result.BadSeq))
+        {
+            onMatch(final.Entry, final.Line);
+        }
+
         return new SearchPage(matched, more ? SearchCursor.Encode(last + 1) : null, result);
     }
 }
