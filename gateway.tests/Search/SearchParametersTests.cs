@@ -70,6 +70,14 @@ public sealed class SearchParametersTests
     }
 
     [Fact]
+    public async Task A_missing_data_directory_exits_2_with_one_line()
+    {
+        var result = await SearchCli.RunAsync("--data", Path.Combine(Path.GetTempPath(), "no-such-auditgw-data-" + Guid.NewGuid().ToString("N")));
+        Assert.Equal(2, result.ExitCode);
+        Assert.StartsWith("auditgw search: ", Assert.Single(result.Error.TrimEnd('\n').Split('\n')), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void The_api_names_the_query_parameter_and_an_empty_range_is_refused()
     {
         var bad = Assert.Throws<SearchParameterException>(() => new SearchParameters { RequestId = "" }.Parse(Clock, commandLine: false));

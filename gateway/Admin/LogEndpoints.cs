@@ -179,15 +179,16 @@ internal static class LogEndpoints
         context.Response.Headers.CacheControl = "no-cache";
         context.Response.Headers["X-Accel-Buffering"] = "no";
 
-        await using var live = log.SubscribeAsync(ct).GetAsyncEnumerator(ct);
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        await using var live = log.SubscribeAsync(stop.Token).GetAsyncEnumerator(stop.Token);
 
         // The first MoveNextAsync registers the subscription before it waits: from here on every durable entry arrives.
         var pending = live.MoveNextAsync().AsTask();
-        using var files = new LogFollower(context.RequestServices.GetRequiredService<AuditOptions>().DataDirectory);
-        var next = lastId is { } after ? await SendFromFilesAsync(context, files, query, after + 1, log.DurableSize) : log.DurableSize;
-        await context.Response.Body.FlushAsync(ct);
         try
         {
+            using var files = new LogFollower(context.RequestServices.GetRequiredService<AuditOptions>().DataDirectory);
+            var next = lastId is { } after ? await SendFromFilesAsync(context, files, query, after + 1, log.DurableSize) : log.DurableSize;
+            await context.Response.Body.FlushAsync(ct);
             while (await pending)
             {
                 var entry = live.Current;
@@ -209,9 +210,15 @@ internal static class LogEndpoints
                 }
             }
         }
-        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        catch (Exception e) when (ct.IsCancellationRequested && e is OperationCanceledException or IOException)
         {
             // The client went away.
+        }
+        finally
+        {
+            // The enumerator may be disposed only once no MoveNextAsync is running.
+            await stop.CancelAsync();
+            await pending.ContinueWith(static _ => { }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         }
     }
 
