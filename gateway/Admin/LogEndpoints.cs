@@ -150,9 +150,7 @@ internal static class LogEndpoints
 
     /// <summary>
     /// Server-Sent Events of durable entries (<c>id:</c> = seq, <c>event:</c> = kind). With <c>Last-Event-ID</c>
-    /// (or <c>?lastEventId=</c>) the stream goes on after that seq without a gap or a repeat: it subscribes
-    /// first, then replays from the files what was durable, then follows the subscription, filling from the
-    /// files any seqs the subscription skipped (a slow reader loses its oldest unread live entries).
+    /// (or <c>?lastEventId=</c>) the stream goes on after that seq without a gap or a repeat (<see cref="ResumedFeed"/>).
     /// </summary>
     private static async Task StreamAsync(HttpContext context)
     {
@@ -179,33 +177,14 @@ internal static class LogEndpoints
         context.Response.Headers.CacheControl = "no-cache";
         context.Response.Headers["X-Accel-Buffering"] = "no";
 
-        using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        await using var live = log.SubscribeAsync(stop.Token).GetAsyncEnumerator(stop.Token);
-
-        // The first MoveNextAsync registers the subscription before it waits: from here on every durable entry arrives.
-        var pending = live.MoveNextAsync().AsTask();
+        var data = context.RequestServices.GetRequiredService<AuditOptions>().DataDirectory;
         try
         {
-            using var files = new LogFollower(context.RequestServices.GetRequiredService<AuditOptions>().DataDirectory);
-            var next = lastId is { } after ? await SendFromFilesAsync(context, files, query, after + 1, log.DurableSize) : log.DurableSize;
-            await context.Response.Body.FlushAsync(ct);
-            while (await pending)
+            await foreach (var entry in ResumedFeed.ReadAsync(log, data, lastId, () => context.Response.Body.FlushAsync(ct), ct))
             {
-                var entry = live.Current;
-                if (entry.Seq >= next)
+                if (!query.HasFilters || query.Matches(EntryParser.TryParse(Encoding.UTF8.GetBytes(entry.Json), out _)!))
                 {
-                    next = await SendFromFilesAsync(context, files, query, next, entry.Seq);
-                    if (!query.HasFilters || query.Matches(EntryParser.TryParse(Encoding.UTF8.GetBytes(entry.Json), out _)!))
-                    {
-                        await SendAsync(context, entry.Seq, entry.Kind, entry.Json);
-                    }
-
-                    next = entry.Seq + 1;
-                }
-
-                pending = live.MoveNextAsync().AsTask();
-                if (!pending.IsCompleted)
-                {
+                    await SendAsync(context, entry.Seq, entry.Kind, entry.Json);
                     await context.Response.Body.FlushAsync(ct);
                 }
             }
@@ -214,28 +193,6 @@ internal static class LogEndpoints
         {
             // The client went away.
         }
-        finally
-        {
-            // The enumerator may be disposed only once no MoveNextAsync is running.
-            await stop.CancelAsync();
-            await pending.ContinueWith(static _ => { }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
-        }
-    }
-
-    /// <summary>Sends the matching entries of <c>[from, to)</c> from the files; returns the seq after the last one found.</summary>
-    private static async Task<long> SendFromFilesAsync(HttpContext context, LogFollower files, SearchQuery query, long from, long to)
-    {
-        foreach (var (entry, line) in files.Read(from, to))
-        {
-            if (query.Matches(entry))
-            {
-                await SendAsync(context, entry.Seq, entry.Kind, Encoding.UTF8.GetString(line));
-            }
-
-            from = entry.Seq + 1;
-        }
-
-        return from;
     }
 
     private static Task SendAsync(HttpContext context, long seq, AuditKind kind, string json) =>
