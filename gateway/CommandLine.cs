@@ -19,6 +19,8 @@ internal static class CommandLine
             root.Subcommands.Add(command);
         }
 
+        root.Subcommands.Add(Search.SearchCommand.Create(TimeProvider.System));
+
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)
         {

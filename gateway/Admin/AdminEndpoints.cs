@@ -22,6 +22,7 @@ internal static class AdminEndpoints
 
     public static void Map(IEndpointRouteBuilder endpoints)
     {
+        LogEndpoints.Map(endpoints);
         endpoints.MapGet("/healthz", static context => context.Response.WriteAsync("ok\n"));
         endpoints.MapGet("/readyz", static context =>
         {

@@ -24,15 +24,7 @@ internal static partial class AuditCommands
             var dataDirectory = r.GetValue(data)!;
             var treeSize = r.GetValue(size) ?? LatestSize(dataDirectory);
             var proof = LogProver.Inclusion(dataDirectory, r.GetValue(seq), treeSize, Sha256Selection.Select(Sha256Choice.Auto).Sha256);
-            var checkpointPath = LogLayout.CheckpointPath(dataDirectory, treeSize);
-            var json = new InclusionProofJson(
-                proof.LeafIndex,
-                proof.TreeSize,
-                Convert.ToHexStringLower(proof.LeafHash),
-                Convert.ToHexStringLower(proof.RootHash),
-                [.. proof.Proof.Select(Convert.ToHexStringLower)],
-                proof.Entry,
-                File.Exists(checkpointPath) ? File.ReadAllText(checkpointPath) : null);
+            var json = InclusionProofJson.From(proof, dataDirectory);
             r.InvocationConfiguration.Output.WriteLine(JsonSerializer.Serialize(json, ProofJsonContext.Default.InclusionProofJson));
             return Intact;
         }));
@@ -47,12 +39,7 @@ internal static partial class AuditCommands
         consistency.SetAction((r, ct) => Guard(r, "proof consistency", () =>
         {
             var proof = LogProver.Consistency(r.GetValue(data2)!, r.GetValue(from), r.GetValue(to), Sha256Selection.Select(Sha256Choice.Auto).Sha256);
-            var json = new ConsistencyProofJson(
-                proof.Size1,
-                proof.Size2,
-                Convert.ToHexStringLower(proof.Root1),
-                Convert.ToHexStringLower(proof.Root2),
-                [.. proof.Proof.Select(Convert.ToHexStringLower)]);
+            var json = ConsistencyProofJson.From(proof);
             r.InvocationConfiguration.Output.WriteLine(JsonSerializer.Serialize(json, ProofJsonContext.Default.ConsistencyProofJson));
             return Intact;
         }));

@@ -43,7 +43,8 @@ internal static partial class AuditCommands
         return command;
     }
 
-    private static ECDsa? LoadPublicKey(string dataDirectory, string? path)
+    /// <summary>The public key at <paramref name="path"/>, else the one in the data directory's <c>keys/</c>, else null.</summary>
+    internal static ECDsa? LoadPublicKey(string dataDirectory, string? path)
     {
         if (path is not null)
         {
