@@ -53,8 +53,9 @@ public sealed class LogApiTests(SearchGateway fixture) : IClassFixture<SearchGat
     [Fact]
     public async Task Search_finds_what_a_naive_filter_finds_and_the_read_names_the_caller()
     {
-        const string Path = "/api/log?kind=request&status=4xx&limit=10000&client=203.0.113.2";
+        const string Path = "/api/log?kind=request&status=4xx&limit=10000&client=203.0.113.2&verify";
         var page = await GetJsonAsync(Path);
+        Assert.Equal("whole log verified", page.GetProperty("verifiedAgainst").GetProperty("how").GetString());
         var size = TreeSize(page);
         var expected = fixture.Entries().Where(e => e.Seq() < size).Seqs(EntryFilters.All(EntryFilters.Status(s => s / 100 == 4), EntryFilters.Client("203.0.113.2")));
         Assert.NotEmpty(expected);
@@ -67,6 +68,20 @@ public sealed class LogApiTests(SearchGateway fixture) : IClassFixture<SearchGat
         }
 
         AssertReadRecorded("GET " + Path, "search log", size);
+    }
+
+    [Fact]
+    public async Task Through_the_index_the_same_entries_come_each_proven_in_the_signed_tree()
+    {
+        var page = await GetJsonAsync("/api/log?kind=request&status=4xx&limit=10000&client=203.0.113.2");
+        var size = TreeSize(page);
+        var how = page.GetProperty("verifiedAgainst").GetProperty("how").GetString();
+        var expected = fixture.Entries().Where(e => e.Seq() < size).Seqs(EntryFilters.All(EntryFilters.Status(s => s / 100 == 4), EntryFilters.Client("203.0.113.2")));
+        Assert.NotEmpty(expected);
+        Assert.Equal(expected, Seqs(page));
+
+        // The index answers when every match is inside the newest checkpoint; otherwise the log is read.
+        Assert.Contains(how, new[] { "each entry proven included (index)", "whole log verified" });
     }
 
     [Fact]

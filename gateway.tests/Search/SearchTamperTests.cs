@@ -5,7 +5,11 @@ using static AuditGateway.Tests.Audit.AuditTestKit;
 
 namespace AuditGateway.Tests.Search;
 
-/// <summary>A search verifies the log as it reads: a tampered log makes it exit 1 naming the first bad seq, whichever page is asked for.</summary>
+/// <summary>
+/// A search verifies the log as it reads: a tampered log makes it exit 1 naming the first bad seq,
+/// whichever page is asked for. Through the index (by request id, identity, client or route) it reads
+/// only its results, each proven in the signed tree: an edited result is still named.
+/// </summary>
 public sealed class SearchTamperTests : IDisposable
 {
     private const int Entries = 40;
@@ -65,10 +69,30 @@ public sealed class SearchTamperTests : IDisposable
     }
 
     [Fact]
-    public async Task A_filter_that_matches_nothing_still_verifies()
+    public async Task A_filter_that_matches_nothing_still_verifies_with_verify()
     {
         await EditAsync(14, "\"alice\"", "\"mallory\"");
-        AssertTampered(await SearchAsync("--request-id", "no-such-request"), 14);
+        AssertTampered(await SearchAsync("--request-id", "no-such-request", "--verify"), 14);
+    }
+
+    [Fact]
+    public async Task Through_the_index_each_result_is_proven_and_the_rest_of_the_log_is_not_read()
+    {
+        await EditAsync(14, "\"alice\"", "\"mallory\"");
+        var request = ReadLines(_dir.Segment0)
+            .Select(l => System.Text.Json.JsonDocument.Parse(l).RootElement)
+            .First(e => e.GetProperty("kind").GetString() == "request" && e.GetProperty("seq").GetInt64() > 14);
+        var seq = request.GetProperty("seq").GetInt64();
+        var requestId = request.GetProperty("request").GetProperty("id").GetString()!;
+
+        // An intact entry found by its request id: proven in the signed tree; the edit at 14 is not on its way.
+        var found = await SearchAsync("--request-id", requestId);
+        Assert.True(found.ExitCode == 0, found.Output + found.Error);
+        Assert.Equal([seq], found.Seqs());
+        Assert.Contains("\"provenIn\":{\"treeSize\":", found.Lines().Last(), StringComparison.Ordinal);
+
+        // The edited entry as a result: its proof fails, the log is read, and the edit is named.
+        AssertTampered(await SearchAsync("--identity", "mallory"), 14);
     }
 
     [Fact]

@@ -89,7 +89,10 @@ internal static class LogEndpoints
         var page = await Task.Run(() =>
         {
             using var key = PublicKey(options);
-            return LogSearch.Run(options.DataDirectory, key, Sha(options), query, (entry, line) => hits.Add((entry.Seq, line.ToArray())));
+            void Hit(LoggedEntry entry, ReadOnlySpan<byte> line) => hits.Add((entry.Seq, line.ToArray()));
+            var scan = context.Request.Query.ContainsKey("verify");
+            return (scan ? null : IndexedSearch.TryRun(options.DataDirectory, key, Sha(options), query, Hit))
+                ?? LogSearch.Run(options.DataDirectory, key, Sha(options), query, Hit);
         }, context.RequestAborted);
         var verified = page.Verified;
         if (!verified.Intact)
@@ -119,6 +122,7 @@ internal static class LogEndpoints
             w.WriteStartObject("verifiedAgainst");
             w.WriteNumber("treeSize", verified.Entries);
             w.WriteString("root", Convert.ToHexStringLower(verified.Root));
+            w.WriteString("how", page.ProvenIndividually ? "each entry proven included (index)" : "whole log verified");
             w.WriteEndObject();
         });
     }

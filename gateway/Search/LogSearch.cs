@@ -6,7 +6,14 @@ using AuditGateway.Audit.Verification;
 namespace AuditGateway.Search;
 
 /// <summary>The outcome of one page: how many entries matched, the cursor of the next page (null at the end) and the verification of the log.</summary>
-internal sealed record SearchPage(int Matched, string? NextCursor, VerifyResult Verified);
+internal sealed record SearchPage(int Matched, string? NextCursor, VerifyResult Verified)
+{
+    /// <summary>
+    /// Answered through the index: each result was proven included in the checkpoint <see cref="Verified"/>
+    /// names (its size and root), and the rest of the log was not read.
+    /// </summary>
+    public bool ProvenIndividually { get; init; }
+}
 
 /// <summary>
 /// Finds entries by scanning the log while <see cref="LogVerifier"/> checks it, in one pass: every page

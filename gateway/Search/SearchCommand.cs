@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using AuditGateway.Audit.Cli;
+using AuditGateway.Audit.Entries;
 using AuditGateway.Audit.Hashing;
 
 namespace AuditGateway.Search;
@@ -38,8 +39,10 @@ internal static class SearchCommand
         var command = new Command("search", "Find entries (verifying the log as it is read); each is printed with its seq, ready for 'proof inclusion'.");
         command.Options.Add(data);
         options.ForEach(command.Options.Add);
+        var verify = new Option<bool>("--verify") { Description = "Read and verify the whole log, even for a search the index answers (by request id, identity, client or route)." };
         command.Options.Add(format);
         command.Options.Add(publicKey);
+        command.Options.Add(verify);
         command.SetAction(async (r, ct) =>
         {
             string? Value(string name) => r.GetValue(options.Single(o => o.Name == name));
@@ -63,8 +66,11 @@ internal static class SearchCommand
                 var dataDirectory = r.GetValue(data)!;
                 using var key = AuditCommands.LoadPublicKey(dataDirectory, r.GetValue(publicKey));
                 var json = r.GetValue(format) == "json";
-                var page = LogSearch.Run(dataDirectory, key, Sha256Selection.Select(Sha256Choice.Auto).Sha256, query, (entry, line) =>
-                    output.WriteLine(json ? $"{{\"seq\":{entry.Seq.ToString(CultureInfo.InvariantCulture)},\"entry\":{Encoding.UTF8.GetString(line)}}}" : EntrySummary.Describe(entry).TrimStart()));
+                var sha = Sha256Selection.Select(Sha256Choice.Auto).Sha256;
+                void Print(LoggedEntry entry, ReadOnlySpan<byte> line) =>
+                    output.WriteLine(json ? $"{{\"seq\":{entry.Seq.ToString(CultureInfo.InvariantCulture)},\"entry\":{Encoding.UTF8.GetString(line)}}}" : EntrySummary.Describe(entry).TrimStart());
+                var page = (r.GetValue(verify) ? null : IndexedSearch.TryRun(dataDirectory, key, sha, query, Print))
+                    ?? LogSearch.Run(dataDirectory, key, sha, query, Print);
                 if (!page.Verified.Intact)
                 {
                     await output.WriteLineAsync($"TAMPERED seq={page.Verified.BadSeq} reason={page.Verified.Reason}");
@@ -74,6 +80,15 @@ internal static class SearchCommand
                 if (page.NextCursor is { } next)
                 {
                     await output.WriteLineAsync(json ? $"{{\"nextCursor\":\"{next}\"}}" : $"more: --cursor {next}");
+                }
+
+                if (page.ProvenIndividually)
+                {
+                    var size = page.Verified.Entries.ToString(CultureInfo.InvariantCulture);
+                    var root = Convert.ToHexStringLower(page.Verified.Root);
+                    await output.WriteLineAsync(json
+                        ? $"{{\"provenIn\":{{\"treeSize\":{size},\"root\":\"{root}\"}}}}"
+                        : $"proven: each result is in the signed tree of size {size} (root {root}); found through the index, the rest of the log was not read (--verify reads it)");
                 }
 
                 return AuditCommands.Intact;

@@ -10,35 +10,60 @@ internal static class SegmentLines
     public const int LinesPerFrame = 1024;
 
     /// <summary>Line <paramref name="index"/> (0-based, within the segment), or null when the segment has fewer complete lines.</summary>
-    public static byte[]? Read(SegmentFile segment, long index)
+    public static byte[]? Read(SegmentFile segment, long index) => new Cache().Read(segment, index);
+
+    /// <summary>Reads lines of sealed segments keeping the last segment's bytes and the last frame decompressed (many lines from one search).</summary>
+    internal sealed class Cache
     {
-        if (!segment.Compressed)
-        {
-            using var raw = new FileStream(segment.Path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1);
-            return Find(raw, index);
-        }
+        private string? _path;
+        private byte[] _bytes = [];
+        private long _frameNumber = -1;
+        private byte[] _frame = [];
+        private bool _single;
 
-        var bytes = File.ReadAllBytes(segment.Path);
-        var (frame, offset) = FrameOf(bytes, index / LinesPerFrame);
-        if (frame.IsEmpty)
+        /// <inheritdoc cref="SegmentLines.Read"/>
+        public byte[]? Read(SegmentFile segment, long index)
         {
-            return null;
-        }
+            if (!segment.Compressed)
+            {
+                using var raw = new FileStream(segment.Path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1);
+                return Find(raw, index);
+            }
 
-        using var decompressor = new ZstdSharp.Decompressor();
-        byte[] lines;
-        try
-        {
-            lines = decompressor.Unwrap(frame.Span).ToArray();
-        }
-        catch (ZstdSharp.ZstdException e)
-        {
-            throw new InvalidDataException($"{segment.Path}: the compressed segment is damaged at byte {offset} ({e.Message})");
-        }
+            if (_path != segment.Path)
+            {
+                _bytes = File.ReadAllBytes(segment.Path);
+                _path = segment.Path;
+                _frameNumber = -1;
+            }
 
-        // A segment sealed as one frame (before frames were cut) holds every line in frame 0.
-        using var memory = new MemoryStream(lines, writable: false);
-        return Find(memory, offset == 0 && frame.Length == bytes.Length ? index : index % LinesPerFrame);
+            var number = index / LinesPerFrame;
+            if (_frameNumber != number || _single)
+            {
+                var (frame, offset) = FrameOf(_bytes, number);
+                if (frame.IsEmpty)
+                {
+                    return null;
+                }
+
+                using var decompressor = new ZstdSharp.Decompressor();
+                try
+                {
+                    _frame = decompressor.Unwrap(frame.Span).ToArray();
+                }
+                catch (ZstdSharp.ZstdException e)
+                {
+                    throw new InvalidDataException($"{segment.Path}: the compressed segment is damaged at byte {offset} ({e.Message})");
+                }
+
+                // A segment sealed as one frame (before frames were cut) holds every line in frame 0.
+                _single = offset == 0 && frame.Length == _bytes.Length;
+                _frameNumber = number;
+            }
+
+            using var memory = new MemoryStream(_frame, writable: false);
+            return Find(memory, _single ? index : index % LinesPerFrame);
+        }
     }
 
     /// <summary>Frame <paramref name="number"/> of a concatenation of zstd frames, and where it starts; empty when there are fewer.</summary>
