@@ -29,20 +29,20 @@ internal static class IndexedSearch
         }
 
         var size = checkpoint.Size;
-        var segments = LogLayout.Segments(dataDirectory);
+        var (start, segments) = LogStart.Find(dataDirectory, LogLayout.Segments(dataDirectory));
         var results = new List<(LoggedEntry Entry, byte[] Line)>();
         var lines = new SegmentLines.Cache();
         var more = false;
         try
         {
             using var index = SearchIndex.OpenAndUpdate(dataDirectory);
-            var from = query.StartSeq;
+            var from = Math.Max(query.StartSeq, start.Seq);
             while (!more)
             {
                 var candidates = index.Candidates(query, from, CandidateBatch);
                 foreach (var seq in candidates)
                 {
-                    if (Proven(dataDirectory, segments, lines, sha, seq, size, checkpoint.Root) is not { } found)
+                    if (Read(segments, lines, seq) is not { } found)
                     {
                         return null;
                     }
@@ -50,6 +50,11 @@ internal static class IndexedSearch
                     if (!query.Matches(found.Entry))
                     {
                         continue;
+                    }
+
+                    if (!Proven(dataDirectory, sha, found.Line, seq, size, checkpoint.Root))
+                    {
+                        return null;
                     }
 
                     if (results.Count == query.Limit)
@@ -84,22 +89,23 @@ internal static class IndexedSearch
         return new SearchPage(results.Count, more ? SearchCursor.Encode(results[^1].Entry.Seq + 1) : null, proven) { ProvenIndividually = true };
     }
 
-    /// <summary>The entry at <paramref name="seq"/> and its line, if it is in the signed tree as it is on disk; null otherwise.</summary>
-    private static (LoggedEntry Entry, byte[] Line)? Proven(string data, List<SegmentFile> segments, SegmentLines.Cache lines, ISha256 sha, long seq, long size, byte[] root)
+    /// <summary>The entry at <paramref name="seq"/> and its line as on disk; null when it is not there or not an entry with that seq.</summary>
+    private static (LoggedEntry Entry, byte[] Line)? Read(List<SegmentFile> segments, SegmentLines.Cache lines, long seq)
     {
         var at = segments.FindLastIndex(s => s.FirstSeq <= seq);
-        if (seq >= size || at < 0
-            || lines.Read(segments[at], seq - segments[at].FirstSeq) is not { } line
-            || EntryParser.TryParse(line, out _) is not { } entry
-            || entry.Seq != seq
-            || LogProver.FromStoredTree(data, sha, MerkleProofs.InclusionRanges(seq, size)) is not { } proof
-            || !MerkleProofs.VerifyInclusion(sha, seq, size, MerkleHash.Leaf(sha, line), proof, root))
-        {
-            return null;
-        }
-
-        return (entry, line);
+        return at >= 0
+            && lines.Read(segments[at], seq - segments[at].FirstSeq) is { } line
+            && EntryParser.TryParse(line, out _) is { } entry
+            && entry.Seq == seq
+            ? (entry, line)
+            : null;
     }
+
+    /// <summary>Whether the line is leaf <paramref name="seq"/> of the signed tree of <paramref name="size"/>: an inclusion proof from <c>tree/</c>, checked against the signed root.</summary>
+    private static bool Proven(string data, ISha256 sha, byte[] line, long seq, long size, byte[] root) =>
+        seq < size
+        && LogProver.FromStoredTree(data, sha, MerkleProofs.InclusionRanges(seq, size)) is { } proof
+        && MerkleProofs.VerifyInclusion(sha, seq, size, MerkleHash.Leaf(sha, line), proof, root);
 
     /// <summary>The newest checkpoint, if its signature verifies.</summary>
     private static Checkpoint? Signed(string data, ECDsa publicKey)

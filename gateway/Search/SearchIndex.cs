@@ -6,23 +6,38 @@ using Microsoft.Data.Sqlite;
 namespace AuditGateway.Search;
 
 /// <summary>
-/// <c>index/search-v2.db</c> (SQLite): for each entry its seq and a 64-bit hash (XxHash64) of each field a
-/// search looks up (request id, identity, client, route, Ingress); a hash that collides only adds a
-/// candidate, which is matched again. Derived data: brought up to date from the log
-/// before each indexed search (only the entries written since), rebuilt when deleted. It is only a
-/// hint: every entry it names is read back from the log, matched again and proven in the signed tree
-/// (<see cref="IndexedSearch"/>).
+/// <c>index/search-v3.db</c> (SQLite), keyed by 64-bit hashes (XxHash64) of the values a search looks
+/// up: each request id with its seq; and, for identity, client, route and Ingress (few distinct values,
+/// many entries), each value with the blocks of <see cref="BlockSize"/> seqs it occurs in. A hash
+/// that collides, or a block, only yields candidates, which are read and matched again. Derived data:
+/// brought up to date from the log before each indexed search (only the entries written since),
+/// rebuilt when deleted. Every entry it leads to is read back from the log and proven in the signed
+/// tree (<see cref="IndexedSearch"/>).
 /// </summary>
 internal sealed class SearchIndex : IDisposable
 {
+    /// <summary>Seqs per block of the block postings.</summary>
+    public const int BlockSize = 1024;
+
     private const int BatchSize = 20_000;
-    private static readonly string[] s_columns = ["$seq", "$request_id", "$identity", "$client", "$route", "$ingress"];
     private readonly SqliteConnection _db;
+    private readonly HashSet<(int Field, long Key, long Block)> _seen = [];
 
     private SearchIndex(SqliteConnection db) => _db = db;
 
-    /// <summary>Named by its schema: a new schema starts a new file (the old one can be deleted).</summary>
-    public static string PathOf(string data) => Path.Combine(data, "index", "search-v2.db");
+    private enum Field
+    {
+        Identity = 1,
+        Client = 2,
+        Route = 3,
+        Ingress = 4,
+    }
+
+    /// <summary>The next seq the index has not seen: candidates stop there.</summary>
+    public long End { get; private set; }
+
+    /// <summary>Named by its schema: a new schema starts a new file (an older one can be deleted).</summary>
+    public static string PathOf(string data) => Path.Combine(data, "index", "search-v3.db");
 
     /// <summary>Opens (creating it if needed) and brings the index up to the end of the log's complete lines.</summary>
     public static SearchIndex OpenAndUpdate(string data)
@@ -38,13 +53,8 @@ internal sealed class SearchIndex : IDisposable
                 PRAGMA journal_mode = WAL;
                 PRAGMA synchronous = OFF;
                 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
-                CREATE TABLE IF NOT EXISTS entries (
-                  seq INTEGER PRIMARY KEY, request_id INTEGER, identity INTEGER, client INTEGER, route INTEGER, ingress INTEGER);
-                CREATE INDEX IF NOT EXISTS by_request_id ON entries (request_id, seq) WHERE request_id IS NOT NULL;
-                CREATE INDEX IF NOT EXISTS by_identity ON entries (identity, seq) WHERE identity IS NOT NULL;
-                CREATE INDEX IF NOT EXISTS by_client ON entries (client, seq) WHERE client IS NOT NULL;
-                CREATE INDEX IF NOT EXISTS by_route ON entries (route, seq) WHERE route IS NOT NULL;
-                CREATE INDEX IF NOT EXISTS by_ingress ON entries (ingress, seq) WHERE ingress IS NOT NULL;
+                CREATE TABLE IF NOT EXISTS requests (key INTEGER NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY (key, seq)) WITHOUT ROWID;
+                CREATE TABLE IF NOT EXISTS blocks (field INTEGER NOT NULL, key INTEGER NOT NULL, block INTEGER NOT NULL, PRIMARY KEY (field, key, block)) WITHOUT ROWID;
                 """);
             index.Update(data);
             return index;
@@ -60,37 +70,60 @@ internal sealed class SearchIndex : IDisposable
     public static bool Serves(SearchQuery query) =>
         query.RequestId is not null || query.Identity is not null || query.Client is not null || query.Route is not null;
 
-    /// <summary>The seqs from <paramref name="fromSeq"/> on whose indexed fields match the query, in order, at most <paramref name="count"/>.</summary>
+    /// <summary>
+    /// Up to <paramref name="count"/> candidate seqs from <paramref name="fromSeq"/> on, in order: the
+    /// request id's own seqs, or else every seq of the blocks where all the other fields asked for occur.
+    /// </summary>
     public List<long> Candidates(SearchQuery query, long fromSeq, int count)
     {
+        var seqs = new List<long>();
         using var command = _db.CreateCommand();
-        var where = new List<string> { "seq >= $from" };
-        command.Parameters.AddWithValue("$from", fromSeq);
-        void Add(string column, string? value)
+        command.Parameters.AddWithValue("$count", count);
+        if (query.RequestId is { } requestId)
+        {
+            command.CommandText = "SELECT seq FROM requests WHERE key = $key AND seq >= $from ORDER BY seq LIMIT $count";
+            command.Parameters.AddWithValue("$key", Key(requestId));
+            command.Parameters.AddWithValue("$from", fromSeq);
+            using var reader = command.ExecuteReader();
+            while (reader.Read())
+            {
+                seqs.Add(reader.GetInt64(0));
+            }
+
+            return seqs;
+        }
+
+        var sets = new List<string>();
+        void Add(string name, Field field, string? value)
         {
             if (value is not null)
             {
-                where.Add($"{column} = ${column}");
-                command.Parameters.AddWithValue("$" + column, Key(value));
+                sets.Add($"SELECT block FROM blocks WHERE field = {(int)field} AND key = ${name} AND block >= $fromBlock");
+                command.Parameters.AddWithValue("$" + name, Key(value));
             }
         }
 
-        Add("request_id", query.RequestId);
-        Add("identity", query.Identity);
-        Add("client", query.Client?.ToString());
+        Add("identity", Field.Identity, query.Identity);
+        Add("client", Field.Client, query.Client?.ToString());
         if (query.Route is { } route)
         {
-            where.Add("(route = $route OR ingress = $route)");
+            sets.Add($"SELECT block FROM blocks WHERE field IN ({(int)Field.Route}, {(int)Field.Ingress}) AND key = $route AND block >= $fromBlock");
             command.Parameters.AddWithValue("$route", Key(route));
         }
 
-        command.CommandText = $"SELECT seq FROM entries WHERE {string.Join(" AND ", where)} ORDER BY seq LIMIT $count";
-        command.Parameters.AddWithValue("$count", count);
-        var seqs = new List<long>();
-        using var reader = command.ExecuteReader();
-        while (reader.Read())
+        command.CommandText = string.Join(" INTERSECT ", sets) + " ORDER BY block LIMIT $blocks";
+        command.Parameters.AddWithValue("$fromBlock", fromSeq / BlockSize);
+        command.Parameters.AddWithValue("$blocks", (count / BlockSize) + 1);
+        using (var reader = command.ExecuteReader())
         {
-            seqs.Add(reader.GetInt64(0));
+            while (reader.Read() && seqs.Count < count)
+            {
+                var block = reader.GetInt64(0);
+                for (var seq = Math.Max(block * BlockSize, fromSeq); seq < Math.Min((block + 1) * BlockSize, End) && seqs.Count < count; seq++)
+                {
+                    seqs.Add(seq);
+                }
+            }
         }
 
         return seqs;
@@ -104,6 +137,7 @@ internal sealed class SearchIndex : IDisposable
         var next = Meta("next");
         var (start, segments) = LogStart.Find(data, LogLayout.Segments(data));
         next = Math.Max(next, start.Seq);
+        End = next;
         var first = segments.FindLastIndex(s => s.FirstSeq <= next);
         if (first < 0)
         {
@@ -113,10 +147,8 @@ internal sealed class SearchIndex : IDisposable
         var seq = segments[first].FirstSeq;
         using var log = new LogReader(data, _ => segments[first..], start);
         var transaction = _db.BeginTransaction();
-        using var insert = _db.CreateCommand();
-        insert.Transaction = transaction;
-        insert.CommandText = "INSERT OR REPLACE INTO entries VALUES ($seq, $request_id, $identity, $client, $route, $ingress)";
-        var parameters = s_columns.Select(name => insert.Parameters.Add(name, SqliteType.Integer)).ToArray();
+        using var request = Insert(transaction, "INSERT OR IGNORE INTO requests VALUES ($key, $seq)", "$key", "$seq");
+        using var block = Insert(transaction, "INSERT OR IGNORE INTO blocks VALUES ($field, $key, $block)", "$field", "$key", "$block");
         var pending = 0;
         for (; log.Read() && !log.Unterminated; seq++)
         {
@@ -125,54 +157,85 @@ internal sealed class SearchIndex : IDisposable
                 continue;
             }
 
-            if (EntryParser.TryParse(log.Line, out _) is not { } entry)
+            // Not an entry: a search that reads it reports the damage; the index passes it by.
+            if (EntryParser.TryParse(log.Line, out _) is { } entry)
             {
-                // Not an entry: a search that reads it reports the damage; the index skips it.
-                continue;
+                Add(entry, request, block);
             }
 
-            Bind(parameters, entry);
-            insert.ExecuteNonQuery();
             if (++pending == BatchSize)
             {
                 SetMeta("next", seq + 1, transaction);
                 transaction.Commit();
                 transaction.Dispose();
                 transaction = _db.BeginTransaction();
-                insert.Transaction = transaction;
+                request.Transaction = block.Transaction = transaction;
                 pending = 0;
             }
         }
 
-        SetMeta("next", Math.Max(seq, next), transaction);
+        End = Math.Max(seq, next);
+        SetMeta("next", End, transaction);
         transaction.Commit();
         transaction.Dispose();
     }
 
-    private static void Bind(SqliteParameter[] p, LoggedEntry entry)
+    private void Add(LoggedEntry entry, SqliteCommand request, SqliteCommand block)
     {
-        p[0].Value = entry.Seq;
-        (string? RequestId, string? Identity, string? Client, string? Route, string? Ingress) fields = entry.Body switch
+        void Occurs(Field field, string? value)
         {
-            RequestBody r => (
-                r.Id,
-                r.Identity.Subject,
-                IPAddress.TryParse(r.Client.Ip, out var ip) ? ip.ToString() : r.Client.Ip,
-                r.Route?.Id,
-                r.Route is { } route ? $"{route.Namespace}/{route.Ingress}" : null),
-            ConfigBody c => (null, c.Actor.Username, null, null, null),
-            _ => (null, null, null, null, null),
-        };
-        p[1].Value = KeyOrNull(fields.RequestId);
-        p[2].Value = KeyOrNull(fields.Identity);
-        p[3].Value = KeyOrNull(fields.Client);
-        p[4].Value = KeyOrNull(fields.Route);
-        p[5].Value = KeyOrNull(fields.Ingress);
+            if (value is null)
+            {
+                return;
+            }
+
+            var key = Key(value);
+            var at = entry.Seq / BlockSize;
+            if (_seen.Add(((int)field, key, at)))
+            {
+                block.Parameters[0].Value = (int)field;
+                block.Parameters[1].Value = key;
+                block.Parameters[2].Value = at;
+                block.ExecuteNonQuery();
+            }
+        }
+
+        switch (entry.Body)
+        {
+            case RequestBody r:
+                request.Parameters[0].Value = Key(r.Id);
+                request.Parameters[1].Value = entry.Seq;
+                request.ExecuteNonQuery();
+                Occurs(Field.Identity, r.Identity.Subject);
+                Occurs(Field.Client, IPAddress.TryParse(r.Client.Ip, out var ip) ? ip.ToString() : r.Client.Ip);
+                Occurs(Field.Route, r.Route?.Id);
+                Occurs(Field.Ingress, r.Route is { } route ? $"{route.Namespace}/{route.Ingress}" : null);
+                break;
+            case ConfigBody c:
+                Occurs(Field.Identity, c.Actor.Username);
+                break;
+        }
+
+        if (_seen.Count > 100_000)
+        {
+            _seen.Clear();
+        }
+    }
+
+    private SqliteCommand Insert(SqliteTransaction transaction, string sql, params string[] names)
+    {
+        var command = _db.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = sql;
+        foreach (var name in names)
+        {
+            command.Parameters.Add(name, SqliteType.Integer);
+        }
+
+        return command;
     }
 
     private static long Key(string value) => unchecked((long)System.IO.Hashing.XxHash64.HashToUInt64(System.Text.Encoding.UTF8.GetBytes(value)));
-
-    private static object KeyOrNull(string? value) => value is null ? DBNull.Value : Key(value);
 
     private long Meta(string key)
     {
