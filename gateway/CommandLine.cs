@@ -19,6 +19,8 @@ internal static class CommandLine
             root.Subcommands.Add(command);
         }
 
+        root.Subcommands.Add(Reports.ReportCommand.Create(TimeProvider.System));
+
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)
         {

@@ -15,10 +15,11 @@ public sealed class NamespaceCycleTests
         ["Routing"] = ["Kubernetes", "Policy"],
         ["ControlPlane"] = ["Configuration", "Audit", "Kubernetes", "Routing"],
         ["Proxy"] = ["Audit", "Policy", "Routing", "ControlPlane"],
-        ["Admin"] = ["Audit", "Policy", "Routing", "ControlPlane"],
-        ["Hosting"] = ["Configuration", "Audit", "Kubernetes", "Policy", "Routing", "ControlPlane", "Proxy", "Admin"],
+        ["Reports"] = ["Audit"],
+        ["Admin"] = ["Audit", "Policy", "Routing", "ControlPlane", "Reports"],
+        ["Hosting"] = ["Configuration", "Audit", "Kubernetes", "Policy", "Routing", "ControlPlane", "Proxy", "Admin", "Reports"],
         ["Demo"] = ["Hosting", "Proxy"],
-        [""] = ["Audit", "Hosting", "Demo"],
+        [""] = ["Audit", "Hosting", "Demo", "Reports"],
     };
 
     private static string Folder(string ns) => ns == "AuditGateway" ? "" : ns["AuditGateway.".Length..].Split('.')[0];
