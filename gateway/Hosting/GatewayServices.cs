@@ -6,6 +6,7 @@ using AuditGateway.Kubernetes.Client;
 using AuditGateway.Policy;
 using AuditGateway.Policy.Identity;
 using AuditGateway.Proxy;
+using AuditGateway.Reports;
 using AuditGateway.Routing;
 
 namespace AuditGateway.Hosting;
@@ -51,6 +52,7 @@ internal static class GatewayServices
         services.AddSingleton(sp => new PolicyEngine(settings.Policy, sp.GetRequiredService<IRateLimitStore>(), sp.GetService<JwtAuthenticator>()));
         services.AddSingleton(sp => new AdminAuthenticator(settings.Admin, sp.GetService<JwtAuthenticator>()));
         services.AddSingleton<AdminReads>();
+        services.AddSingleton<LiveReports>();
     }
 
     private static void AddControlPlane(IServiceCollection services, GatewayOptions options)

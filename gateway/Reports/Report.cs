@@ -82,6 +82,9 @@ internal sealed record ReportSource
     /// <summary>Entries read past that checkpoint: their chain was checked, no signature covers them yet.</summary>
     public long EntriesAfterCheckpoint { get; init; }
 
+    /// <summary>Live: entries the live feed dropped because the reader fell behind (the log keeps them).</summary>
+    public long EntriesMissed { get; init; }
+
     /// <summary><c>intact</c>, <c>TAMPERED</c>, or <c>not verified</c> (live).</summary>
     public required string Verification { get; init; }
 

@@ -60,6 +60,11 @@ internal sealed record ReportTable(string Title, IReadOnlyList<string> Columns, 
             ("entries after checkpoint", N(s.EntriesAfterCheckpoint)),
             ("verification", s.BadSeq is { } bad ? $"{s.Verification} seq={N(bad)} reason={s.Reason}" : s.Verification),
         ];
+        if (s.Mode == "live")
+        {
+            lines.Add(("entries missed", N(s.EntriesMissed)));
+        }
+
         if (s.Capped)
         {
             lines.Add(("capped", "some keys past the cap are counted under (other)"));
