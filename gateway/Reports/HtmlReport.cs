@@ -91,9 +91,11 @@ internal static class HtmlReport
         html.Append("<h2>Charts</h2>\n");
         if (report.Slices is { } slices)
         {
+            // The x axis spans the slices that hold requests, of any route.
+            var span = Math.Max(1, routes.SelectMany(r => r.Timeline).Max(p => (p.Start - slices.Start).TotalMilliseconds));
             foreach (var route in routes.Take(MaxRouteCharts))
             {
-                LatencyChart(html, route, slices);
+                LatencyChart(html, route, slices, span);
             }
         }
 
@@ -102,13 +104,13 @@ internal static class HtmlReport
     }
 
     /// <summary>p50, p90 and p99 of the total latency per time slice, one line each.</summary>
-    private static void LatencyChart(StringBuilder html, RouteReport route, SliceInfo slices)
+    private static void LatencyChart(StringBuilder html, RouteReport route, SliceInfo slices, double span)
     {
         var points = route.Timeline;
         var top = Math.Max(1, points.Max(p => p.P99));
-        Figure(html, "latency", $"Latency over time (µs, slices of {slices.Seconds} s from {ReportTable.Time(slices.Start)}): {route.Route}");
+        Figure(html, "latency", $"Latency over time (µs; slices of {slices.Milliseconds} ms from {ReportTable.Time(slices.Start)}): {route.Route}");
         Axes(html, top);
-        double X(TimeSlice p) => Pad + ((Width - (2 * Pad)) * ((p.Start - slices.Start).TotalSeconds / slices.Seconds) / (SliceGrid.MaxSlices - 1));
+        double X(TimeSlice p) => Pad + ((Width - (2 * Pad)) * (p.Start - slices.Start).TotalMilliseconds / span);
         double Y(long v) => Height - Pad - ((Height - (2 * Pad)) * (double)v / top);
         var legend = Pad;
         foreach (var (name, color) in Percentiles)
@@ -116,11 +118,17 @@ internal static class HtmlReport
             var path = new StringBuilder();
             foreach (var p in points)
             {
-                var value = name switch { "p50" => p.P50, "p90" => p.P90, _ => p.P99 };
-                path.Append(path.Length == 0 ? 'M' : 'L').Append(F(X(p))).Append(',').Append(F(Y(value))).Append(' ');
+                path.Append(path.Length == 0 ? 'M' : 'L').Append(F(X(p))).Append(',').Append(F(Y(Pick(p, name)))).Append(' ');
             }
 
             html.Append("<path fill=\"none\" stroke=\"").Append(color).Append("\" stroke-width=\"1.5\" d=\"").Append(path.ToString().TrimEnd()).Append("\"/>\n");
+            foreach (var p in points)
+            {
+                var value = Pick(p, name);
+                html.Append("<circle r=\"2\" fill=\"").Append(color).Append("\" cx=\"").Append(F(X(p))).Append("\" cy=\"").Append(F(Y(value))).Append("\"><title>")
+                    .Append(ReportTable.Time(p.Start)).Append(' ').Append(name).Append(": ").Append(value).Append(" µs (").Append(p.Requests).Append(" requests)</title></circle>\n");
+            }
+
             html.Append("<rect x=\"").Append(legend).Append("\" y=\"8\" width=\"10\" height=\"10\" fill=\"").Append(color).Append("\"/><text x=\"")
                 .Append(legend + 14).Append("\" y=\"17\">").Append(name).Append("</text>\n");
             legend += 50;
@@ -194,6 +202,13 @@ internal static class HtmlReport
             .Append(" L").Append(Width - Pad).Append(',').Append(Height - Pad).Append("\"/>\n");
         html.Append("<text x=\"2\" y=\"").Append(Pad + 4).Append("\">").Append(top).Append("</text><text x=\"2\" y=\"").Append(Height - Pad).Append("\">0</text>\n");
     }
+
+    private static long Pick(TimeSlice slice, string percentile) => percentile switch
+    {
+        "p50" => slice.P50,
+        "p90" => slice.P90,
+        _ => slice.P99,
+    };
 
     private static string Short(string text) => text.Length <= 30 ? text : "…" + text[^29..];
 

@@ -103,8 +103,8 @@ internal sealed record ReportSource
 /// <summary>A signed checkpoint: origin, tree size and root (base64, as in the note).</summary>
 internal sealed record CheckpointInfo(string Origin, long Size, string Root);
 
-/// <summary>The routes' timelines: up to <see cref="SliceGrid.MaxSlices"/> slices of <see cref="Seconds"/> from <see cref="Start"/>.</summary>
-internal sealed record SliceInfo(DateTimeOffset Start, long Seconds);
+/// <summary>The routes' timelines: up to <see cref="SliceGrid.MaxSlices"/> slices of <see cref="Milliseconds"/> from <see cref="Start"/>.</summary>
+internal sealed record SliceInfo(DateTimeOffset Start, long Milliseconds);
 
 /// <summary>Latency percentiles and maximum, in microseconds, of <see cref="Count"/> requests.</summary>
 internal sealed record LatencyStats(long Count, long P50, long P90, long P95, long P99, long Max)

@@ -156,7 +156,7 @@ internal sealed class ReportAggregator(DateTimeOffset? from, DateTimeOffset? to,
     {
         Kind = "all",
         Source = source with { From = from, To = to, FirstSeq = FirstSeq, LastSeq = LastSeq, EntriesRead = Read, EntriesIncluded = Included, Capped = _capped },
-        Slices = _grid.Start is { } start && _routes.Count > 0 ? new SliceInfo(start, (long)_grid.Width.TotalSeconds) : null,
+        Slices = _grid.Start is { } start && _routes.Count > 0 ? new SliceInfo(start, (long)_grid.Width.TotalMilliseconds) : null,
         Routes = [.. _routes.OrderBy(r => r.Key, StringComparer.Ordinal).Select(r => r.Value.Report(r.Key, _grid, limits.Top))],
         Identities = [.. _identities.OrderBy(i => i.Key, StringComparer.Ordinal).Select(i => new IdentityReport(i.Key, i.Value.Requests, i.Value.Denied, i.Value.Routes.Top(int.MaxValue)))],
         Clients = [.. _clients.OrderBy(c => c.Key, StringComparer.Ordinal).Select(c => new ClientReport(c.Key, c.Value.Requests, c.Value.Denied, c.Value.Blocks))],

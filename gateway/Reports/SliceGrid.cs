@@ -2,8 +2,8 @@ namespace AuditGateway.Reports;
 
 /// <summary>
 /// The time slices a report's timelines share: at most <see cref="MaxSlices"/> slices of equal width
-/// from <see cref="Start"/>. A grid not given its range starts with one-second slices at the first
-/// timestamp and doubles the width whenever a timestamp falls past the last slice; each
+/// from <see cref="Start"/>. A grid not given its range starts at the first
+/// timestamp (one-millisecond slices at first) and doubles the width whenever a timestamp falls past the last slice; each
 /// <see cref="SliceSeries"/> merges pairs of its slices to follow.
 /// </summary>
 internal sealed class SliceGrid
@@ -15,7 +15,7 @@ internal sealed class SliceGrid
         if (from is { } start && to is { } end && end > start)
         {
             Start = start;
-            Width = TimeSpan.FromSeconds(Math.Max(1, Math.Ceiling((end - start).TotalSeconds / MaxSlices)));
+            Width = TimeSpan.FromMilliseconds(Math.Max(1, Math.Ceiling((end - start).TotalMilliseconds / MaxSlices)));
         }
         else
         {
@@ -25,7 +25,7 @@ internal sealed class SliceGrid
 
     public DateTimeOffset? Start { get; private set; }
 
-    public TimeSpan Width { get; private set; } = TimeSpan.FromSeconds(1);
+    public TimeSpan Width { get; private set; } = TimeSpan.FromMilliseconds(1);
 
     /// <summary>How many times the width doubled.</summary>
     public int Level { get; private set; }
@@ -33,7 +33,7 @@ internal sealed class SliceGrid
     /// <summary>The slice of <paramref name="time"/>, widening the grid when needed (earlier times go to the first slice).</summary>
     public int IndexOf(DateTimeOffset time)
     {
-        var start = Start ??= new DateTimeOffset(time.UtcTicks - (time.UtcTicks % TimeSpan.TicksPerSecond), TimeSpan.Zero);
+        var start = Start ??= new DateTimeOffset(time.UtcTicks - (time.UtcTicks % TimeSpan.TicksPerMillisecond), TimeSpan.Zero);
         var ticks = Math.Max(0, (time - start).Ticks);
         while (ticks / Width.Ticks >= MaxSlices)
         {
