@@ -127,7 +127,7 @@ internal sealed class ReportAggregator(DateTimeOffset? from, DateTimeOffset? to,
 
     private static string ToText(ChangeSource value) => JsonSerializer.Serialize(value, ReportJsonContext.Default.ChangeSource).Trim('"');
 
-    internal static string IdentityOf(RequestBody request) =>
+    private static string IdentityOf(RequestBody request) =>
         request.Identity is { Authenticated: true, Subject: { } subject } ? subject : Anonymous;
 
     private TValue Slot<TValue>(Dictionary<string, TValue> map, string key, int cap, Func<TValue> create)
