@@ -23,11 +23,15 @@ public sealed class LiveDirectoryTests(ReportGateway fixture) : IClassFixture<Re
             }
         });
 
+        // Entries become durable (and readable) in batches, so a quick report may see no new ones:
+        // report again until one has read at least 100 more entries than the first.
         var read = new List<long>();
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
         try
         {
-            for (var i = 0; i < 6; i++)
+            while (read.Count < 3 || read[^1] < read[0] + 100)
             {
+                Assert.True(System.Diagnostics.Stopwatch.GetElapsedTime(started) < TestGateway.Timeout, "entries read: " + string.Join(", ", read));
                 var during = Volatile.Read(ref sent);
                 await Eventually.TrueAsync(() => Volatile.Read(ref sent) > during + 20, TestGateway.Timeout, "more requests were sent");
                 var (code, output, error) = await ReportGateway.RunReportAsync("--data", gateway.DataDirectory, "--format", "json", "--by", "client");
@@ -43,9 +47,7 @@ public sealed class LiveDirectoryTests(ReportGateway fixture) : IClassFixture<Re
             await traffic;
         }
 
-        // Entries become durable (and readable) in batches, every flush interval: a quick report may see no new ones.
-        Assert.True(read.Zip(read.Skip(1)).All(p => p.Second >= p.First) && read[^1] > read[0], string.Join(", ", read));
-        Assert.True(read[^1] >= ReportGateway.Requests + 100, string.Join(", ", read));
+        Assert.True(read.Zip(read.Skip(1)).All(p => p.Second >= p.First), string.Join(", ", read));
     }
 
     [Fact]
