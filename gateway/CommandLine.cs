@@ -1,6 +1,7 @@
 using System.CommandLine;
 using AuditGateway.Audit.Cli;
 using AuditGateway.Hosting;
+using AuditGateway.Reports;
 
 namespace AuditGateway;
 
@@ -19,7 +20,8 @@ internal static class CommandLine
             root.Subcommands.Add(command);
         }
 
-        root.Subcommands.Add(Reports.ReportCommand.Create(TimeProvider.System));
+        // The report verb sits beside the log's verbs; it lives in Reports/, which Audit/ may not use.
+        root.Subcommands.Add(ReportCommand.Create(TimeProvider.System));
 
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)

@@ -28,6 +28,7 @@ internal static class GatewayServices
         AddControlPlane(services, options);
         ConfigSources.Add(services, options, cluster);
         AddRequestPath(services, settings);
+        services.AddSingleton<LiveReports>();
     }
 
     private static void AddPolicy(IServiceCollection services, GatewaySettings settings)
@@ -52,7 +53,6 @@ internal static class GatewayServices
         services.AddSingleton(sp => new PolicyEngine(settings.Policy, sp.GetRequiredService<IRateLimitStore>(), sp.GetService<JwtAuthenticator>()));
         services.AddSingleton(sp => new AdminAuthenticator(settings.Admin, sp.GetService<JwtAuthenticator>()));
         services.AddSingleton<AdminReads>();
-        services.AddSingleton<LiveReports>();
     }
 
     private static void AddControlPlane(IServiceCollection services, GatewayOptions options)
