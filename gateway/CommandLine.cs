@@ -1,6 +1,7 @@
 using System.CommandLine;
 using AuditGateway.Audit.Cli;
 using AuditGateway.Hosting;
+using AuditGateway.Reports;
 
 namespace AuditGateway;
 
@@ -20,6 +21,8 @@ internal static class CommandLine
         }
 
         root.Subcommands.Add(Search.SearchCommand.Create(TimeProvider.System));
+        // The report verb sits beside the log's verbs; it lives in Reports/, which Audit/ may not use.
+        root.Subcommands.Add(ReportCommand.Create(TimeProvider.System));
 
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)

@@ -16,10 +16,11 @@ public sealed class NamespaceCycleTests
         ["ControlPlane"] = ["Configuration", "Audit", "Kubernetes", "Routing"],
         ["Proxy"] = ["Audit", "Policy", "Routing", "ControlPlane"],
         ["Search"] = ["Configuration", "Audit"],
-        ["Admin"] = ["Audit", "Policy", "Routing", "ControlPlane", "Search"],
-        ["Hosting"] = ["Configuration", "Audit", "Kubernetes", "Policy", "Routing", "ControlPlane", "Proxy", "Admin"],
+        ["Reports"] = ["Audit"],
+        ["Admin"] = ["Audit", "Policy", "Routing", "ControlPlane", "Search", "Reports"],
+        ["Hosting"] = ["Configuration", "Audit", "Kubernetes", "Policy", "Routing", "ControlPlane", "Proxy", "Admin", "Reports"],
         ["Demo"] = ["Hosting", "Proxy"],
-        [""] = ["Audit", "Hosting", "Demo", "Search"],
+        [""] = ["Audit", "Hosting", "Demo", "Search", "Reports"],
     };
 
     private static string Folder(string ns) => ns == "AuditGateway" ? "" : ns["AuditGateway.".Length..].Split('.')[0];

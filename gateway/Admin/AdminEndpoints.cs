@@ -47,6 +47,7 @@ internal static class AdminEndpoints
             context.Response.StatusCode = ready.Ready ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable;
             return WriteJson(context, ready, AdminJsonContext.Readable.Readiness);
         });
+        ReportEndpoints.Map(endpoints);
         endpoints.MapGet("/api/routes", static context =>
         {
             var table = context.RequestServices.GetRequiredService<RoutingState>().Current;

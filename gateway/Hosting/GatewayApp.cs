@@ -5,6 +5,7 @@ using AuditGateway.ControlPlane;
 using AuditGateway.ControlPlane.Sources;
 using AuditGateway.Policy;
 using AuditGateway.Proxy;
+using AuditGateway.Reports;
 using AuditGateway.Routing;
 
 namespace AuditGateway.Hosting;
@@ -71,6 +72,7 @@ internal sealed partial class GatewayApp : IAsyncDisposable
         try
         {
             app.Services.GetRequiredService<BlockAuditor>().Start();
+            app.Services.GetRequiredService<LiveReports>().Start();
             var pipeline = app.Services.GetRequiredService<ConfigPipeline>();
             await ConfigSources.LoadInitialAsync(app.Services, pipeline, cancellationToken);
             MapEndpoints(app, options, cluster is not null);

@@ -6,6 +6,7 @@ using AuditGateway.Kubernetes.Client;
 using AuditGateway.Policy;
 using AuditGateway.Policy.Identity;
 using AuditGateway.Proxy;
+using AuditGateway.Reports;
 using AuditGateway.Routing;
 
 namespace AuditGateway.Hosting;
@@ -27,6 +28,7 @@ internal static class GatewayServices
         AddControlPlane(services, options);
         ConfigSources.Add(services, options, cluster);
         AddRequestPath(services, settings);
+        services.AddSingleton<LiveReports>();
     }
 
     private static void AddPolicy(IServiceCollection services, GatewaySettings settings)

@@ -43,8 +43,8 @@ internal static partial class AuditCommands
         return command;
     }
 
-    /// <summary>The public key at <paramref name="path"/>, else the one in the data directory's <c>keys/</c>, else null.</summary>
-    internal static ECDsa? LoadPublicKey(string dataDirectory, string? path)
+    /// <summary>The signer's public key: <paramref name="path"/> (<c>--public-key</c>), else the one in the data directory's <c>keys/</c>; null when there is none.</summary>
+    public static ECDsa? LoadPublicKey(string dataDirectory, string? path)
     {
         if (path is not null)
         {

@@ -15,14 +15,14 @@ internal static partial class AuditCommands
     /// <summary>The verbs, with <paramref name="time"/> for <c>tail --follow</c>'s polling and <c>audit-load</c>'s timestamps.</summary>
     public static IEnumerable<Command> Create(TimeProvider time) => [Verify(), Proof(), Tail(time), Keygen(), Load(time)];
 
-    private static Option<string> DataOption() => new("--data")
+    public static Option<string> DataOption() => new("--data")
     {
         Description = "The gateway's data directory (log/, checkpoints/, keys/).",
         Required = true,
     };
 
     /// <summary>Runs a verb body, turning I/O and input problems into one line on stderr and exit code 2.</summary>
-    private static Task<int> Guard(ParseResult result, string verb, Func<int> body) =>
+    public static Task<int> Guard(ParseResult result, string verb, Func<int> body) =>
         Guard(result, verb, () => Task.FromResult(body()));
 
     private static async Task<int> Guard(ParseResult result, string verb, Func<Task<int>> body)
