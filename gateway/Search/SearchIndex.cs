@@ -144,34 +144,35 @@ internal sealed class SearchIndex : IDisposable
             return;
         }
 
-        var seq = segments[first].FirstSeq;
-        using var log = new LogReader(data, _ => segments[first..], start);
         var transaction = _db.BeginTransaction();
         using var request = Insert(transaction, "INSERT OR IGNORE INTO requests VALUES ($key, $seq)", "$key", "$seq");
         using var block = Insert(transaction, "INSERT OR IGNORE INTO blocks VALUES ($field, $key, $block)", "$field", "$key", "$block");
         var pending = 0;
-        for (; log.Read() && !log.Unterminated; seq++)
+        var seq = next;
+        foreach (var segment in segments[first..])
         {
-            if (seq < next)
+            // Only complete lines: a last line still being written is indexed next time.
+            SegmentLines.ForEach(segment, Math.Max(0, next - segment.FirstSeq), (index, line) =>
             {
-                continue;
-            }
+                seq = segment.FirstSeq + index;
 
-            // Not an entry: a search that reads it reports the damage; the index passes it by.
-            if (EntryParser.TryParse(log.Line, out _) is { } entry)
-            {
-                Add(entry, request, block);
-            }
+                // Not an entry: a search that reads it reports the damage; the index passes it by.
+                if (EntryParser.TryParse(line, out _) is { } entry && entry.Seq == seq)
+                {
+                    Add(entry, request, block);
+                }
 
-            if (++pending == BatchSize)
-            {
-                SetMeta("next", seq + 1, transaction);
-                transaction.Commit();
-                transaction.Dispose();
-                transaction = _db.BeginTransaction();
-                request.Transaction = block.Transaction = transaction;
-                pending = 0;
-            }
+                seq++;
+                if (++pending == BatchSize)
+                {
+                    SetMeta("next", seq, transaction);
+                    transaction.Commit();
+                    transaction.Dispose();
+                    transaction = _db.BeginTransaction();
+                    request.Transaction = block.Transaction = transaction;
+                    pending = 0;
+                }
+            });
         }
 
         End = Math.Max(seq, next);

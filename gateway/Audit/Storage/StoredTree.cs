@@ -11,7 +11,8 @@ namespace AuditGateway.Audit.Storage;
 /// by the writer as it goes (not fsynced: the log is the truth): <c>NNNNNNNNNNNN.leaves</c> holds the
 /// leaf hash of every entry of the segment of that name (32 bytes each, in seq order);
 /// <c>level-08.bin</c> and <c>level-16.bin</c> hold the roots of the complete subtrees of 256 and
-/// 65,536 leaves, after an 8-byte little-endian header naming the index of the first one.
+/// 65,536 leaves, after an 8-byte little-endian header naming the index of the first one;
+/// <c>NNNNNNNNNNNN.offsets</c> the byte offset of every 1,024th line of a raw segment.
 /// A proof built from it is checked against the signed checkpoint's root before it is given out.
 /// </summary>
 internal static class StoredTree
@@ -22,6 +23,13 @@ internal static class StoredTree
 
     public static string LeavesPath(string treeDirectory, long segmentFirstSeq) =>
         Path.Combine(treeDirectory, segmentFirstSeq.ToString("D12", CultureInfo.InvariantCulture) + LeavesExtension);
+
+    /// <summary>For a segment still raw: the byte offset of every 1,024th line (8 bytes each, little-endian), so one line is found without reading the segment up to it.</summary>
+    public static string OffsetsPath(string treeDirectory, long segmentFirstSeq) =>
+        Path.Combine(treeDirectory, segmentFirstSeq.ToString("D12", CultureInfo.InvariantCulture) + ".offsets");
+
+    /// <summary>The tree directory of the data directory a segment file is in (<c>DATA/log/N.jsonl</c> → <c>DATA/tree</c>).</summary>
+    public static string DirectoryOfSegment(string segmentPath) => DirectoryOf(Path.GetDirectoryName(Path.GetDirectoryName(segmentPath))!);
 
     public static string LevelPath(string treeDirectory, int height) =>
         Path.Combine(treeDirectory, $"level-{height:D2}.bin");

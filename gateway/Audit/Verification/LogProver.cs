@@ -26,9 +26,10 @@ internal static class LogProver
 
         var ranges = MerkleProofs.InclusionRanges(seq, size);
         if (FromStoredTree(dataDirectory, sha, [.. ranges, new LeafRange(0, size), new LeafRange(seq, seq + 1)], size) is { } stored
-            && ReadLine(dataDirectory, seq) is { } line)
+            && ReadLine(dataDirectory, seq) is { } line
+            && MerkleHash.Leaf(sha, line).AsSpan().SequenceEqual(stored[^1]))
         {
-            return new InclusionProof(seq, size, stored[^1], stored[^2], stored[..ranges.Count], line);
+            return new InclusionProof(seq, size, stored[^1], stored[^2], stored[..ranges.Count], System.Text.Encoding.UTF8.GetString(line));
         }
 
         string? entry = null;
@@ -161,14 +162,12 @@ internal static class LogProver
         return nodes;
     }
 
-    /// <summary>The line of entry <paramref name="seq"/>, read from its segment alone (one frame of it when sealed); null if it is not there.</summary>
-    private static string? ReadLine(string dataDirectory, long seq)
+    /// <summary>The line of entry <paramref name="seq"/>, read from its segment alone (one frame of it when sealed); null if it is not there. The caller checks it against the leaf.</summary>
+    private static byte[]? ReadLine(string dataDirectory, long seq)
     {
         var segments = LogLayout.Segments(dataDirectory);
         var index = segments.FindLastIndex(s => s.FirstSeq <= seq);
-        return index >= 0 && SegmentLines.Read(segments[index], seq - segments[index].FirstSeq) is { } line
-            ? System.Text.Encoding.UTF8.GetString(line)
-            : null;
+        return index >= 0 ? SegmentLines.Read(segments[index], seq - segments[index].FirstSeq) : null;
     }
 
     private static List<byte[]> Hash(string dataDirectory, ISha256 sha, List<LeafRange> ranges, LineVisitor? visit)

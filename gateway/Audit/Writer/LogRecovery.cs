@@ -81,6 +81,11 @@ internal static class LogRecovery
                     throw new InvalidDataException($"{reader.Segment.Path} does not end with a newline; the log is damaged, run 'auditgw verify'");
                 }
 
+                if (!reader.Segment.Compressed && (result.Size - reader.Segment.FirstSeq) % SegmentLines.LinesPerFrame == 0)
+                {
+                    tree.LineAt(reader.Offset);
+                }
+
                 MerkleHash.Leaf(sha, line, leaf);
                 result.Tree.Append(leaf);
                 sha.Hash(line, result.LastLineHash);

@@ -37,6 +37,7 @@ internal sealed partial class LogWriter : IDisposable
     private readonly CheckpointSigner _checkpoints;
     private readonly MerkleFrontier _tree;
     private readonly TreeWriter _storedTree;
+    private long _nextOffsetLine;
     private readonly EntryBatch _batch;
     private readonly SegmentWriter _segments;
     private readonly List<(TaskCompletionSource<AuditReceipt> Waiter, long Seq)> _waiters = [];
@@ -76,6 +77,8 @@ internal sealed partial class LogWriter : IDisposable
         _segments = new SegmentWriter(options, recovered.LastSegment?.FirstSeq ?? 0, recovered.LastSegmentEntries, recovered.LastSegmentBytes);
         _storedTree = new TreeWriter(StoredTree.DirectoryOf(options.DataDirectory), _segments.FirstSeq, recovered.Size, logger, create: false);
         _tree.OnNode = _storedTree.OnNode;
+        var intoSegment = recovered.Size - _segments.FirstSeq;
+        _nextOffsetLine = _segments.FirstSeq + ((intoSegment + SegmentLines.LinesPerFrame - 1) / SegmentLines.LinesPerFrame * SegmentLines.LinesPerFrame);
         _durableSize = recovered.Size;
         _durableRoot = _tree.Root();
     }
@@ -184,6 +187,23 @@ internal sealed partial class LogWriter : IDisposable
         }
 
         _waiters.Clear();
+    }
+
+    /// <summary>Tells the stored tree where every 1,024th line of the segment starts, for the batch just written at <paramref name="at"/>.</summary>
+    private void RecordLineOffsets(long at)
+    {
+        var lines = _batch.Lines;
+        var seq = _batch.FirstSeq;
+        var position = 0;
+        for (; _nextOffsetLine < _batch.NextSeq; _nextOffsetLine += SegmentLines.LinesPerFrame)
+        {
+            for (; seq < _nextOffsetLine; seq++)
+            {
+                position += lines[position..].IndexOf((byte)'\n') + 1;
+            }
+
+            _storedTree.LineAt(at + position);
+        }
     }
 
     /// <summary>Signs the durable tree (not a checkpoint over an entry that is not yet fsynced).</summary>
@@ -518,7 +538,13 @@ internal sealed partial class LogWriter : IDisposable
     private void WriteAndSync()
     {
         _batch.Seal();
+        var at = _segments.Bytes;
         _segments.WriteDurably(_batch.Lines, _batch.Count);
+        if (_batch.Count > 0)
+        {
+            RecordLineOffsets(at);
+        }
+
         _feed.Publish(_batch.FirstSeq, _batch.Lines, _batch.Kinds);
         _batch.Clear();
     }
@@ -530,6 +556,7 @@ internal sealed partial class LogWriter : IDisposable
         var closed = _segments.FirstSeq;
         _segments.Roll(_batch.NextSeq);
         _storedTree.Roll(_batch.NextSeq);
+        _nextOffsetLine = _batch.NextSeq;
         _closed(closed);
         CheckReserve();
     }

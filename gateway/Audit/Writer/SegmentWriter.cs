@@ -46,6 +46,9 @@ internal sealed class SegmentWriter : IDisposable
     /// <summary>The seq of the open segment's first entry (its name).</summary>
     public long FirstSeq { get; private set; }
 
+    /// <summary>The durable length of the segment: where the next batch is written.</summary>
+    public long Bytes => _bytes;
+
     /// <summary>How long until the open segment is due to be sealed by age; null while it is empty.</summary>
     public TimeSpan? AgeDueIn => _entries == 0 ? null : _options.SegmentMaxAge - _options.TimeProvider.GetElapsedTime(_firstWriteAt);
 

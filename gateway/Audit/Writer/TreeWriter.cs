@@ -15,6 +15,7 @@ internal sealed partial class TreeWriter : IDisposable
     private readonly string _directory;
     private readonly ILogger _logger;
     private FileStream? _leaves;
+    private FileStream? _offsets;
     private FileStream? _low;
     private FileStream? _high;
 
@@ -36,6 +37,7 @@ internal sealed partial class TreeWriter : IDisposable
         {
             Directory.CreateDirectory(directory);
             _leaves = Append(StoredTree.LeavesPath(directory, segmentFirstSeq));
+            _offsets = Append(StoredTree.OffsetsPath(directory, segmentFirstSeq));
             _low = Level(MerkleFrontier.LowLevel, size);
             _high = Level(MerkleFrontier.HighLevel, size);
         });
@@ -65,10 +67,31 @@ internal sealed partial class TreeWriter : IDisposable
         }
     }
 
+    /// <summary>Line <c>k × 1,024</c> of the current segment starts at <paramref name="byteOffset"/>.</summary>
+    public void LineAt(long byteOffset)
+    {
+        if (_offsets is null)
+        {
+            return;
+        }
+
+        Span<byte> bytes = stackalloc byte[8];
+        BinaryPrimitives.WriteInt64LittleEndian(bytes, byteOffset);
+        try
+        {
+            _offsets.Write(bytes);
+        }
+        catch (IOException e)
+        {
+            Fail(e);
+        }
+    }
+
     /// <summary>Hands what was written to the OS (after the log's own flush).</summary>
     public void Flush() => Run(() =>
     {
         _leaves?.Flush();
+        _offsets?.Flush();
         _low?.Flush();
         _high?.Flush();
     });
@@ -82,7 +105,9 @@ internal sealed partial class TreeWriter : IDisposable
         }
 
         _leaves.Dispose();
+        _offsets?.Dispose();
         _leaves = Append(StoredTree.LeavesPath(_directory, firstSeq));
+        _offsets = Append(StoredTree.OffsetsPath(_directory, firstSeq));
     });
 
     public void Dispose() => Run(Close);
@@ -117,7 +142,7 @@ internal sealed partial class TreeWriter : IDisposable
 
     private void Fail(Exception e)
     {
-        if (_leaves is null && _low is null && _high is null)
+        if (_leaves is null && _offsets is null && _low is null && _high is null)
         {
             return;
         }
@@ -144,8 +169,8 @@ internal sealed partial class TreeWriter : IDisposable
 
     private void Close()
     {
-        var files = new[] { _leaves, _low, _high };
-        _leaves = _low = _high = null;
+        var files = new[] { _leaves, _offsets, _low, _high };
+        _leaves = _offsets = _low = _high = null;
         foreach (var file in files)
         {
             file?.Dispose();
