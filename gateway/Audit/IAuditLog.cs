@@ -9,6 +9,20 @@ internal readonly record struct AuditReceipt(long Seq);
 /// <summary>An entry as published to live subscribers, once it is durable.</summary>
 internal sealed record LiveEntry(long Seq, AuditKind Kind, string Json);
 
+/// <summary>
+/// Entries just made durable, as the writer had them before encoding (no line to parse): entry
+/// <paramref name="firstSeq"/> + i has <paramref name="timestamps"/>[i] and <paramref name="bodies"/>[i].
+/// Called on the writer's thread after each write: an observer must be quick and must not block.
+/// </summary>
+internal delegate void DurableEntriesObserver(long firstSeq, ReadOnlySpan<DateTimeOffset> timestamps, ReadOnlySpan<AuditBody> bodies);
+
+/// <summary>Typed durable entries for in-memory aggregates (live reports), without the cost of the live feed's lines.</summary>
+internal interface IDurableEntries
+{
+    /// <summary>From now on, <paramref name="observer"/> sees every durable entry.</summary>
+    void Observe(DurableEntriesObserver observer);
+}
+
 /// <summary>The tamper-evident log, as the request path, the config pipeline and the admin API use it.</summary>
 internal interface IAuditLog
 {

@@ -10,7 +10,7 @@ namespace AuditGateway.Audit.Writer;
 /// Whoever starts the gateway opens it before anything writes entries and closes it after everything
 /// that writes has stopped.
 /// </summary>
-internal sealed class AuditLogService(AuditOptions options, ILoggerFactory loggerFactory, IMeterFactory meterFactory) : IAuditLog, IAsyncDisposable
+internal sealed class AuditLogService(AuditOptions options, ILoggerFactory loggerFactory, IMeterFactory meterFactory) : IAuditLog, IDurableEntries, IAsyncDisposable
 {
     private AuditLog? _log;
 
@@ -34,6 +34,8 @@ internal sealed class AuditLogService(AuditOptions options, ILoggerFactory logge
     public Task<AuditReceipt> AppendDurableAsync(AuditEntry entry, CancellationToken cancellationToken = default) => Log.AppendDurableAsync(entry, cancellationToken);
 
     public IAsyncEnumerable<LiveEntry> SubscribeAsync(CancellationToken cancellationToken) => Log.SubscribeAsync(cancellationToken);
+
+    public void Observe(DurableEntriesObserver observer) => Log.Observe(observer);
 
     public async ValueTask DisposeAsync()
     {

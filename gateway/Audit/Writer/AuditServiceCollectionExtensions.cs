@@ -19,6 +19,7 @@ internal static class AuditServiceCollectionExtensions
         services.AddSingleton(sp => options with { TimeProvider = sp.GetService<TimeProvider>() ?? options.TimeProvider });
         services.AddSingleton<AuditLogService>();
         services.AddSingleton<IAuditLog>(sp => sp.GetRequiredService<AuditLogService>());
+        services.AddSingleton<IDurableEntries>(sp => sp.GetRequiredService<AuditLogService>());
         return services;
     }
 }

@@ -19,6 +19,8 @@ internal sealed class EntryBatch(ISha256 sha, string nodeId, byte[] prev, long n
     // The gateway's requests share route and identity objects: the encoder reuses their JSON.
     private readonly EntryEncoder _encoder = new(cacheSharedParts: true);
     private readonly List<AuditKind> _kinds = [];
+    private readonly List<DateTimeOffset> _timestamps = [];
+    private readonly List<AuditBody> _bodies = [];
     private byte[] _lines = new byte[1 << 16];
     private int _length;
 
@@ -39,6 +41,11 @@ internal sealed class EntryBatch(ISha256 sha, string nodeId, byte[] prev, long n
 
     /// <summary>The kind of each entry, in order.</summary>
     public ReadOnlySpan<AuditKind> Kinds => CollectionsMarshal.AsSpan(_kinds);
+
+    /// <summary>The entries' times and bodies, in order (for <see cref="DurableEntriesObserver"/>).</summary>
+    public ReadOnlySpan<DateTimeOffset> Timestamps => CollectionsMarshal.AsSpan(_timestamps);
+
+    public ReadOnlySpan<AuditBody> Bodies => CollectionsMarshal.AsSpan(_bodies);
 
     /// <summary>
     /// Encodes the entry as the next line and returns its seq. An entry that cannot be encoded throws
@@ -65,6 +72,8 @@ internal sealed class EntryBatch(ISha256 sha, string nodeId, byte[] prev, long n
         _length += line.Length;
         _lines[_length++] = (byte)'\n';
         _kinds.Add(body.Kind);
+        _timestamps.Add(timestamp);
+        _bodies.Add(body);
         return NextSeq++;
     }
 
@@ -76,5 +85,7 @@ internal sealed class EntryBatch(ISha256 sha, string nodeId, byte[] prev, long n
     {
         _length = 0;
         _kinds.Clear();
+        _timestamps.Clear();
+        _bodies.Clear();
     }
 }

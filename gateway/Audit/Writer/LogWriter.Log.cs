@@ -23,5 +23,8 @@ internal sealed partial class LogWriter
 
         [LoggerMessage(6, LogLevel.Error, "An audit entry of kind {Kind} could not be encoded and was refused.")]
         public static partial void EntryRejected(ILogger logger, AuditKind kind, Exception exception);
+
+        [LoggerMessage(19, LogLevel.Error, "An observer of durable audit entries failed ({Reason}); the entries are written, only that observer missed them.")]
+        public static partial void ObserverFailed(ILogger logger, string reason);
     }
 }

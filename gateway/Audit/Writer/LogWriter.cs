@@ -38,6 +38,7 @@ internal sealed partial class LogWriter : IDisposable
     private readonly MerkleFrontier _tree;
     private readonly TreeWriter _storedTree;
     private long _nextOffsetLine;
+    private DurableEntriesObserver? _observer;
     private readonly EntryBatch _batch;
     private readonly SegmentWriter _segments;
     private readonly List<(TaskCompletionSource<AuditReceipt> Waiter, long Seq)> _waiters = [];
@@ -187,6 +188,18 @@ internal sealed partial class LogWriter : IDisposable
         }
 
         _waiters.Clear();
+    }
+
+    /// <summary>Adds an observer of durable entries (<see cref="IDurableEntries"/>).</summary>
+    public void Observe(DurableEntriesObserver observer)
+    {
+        DurableEntriesObserver? current, next;
+        do
+        {
+            current = Volatile.Read(ref _observer);
+            next = current + observer;
+        }
+        while (Interlocked.CompareExchange(ref _observer, next, current) != current);
     }
 
     /// <summary>Tells the stored tree where every 1,024th line of the segment starts, for the batch just written at <paramref name="at"/>.</summary>
@@ -546,6 +559,20 @@ internal sealed partial class LogWriter : IDisposable
         }
 
         _feed.Publish(_batch.FirstSeq, _batch.Lines, _batch.Kinds);
+        if (_batch.Count > 0 && Volatile.Read(ref _observer) is { } observer)
+        {
+            try
+            {
+                observer(_batch.FirstSeq, _batch.Timestamps, _batch.Bodies);
+            }
+#pragma warning disable CA1031 // An observer's failure must never fail a write that is already durable.
+            catch (Exception e)
+#pragma warning restore CA1031
+            {
+                Log.ObserverFailed(_logger, e.Message);
+            }
+        }
+
         _batch.Clear();
     }
 
