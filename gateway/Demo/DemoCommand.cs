@@ -67,6 +67,10 @@ internal static class DemoCommand
 
               {auditgw} tail --data {data}
               {auditgw} verify --data {data}
+              {auditgw} report --data {data}                          # per route: requests, statuses, denials, latency
+              {auditgw} report --data {data} --format html --out report.html
+              {auditgw} search --data {data} --status 404              # each with its seq, for 'proof inclusion --seq'
+              curl -H "Authorization: Bearer $(cat {token})" http://127.0.0.1:{p.Admin}/api/log?status=404   # the same over the admin API
 
             Press Ctrl+C to stop.
             """);
