@@ -38,10 +38,13 @@ internal static class AuditTestKit
         return configure is null ? options : configure(options);
     }
 
-    public static async Task<CliResult> RunAsync(params string[] args)
+    public static Task<CliResult> RunAsync(params string[] args) => RunAsync(AuditCommands.Create(), args);
+
+    /// <summary>Runs <paramref name="commands"/> in-process as the command line would, capturing both outputs.</summary>
+    public static async Task<CliResult> RunAsync(IEnumerable<Command> commands, string[] args)
     {
         var root = new RootCommand("test");
-        foreach (var command in AuditCommands.Create())
+        foreach (var command in commands)
         {
             root.Subcommands.Add(command);
         }

@@ -3,7 +3,7 @@ namespace AuditGateway.Tests.Common;
 /// <summary>
 /// A class fixture: one <see cref="TestGateway"/> for every test of a class whose tests only
 /// read (or whose changes do not disturb each other). Subclasses name the backends, write the
-/// manifests, and may configure the gateway before it starts.
+/// manifests, may configure the gateway before it starts and act once it has.
 /// </summary>
 public abstract class SharedGateway : IAsyncLifetime
 {
@@ -20,9 +20,11 @@ public abstract class SharedGateway : IAsyncLifetime
             WriteManifests(gateway);
             await gateway.StartAsync();
             _gateway = gateway;
+            await StartedAsync();
         }
         catch
         {
+            _gateway = null;
             await gateway.DisposeAsync();
             throw;
         }
@@ -42,4 +44,7 @@ public abstract class SharedGateway : IAsyncLifetime
     private protected virtual TestGateway CreateGateway() => new();
 
     private protected abstract void WriteManifests(TestGateway gateway);
+
+    /// <summary>After the gateway started: a subclass may send the traffic its tests read.</summary>
+    private protected virtual Task StartedAsync() => Task.CompletedTask;
 }

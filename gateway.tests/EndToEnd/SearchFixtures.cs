@@ -14,57 +14,39 @@ namespace AuditGateway.Tests.EndToEnd;
 /// <see cref="AuditorToken"/> (<c>alice-auditor</c>). 127.0.0.1 is a trusted proxy, so
 /// <c>X-Forwarded-For</c> sets the client.
 /// </summary>
-public sealed class SearchGateway : IAsyncLifetime
+public sealed class SearchGateway : SharedGateway
 {
     public const string AuditorToken = "auditor-token-search-5d1e";
 
     public static readonly string[] Clients = ["203.0.113.1", "203.0.113.2", "203.0.113.3"];
 
-    private TestGateway? _gateway;
+    private protected override string[] Backends => ["app", "shop"];
 
-    internal TestGateway Gateway => _gateway ?? throw new InvalidOperationException("the fixture is not initialized");
-
-    public async Task InitializeAsync()
+    private protected override TestGateway CreateGateway()
     {
         var gateway = new TestGateway();
-        try
-        {
-            await gateway.AddBackendsAsync("app", "shop");
-            gateway.WriteConfigAsset("issuer-jwks.json", TestKey.Jwks(PolicyGateway.Rsa));
-            var sha = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(AuditorToken)));
-            gateway.ConfigYaml = $$"""
-                identity:
-                  trustedProxies: [127.0.0.1/32]
-                  jwt:
-                    issuers:
-                      - issuer: {{Tokens.Issuer}}
-                        audiences: [{{Tokens.Audience}}]
-                        keysFile: issuer-jwks.json
-                policy:
-                  denySourceRange: [198.51.100.0/24]
-                admin:
-                  tokens:
-                    - { name: alice-auditor, role: auditor, sha256: "{{sha}}" }
-                """;
-            gateway.WriteManifest("routes.yaml", Manifests(gateway, "/"));
-            await gateway.StartAsync();
-            _gateway = gateway;
-            await TrafficAsync();
-        }
-        catch
-        {
-            await gateway.DisposeAsync();
-            throw;
-        }
+        gateway.WriteConfigAsset("issuer-jwks.json", TestKey.Jwks(PolicyGateway.Rsa));
+        var sha = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(AuditorToken)));
+        gateway.ConfigYaml = $$"""
+            identity:
+              trustedProxies: [127.0.0.1/32]
+              jwt:
+                issuers:
+                  - issuer: {{Tokens.Issuer}}
+                    audiences: [{{Tokens.Audience}}]
+                    keysFile: issuer-jwks.json
+            policy:
+              denySourceRange: [198.51.100.0/24]
+            admin:
+              tokens:
+                - { name: alice-auditor, role: auditor, sha256: "{{sha}}" }
+            """;
+        return gateway;
     }
 
-    public async Task DisposeAsync()
-    {
-        if (_gateway is not null)
-        {
-            await _gateway.DisposeAsync();
-        }
-    }
+    private protected override void WriteManifests(TestGateway gateway) => gateway.WriteManifest("routes.yaml", Manifests(gateway, "/"));
+
+    private protected override Task StartedAsync() => TrafficAsync();
 
     /// <summary>Every entry of the log as the files hold it (whole lines).</summary>
     internal List<JsonElement> Entries() => AuditLogFiles.ReadEntries(Gateway.DataDirectory);

@@ -1,4 +1,4 @@
-using AuditGateway.Reports;
+using AuditGateway.Configuration;
 using AuditGateway.Tests.Common;
 
 namespace AuditGateway.Tests.Reports;

@@ -1,4 +1,3 @@
-using System.CommandLine;
 using System.Text.Json;
 using AuditGateway.Search;
 using AuditGateway.Tests.Audit;
@@ -8,20 +7,7 @@ namespace AuditGateway.Tests.Search;
 /// <summary><c>auditgw search</c> in-process, and what its JSON output says.</summary>
 internal static class SearchCli
 {
-    public static async Task<CliResult> RunAsync(TimeProvider time, params string[] args)
-    {
-        var root = new RootCommand("test") { SearchCommand.Create(time) };
-        var parse = root.Parse(["search", .. args]);
-        if (parse.Errors.Count > 0)
-        {
-            return new CliResult(2, "", parse.Errors[0].Message);
-        }
-
-        using var output = new StringWriter();
-        using var error = new StringWriter();
-        var code = await parse.InvokeAsync(new InvocationConfiguration { Output = output, Error = error });
-        return new CliResult(code, output.ToString(), error.ToString());
-    }
+    public static Task<CliResult> RunAsync(TimeProvider time, params string[] args) => AuditTestKit.RunAsync([SearchCommand.Create(time)], ["search", .. args]);
 
     public static Task<CliResult> RunAsync(params string[] args) => RunAsync(TimeProvider.System, args);
 

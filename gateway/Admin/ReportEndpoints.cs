@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using AuditGateway.Configuration;
 using AuditGateway.Audit;
 using AuditGateway.Audit.Notes;
 using AuditGateway.Reports;

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using AuditGateway.Configuration;
 using AuditGateway.Audit.Cli;
 
 namespace AuditGateway.Reports;

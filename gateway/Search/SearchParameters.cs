@@ -74,16 +74,7 @@ internal sealed record SearchParameters
     private static DateTimeOffset ParseTime(string text, DateTimeOffset now, string name)
     {
         const string Expected = "an RFC 3339 time (2026-12-02T14:00:00Z) or a time back from now (-30m, -24h, -7d)";
-        if (text.StartsWith('-'))
-        {
-            return DurationParser.TryParse(text[1..], out var back, out _) ? now - back : throw Bad(name, text, Expected);
-        }
-
-        // RFC 3339 requires the offset (Z or ±hh:mm) and the 'T' (or a space) between date and time.
-        return text.Length >= 20 && (text[10] is 'T' or 't' or ' ') && (text[^1] is 'Z' or 'z' || text[^6] is '+' or '-')
-            && DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AdjustToUniversal, out var time)
-            ? time
-            : throw Bad(name, text, Expected);
+        return TimeArgument.TryParse(text, now, out var time) ? time : throw Bad(name, text, Expected);
     }
 
     private static StatusFilter ParseStatus(string text, string name)

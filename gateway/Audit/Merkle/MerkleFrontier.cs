@@ -45,6 +45,20 @@ internal sealed class MerkleFrontier(ISha256 sha)
         return tree;
     }
 
+    /// <summary>Where the perfect subtrees of a tree of <paramref name="size"/> leaves lie, left to right: their first leaf and height (the set bits of the size, largest first).</summary>
+    public static IEnumerable<(long Start, int Height)> Subtrees(long size)
+    {
+        long at = 0;
+        for (var height = 62; height >= 0; height--)
+        {
+            if ((size & (1L << height)) != 0)
+            {
+                yield return (at, height);
+                at += 1L << height;
+            }
+        }
+    }
+
     /// <summary>The roots of the perfect subtrees, largest (leftmost) first; subtree i holds 2^h leaves, h the i-th set bit of <see cref="Size"/> from the top.</summary>
     public List<byte[]> Nodes() => [.. Enumerable.Range(0, _count).Select(i => Slot(i).ToArray())];
 

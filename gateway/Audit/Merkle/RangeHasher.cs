@@ -45,15 +45,9 @@ internal sealed class RangeHasher
     /// <exception cref="InvalidOperationException">A range needs leaves that only the pruned entries hold.</exception>
     public void AddFrontier(long size, IReadOnlyList<byte[]> nodes)
     {
-        long at = 0;
         var node = 0;
-        for (var height = 62; height >= 0; height--)
+        foreach (var (at, height) in MerkleFrontier.Subtrees(size))
         {
-            if ((size & (1L << height)) == 0)
-            {
-                continue;
-            }
-
             var end = at + (1L << height);
             for (var i = 0; i < _ranges.Length; i++)
             {
@@ -72,7 +66,6 @@ internal sealed class RangeHasher
                 _frontiers[i].Append(nodes[node], height);
             }
 
-            at = end;
             node++;
         }
     }

@@ -46,7 +46,8 @@ internal static class CheckpointStore
         return new SignedCheckpoint(checkpoint!, note);
     }
 
-    private static void WriteDurably(string path, byte[] bytes)
+    /// <summary>Writes a whole file or nothing: a temporary file beside it, fsynced, then renamed over it.</summary>
+    public static void WriteDurably(string path, byte[] bytes)
     {
         var temp = path + ".tmp";
         using (var file = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None, bufferSize: 0))

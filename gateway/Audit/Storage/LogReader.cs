@@ -37,17 +37,6 @@ internal sealed class LogReader : IDisposable
         (Start, _segments) = LogStart.Find(dataDirectory, listSegments(dataDirectory));
     }
 
-    /// <param name="dataDirectory">The data directory whose <c>log/</c> is read.</param>
-    /// <param name="listSegments">Lists the segments to read (from the middle of the log, say).</param>
-    /// <param name="start">Where the log begins, as the caller already knows it.</param>
-    public LogReader(string dataDirectory, Func<string, List<SegmentFile>> listSegments, LogStart start)
-    {
-        _data = dataDirectory;
-        _listSegments = listSegments;
-        _segments = listSegments(dataDirectory);
-        Start = start;
-    }
-
     /// <summary>Where the log begins: seq 0, or after pruning the first kept seq with the tree's frontier there.</summary>
     public LogStart Start { get; private set; }
 

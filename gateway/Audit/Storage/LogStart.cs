@@ -104,14 +104,6 @@ internal sealed record LogStart(long Seq, IReadOnlyList<byte[]> Frontier, byte[]
             text.Append(Convert.ToHexStringLower(hash)).Append('\n');
         }
 
-        var path = LogLayout.FrontierPath(dataDirectory, Seq);
-        var temp = path + ".tmp";
-        using (var file = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None, bufferSize: 0))
-        {
-            file.Write(Encoding.ASCII.GetBytes(text.ToString()));
-            file.Flush(flushToDisk: true);
-        }
-
-        File.Move(temp, path, overwrite: true);
+        CheckpointStore.WriteDurably(LogLayout.FrontierPath(dataDirectory, Seq), Encoding.ASCII.GetBytes(text.ToString()));
     }
 }

@@ -145,22 +145,8 @@ internal static class LogProver
     }
 
     /// <summary>A pruned log's frontier as subtrees: position → (height, root), left to right.</summary>
-    private static Dictionary<long, (int Height, byte[] Hash)> FrontierNodes(LogStart start)
-    {
-        var nodes = new Dictionary<long, (int, byte[])>();
-        long at = 0;
-        var i = 0;
-        for (var height = 62; height >= 0; height--)
-        {
-            if ((start.Seq & (1L << height)) != 0)
-            {
-                nodes[at] = (height, start.Frontier[i++]);
-                at += 1L << height;
-            }
-        }
-
-        return nodes;
-    }
+    private static Dictionary<long, (int Height, byte[] Hash)> FrontierNodes(LogStart start) =>
+        MerkleFrontier.Subtrees(start.Seq).Select((s, i) => (s.Start, (s.Height, start.Frontier[i]))).ToDictionary(n => n.Start, n => n.Item2);
 
     /// <summary>The line of entry <paramref name="seq"/>, read from its segment alone (one frame of it when sealed); null if it is not there. The caller checks it against the leaf.</summary>
     private static byte[]? ReadLine(string dataDirectory, long seq)

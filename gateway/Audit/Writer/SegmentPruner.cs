@@ -155,19 +155,8 @@ internal sealed partial class SegmentPruner(
         }
     }
 
-    private static DateTimeOffset? FirstEntryTime(SegmentFile segment)
-    {
-        Stream file = new FileStream(segment.Path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1 << 12);
-        using var input = segment.Compressed ? new ZstdSharp.DecompressionStream(file, leaveOpen: false) : file;
-        var line = new MemoryStream();
-        int b;
-        while ((b = input.ReadByte()) >= 0 && b != '\n')
-        {
-            line.WriteByte((byte)b);
-        }
-
-        return b == '\n' ? EntryParser.TryParse(line.GetBuffer().AsSpan(0, (int)line.Length), out _)?.Timestamp : null;
-    }
+    private static DateTimeOffset? FirstEntryTime(SegmentFile segment) =>
+        SegmentLines.Read(segment, 0) is { } line ? EntryParser.TryParse(line, out _)?.Timestamp : null;
 
     private static partial class Log
     {

@@ -1,21 +1,30 @@
 using System.Globalization;
 
-namespace AuditGateway.Reports;
+namespace AuditGateway.Configuration;
 
 /// <summary>
-/// A report's <c>from</c> or <c>to</c>: an RFC 3339 time (<c>2026-12-02T10:00:00Z</c>) or a time
-/// relative to now, <c>-</c> followed by a number and a unit (<c>s</c>, <c>m</c>, <c>h</c>, <c>d</c>): <c>-24h</c>, <c>-30m</c>.
+/// A <c>from</c> or <c>to</c> of a report or a search: an RFC 3339 time (<c>2026-12-02T10:00:00Z</c>)
+/// or a time back from now, <c>-</c> and a duration (<see cref="DurationParser"/>): <c>-24h</c>, <c>-30m</c>,
+/// at most about 100 years back.
 /// </summary>
 internal static class TimeArgument
 {
-    public static bool TryParse(string text, TimeProvider time, out DateTimeOffset value)
+    private static readonly TimeSpan s_longest = TimeSpan.FromDays(36_500);
+
+    public static bool TryParse(string text, TimeProvider time, out DateTimeOffset value) => TryParse(text, time.GetUtcNow(), out value);
+
+    /// <summary>As <see cref="TryParse(string, TimeProvider, out DateTimeOffset)"/>, relative to <paramref name="now"/> (one now for a from and a to).</summary>
+    public static bool TryParse(string text, DateTimeOffset now, out DateTimeOffset value)
     {
         value = default;
-        if (text.Length >= 3 && text[0] == '-' && Unit(text[^1]) is { } unit
-            && long.TryParse(text.AsSpan(1, text.Length - 2), NumberStyles.None, CultureInfo.InvariantCulture, out var count)
-            && count <= 36_500L * 24 * 3600 / (long)unit.TotalSeconds)
+        if (text.StartsWith('-'))
         {
-            value = time.GetUtcNow() - (unit * count);
+            if (!DurationParser.TryParse(text[1..], out var back, out _) || back > s_longest)
+            {
+                return false;
+            }
+
+            value = now - back;
             return true;
         }
 
@@ -42,13 +51,4 @@ internal static class TimeArgument
         value = parsed;
         return null;
     }
-
-    private static TimeSpan? Unit(char unit) => unit switch
-    {
-        's' => TimeSpan.FromSeconds(1),
-        'm' => TimeSpan.FromMinutes(1),
-        'h' => TimeSpan.FromHours(1),
-        'd' => TimeSpan.FromDays(1),
-        _ => null,
-    };
 }
