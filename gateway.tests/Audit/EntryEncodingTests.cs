@@ -63,6 +63,9 @@ public sealed class EntryEncodingTests
             SampleEntries.Request(1, since).Body is RequestBody request
                 ? request with { Attempts = [new UpstreamAttempt("10.0.0.1:80", "connection refused"), new UpstreamAttempt("10.0.0.2:80", null)] }
                 : throw new InvalidOperationException(),
+            SampleEntries.Request(2, since).Body is RequestBody traced
+                ? traced with { TraceId = "4bf92f3577b34da6a3ce929d0e0e4736" }
+                : throw new InvalidOperationException(),
         ];
         foreach (var body in bodies)
         {
@@ -74,6 +77,8 @@ public sealed class EntryEncodingTests
 
         Assert.Contains("\"outage\":{\"since\":\"2025-03-01T11:59:00.000000Z\",\"until\":\"2025-03-01T11:59:42.000000Z\"", Encode(bodies[0]), StringComparison.Ordinal);
         Assert.EndsWith("\"attempts\":[{\"destination\":\"10.0.0.1:80\",\"error\":\"connection refused\"},{\"destination\":\"10.0.0.2:80\",\"error\":null}]}}", Encode(bodies[2]), StringComparison.Ordinal);
+        Assert.EndsWith("\"upstreamError\":null,\"traceId\":\"4bf92f3577b34da6a3ce929d0e0e4736\"}}", Encode(bodies[3]), StringComparison.Ordinal);
+        Assert.DoesNotContain("traceId", Encode(bodies[2]), StringComparison.Ordinal);
     }
 
     [Fact]

@@ -32,6 +32,11 @@ internal static class EntrySummary
                     sb.Append(" attempt=").Append(attempt.Destination).Append(attempt.Error is null ? "" : $"({attempt.Error})");
                 }
 
+                if (r.TraceId is not null)
+                {
+                    sb.Append(" trace=").Append(r.TraceId);
+                }
+
                 break;
             case ConfigBody c:
                 sb.Append(CultureInfo.InvariantCulture, $"{c.Operation} {c.Object.Kind} {c.Object.Namespace}/{c.Object.Name} by={c.Actor.Username ?? "-"} source={Name(EntryEncoder.ChangeSourceNames, (int)c.Source)} revision={c.RevisionAfter}");

@@ -92,6 +92,12 @@ internal sealed record RequestBody : AuditBody
     /// endpoint); absent from the line when the first attempt went through.
     /// </summary>
     public IReadOnlyList<UpstreamAttempt>? Attempts { get; init; }
+
+    /// <summary>
+    /// The W3C trace id (32 lowercase hex digits) of the request's SERVER span, when it was traced;
+    /// absent from the line otherwise.
+    /// </summary>
+    public string? TraceId { get; init; }
 }
 
 /// <summary>One try at forwarding: the endpoint, and why it failed (null for the attempt that answered).</summary>

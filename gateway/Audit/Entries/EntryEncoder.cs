@@ -177,6 +177,12 @@ internal sealed class EntryEncoder(bool cacheSharedParts = false)
             w.EndArray();
         }
 
+        if (r.TraceId is { } traceId)
+        {
+            w.Name("traceId"u8);
+            w.String(traceId);
+        }
+
         w.EndObject();
     }
 

@@ -95,6 +95,7 @@ internal static class EntryReader
                 Next(ref r, JsonTokenType.EndObject);
                 return attempt;
             }) : null,
+            TraceId = NextIs(ref r, "traceId"u8) ? String(ref r, "traceId"u8) : null,
         };
         Next(ref r, JsonTokenType.EndObject);
         return body;
