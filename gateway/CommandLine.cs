@@ -15,7 +15,7 @@ internal static class CommandLine
         var root = new RootCommand("AuditGateway: an auditing Kubernetes ingress controller.");
         root.Subcommands.Add(RunCommand.Create());
         root.Subcommands.Add(Demo.DemoCommand.Create());
-        foreach (var command in AuditCommands.Create())
+        foreach (var command in AuditCommands.Create(RollupCheck.Create))
         {
             root.Subcommands.Add(command);
         }
@@ -23,6 +23,7 @@ internal static class CommandLine
         root.Subcommands.Add(Search.SearchCommand.Create(TimeProvider.System));
         // The report verb sits beside the log's verbs; it lives in Reports/, which Audit/ may not use.
         root.Subcommands.Add(ReportCommand.Create(TimeProvider.System));
+        root.Subcommands.Add(RollupCommand.Create());
 
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)

@@ -92,4 +92,27 @@ public sealed class LatencySketchTests
         Assert.Equal(0, sketch.Quantile(0.99));
         Assert.Equal(0, LatencyStats.Of(sketch).Max);
     }
+
+    [Theory]
+    [InlineData(20)]
+    [InlineData(50_000)]
+    public void A_sketch_stored_as_buckets_merges_back_into_the_same_sketch(int values)
+    {
+        // 20 values keep the sketch sparse; 50,000 from 1 us to 10 s make it switch to arrays, growing at both ends.
+        var random = new Random(11);
+        var sketch = new LatencySketch();
+        for (var i = 0; i < values; i++)
+        {
+            sketch.Add(values > 100 && i % 2 == 0 ? random.Next(2_000, 10_000_000) : random.Next(0, 3_000));
+        }
+
+        var stored = AuditGateway.Reports.SketchData.Of(sketch);
+        Assert.True(stored.Keys.SequenceEqual(stored.Keys.Order()), "keys in order");
+        Assert.Equal(sketch.Count, stored.Counts.Sum());
+        var restored = new LatencySketch();
+        restored.Merge(stored);
+        Assert.Equal((sketch.Count, sketch.Min, sketch.Max), (restored.Count, restored.Min, restored.Max));
+        Assert.Equal(sketch.Buckets, restored.Buckets);
+        Assert.All(Quantiles, q => Assert.Equal(sketch.Quantile(q), restored.Quantile(q)));
+    }
 }

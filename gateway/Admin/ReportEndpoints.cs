@@ -7,9 +7,11 @@ using AuditGateway.Reports;
 namespace AuditGateway.Admin;
 
 /// <summary>
-/// <c>GET /api/reports/{routes,identities,clients,statuses}?from&amp;to[&amp;format=json|csv|html|table][&amp;live=true]</c>:
-/// a report computed from the log directory (verified while read; 409 with the report saying
-/// TAMPERED when it does not verify), or with <c>live=true</c> the one kept in memory since start.
+/// <c>GET /api/reports/{routes,identities,clients,statuses}?from&amp;to[&amp;format=json|csv|html|table][&amp;live=true][&amp;verify=true|&amp;rollups=true]</c>:
+/// a report computed from the log directory, verified while read (409 with the report saying TAMPERED
+/// when it does not verify); routes and statuses of a log of more than a million entries, or with
+/// <c>rollups=true</c>, from the per-minute rollups (not verified) unless <c>verify=true</c>; or with
+/// <c>live=true</c> the one kept in memory since start.
 /// Each read is audited before it is answered.
 /// </summary>
 internal static class ReportEndpoints
@@ -27,6 +29,7 @@ internal static class ReportEndpoints
         var time = context.RequestServices.GetRequiredService<TimeProvider>();
         var format = query["format"].Count == 0 ? ReportFormat.Json : ReportRenderer.ParseFormat(query["format"]);
         var live = query["live"] == "true";
+        var source = query["verify"] == "true" ? ReportSourceChoice.Verify : query["rollups"] == "true" ? ReportSourceChoice.Rollups : ReportSourceChoice.Auto;
         var fromProblem = TimeArgument.Problem("from", query["from"], time, out var from);
         var toProblem = TimeArgument.Problem("to", query["to"], time, out var to);
         var problem = (format is null ? $"format '{query["format"]}' is not json, csv, html or table" : null)
@@ -50,7 +53,7 @@ internal static class ReportEndpoints
             var options = context.RequestServices.GetRequiredService<AuditOptions>();
             try
             {
-                report = await Task.Run(() => FromLog(options, from, to), context.RequestAborted);
+                report = await Task.Run(() => FromLog(options, from, to, kind, source), context.RequestAborted);
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidOperationException or CryptographicException)
             {
@@ -64,10 +67,10 @@ internal static class ReportEndpoints
         await context.Response.WriteAsync(ReportRenderer.Render(report, kind, format.Value), context.RequestAborted);
     });
 
-    private static Report FromLog(AuditOptions options, DateTimeOffset? from, DateTimeOffset? to)
+    private static Report FromLog(AuditOptions options, DateTimeOffset? from, DateTimeOffset? to, ReportKind kind, ReportSourceChoice source)
     {
         using var key = SigningKeys.Load(options.ResolvedSigningKeyPath);
-        return LogReport.Compute(options.DataDirectory, key, from, to, new ReportLimits());
+        return LogReport.Compute(options.DataDirectory, key, from, to, kind, source, new ReportLimits());
     }
 
     private static Task Answer(HttpContext context, int status, string line)

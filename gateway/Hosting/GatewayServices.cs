@@ -29,6 +29,7 @@ internal static class GatewayServices
         ConfigSources.Add(services, options, cluster);
         AddRequestPath(services, settings);
         services.AddSingleton<LiveReports>();
+        services.AddSingleton<RollupMaintainer>();
     }
 
     private static void AddPolicy(IServiceCollection services, GatewaySettings settings)

@@ -59,7 +59,10 @@ internal sealed record Report
 /// </summary>
 internal sealed record ReportSource
 {
-    /// <summary><c>log</c> (read and verified from the data directory) or <c>live</c> (the gateway's entries since it started, in memory).</summary>
+    /// <summary>
+    /// <c>log</c> (read and verified from the data directory), <c>rollups</c> (merged from the per-minute
+    /// rollups beside the log, not verified) or <c>live</c> (the gateway's entries since it started, in memory).
+    /// </summary>
     public required string Mode { get; init; }
 
     public DateTimeOffset? From { get; init; }
@@ -85,7 +88,13 @@ internal sealed record ReportSource
     /// <summary>Live: entries the live feed dropped because the reader fell behind (the log keeps them).</summary>
     public long EntriesMissed { get; init; }
 
-    /// <summary><c>intact</c>, <c>TAMPERED</c>, or <c>not verified</c> (live).</summary>
+    /// <summary>Mode <c>rollups</c>: the rollup blocks merged (each up to 65,536 entries).</summary>
+    public long? RollupBlocks { get; init; }
+
+    /// <summary>Mode <c>rollups</c>: entries read from the log (minutes the range cuts, the newest entries no rollup holds yet).</summary>
+    public long? EntriesScanned { get; init; }
+
+    /// <summary><c>intact</c>, <c>TAMPERED</c>, or <c>not verified</c> (live, rollups).</summary>
     public required string Verification { get; init; }
 
     public long? BadSeq { get; init; }

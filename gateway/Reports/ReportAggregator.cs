@@ -24,19 +24,21 @@ internal sealed record ReportLimits
 /// Aggregates audit entries into every report at once: per route, identity, client and status, and
 /// the config-change timeline. Entries outside [from, to) are counted as read but not included.
 /// Not thread-safe: one reader feeds it (the verifier's pass, or the live feed under a lock).
+/// <paramref name="timeline"/> is the span the timelines' slices divide when it is known before the
+/// first entry (the rollups' minutes); otherwise [from, to), or the grid grows as entries come.
 /// </summary>
-internal sealed class ReportAggregator(DateTimeOffset? from, DateTimeOffset? to, ReportLimits limits)
+internal sealed class ReportAggregator(DateTimeOffset? from, DateTimeOffset? to, ReportLimits limits, (DateTimeOffset From, DateTimeOffset To)? timeline = null)
 {
     public const string Other = "(other)";
     public const string NoRoute = "(no route)";
     public const string Anonymous = "(anonymous)";
 
-    private readonly Dictionary<string, RouteStats> _routes = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, RouteAccumulator> _routes = new(StringComparer.Ordinal);
     private readonly Dictionary<string, IdentityStats> _identities = new(StringComparer.Ordinal);
     private readonly Dictionary<string, ClientStats> _clients = new(StringComparer.Ordinal);
     private readonly Dictionary<int, long[]> _statuses = [];
     private readonly Queue<ChangeReport> _changes = new();
-    private readonly SliceGrid _grid = new(from, to);
+    private readonly SliceGrid _grid = timeline is { } span ? new(span.From, span.To) : new(from, to);
     private bool _capped;
 
     public DateTimeOffset? From => from;
@@ -53,9 +55,7 @@ internal sealed class ReportAggregator(DateTimeOffset? from, DateTimeOffset? to,
 
     public void Add(LoggedEntry entry)
     {
-        FirstSeq ??= entry.Seq;
-        LastSeq = entry.Seq;
-        Read++;
+        Saw(entry.Seq, entry.Seq, 1);
         if ((from is { } f && entry.Timestamp < f) || (to is { } t && entry.Timestamp >= t))
         {
             return;
@@ -76,11 +76,63 @@ internal sealed class ReportAggregator(DateTimeOffset? from, DateTimeOffset? to,
         }
     }
 
+    /// <summary>Counts entries as read (not included): a rollup's minute outside the range.</summary>
+    public void Saw(long first, long last, long entries)
+    {
+        FirstSeq = FirstSeq is { } f ? Math.Min(f, first) : first;
+        LastSeq = LastSeq is { } l ? Math.Max(l, last) : last;
+        Read += entries;
+    }
+
+    /// <summary>
+    /// Adds a minute of a rollup, which the caller found inside [from, to): its routes (timeline included),
+    /// statuses, blocks, top clients and changes. Identities are not in rollups.
+    /// </summary>
+    public void Merge(MinuteRollup minute)
+    {
+        Saw(minute.FirstSeq, minute.LastSeq, minute.Entries);
+        Included += minute.Entries;
+        foreach (var rollup in minute.Routes)
+        {
+            var route = Slot(_routes, rollup.Route, limits.MaxKeys, static () => new RouteAccumulator());
+            route.Merge(rollup, limits.MaxKeysPerRoute);
+            route.Timeline.Merge(_grid, minute.Start, rollup.Total);
+        }
+
+        foreach (var status in minute.Statuses)
+        {
+            if (!_statuses.TryGetValue(status.Status, out var counts))
+            {
+                _statuses[status.Status] = counts = new long[2];
+            }
+
+            counts[0] += status.Requests;
+            counts[1] += status.Denied;
+        }
+
+        foreach (var block in minute.Blocks)
+        {
+            Slot(_clients, block.Name, limits.MaxKeys, static () => new ClientStats()).Blocks += block.Count;
+        }
+
+        foreach (var top in minute.Clients)
+        {
+            var client = Slot(_clients, top.Client, limits.MaxKeys, static () => new ClientStats());
+            client.Requests += top.Requests;
+            client.Denied += top.Denied;
+        }
+
+        foreach (var change in minute.Changes)
+        {
+            AddChange(change);
+        }
+    }
+
     private void AddRequest(DateTimeOffset time, RequestBody request)
     {
         var denied = request.Decision.Decision == Decision.Deny;
-        var route = Slot(_routes, request.Route?.Id ?? NoRoute, limits.MaxKeys, static () => new RouteStats());
-        route.Add(request, denied, limits.MaxKeysPerRoute);
+        var route = Slot(_routes, request.Route?.Id ?? NoRoute, limits.MaxKeys, static () => new RouteAccumulator());
+        route.Add(request, IdentityOf(request), limits.MaxKeysPerRoute);
         route.Timeline.Add(_grid, time, request.LatencyUs);
 
         var identity = Slot(_identities, IdentityOf(request), limits.MaxKeys, static () => new IdentityStats());
@@ -101,21 +153,11 @@ internal sealed class ReportAggregator(DateTimeOffset? from, DateTimeOffset? to,
         status[1] += denied ? 1 : 0;
     }
 
-    private void AddChange(LoggedEntry entry, ConfigBody config)
+    private void AddChange(LoggedEntry entry, ConfigBody config) => AddChange(ChangeOf(entry.Seq, entry.Timestamp, config));
+
+    private void AddChange(ChangeReport change)
     {
-        var o = config.Object;
-        var effect = string.Join(" ", config.Effect.Added.Select(r => "+" + r).Concat(config.Effect.Removed.Select(r => "-" + r)).Concat(config.Effect.Changed.Select(r => "~" + r)));
-        _changes.Enqueue(new ChangeReport(
-            entry.Seq,
-            entry.Timestamp,
-            config.Actor.Username ?? "(unknown)",
-            ToText(config.Actor.Via),
-            ToText(config.Source),
-            o.Namespace is null ? $"{o.Kind} {o.Name}" : $"{o.Kind} {o.Namespace}/{o.Name}",
-            config.Operation,
-            effect,
-            config.Diff.GetRawText(),
-            config.Errors));
+        _changes.Enqueue(change);
         while (_changes.Count > limits.MaxChanges)
         {
             _changes.Dequeue();
@@ -123,11 +165,29 @@ internal sealed class ReportAggregator(DateTimeOffset? from, DateTimeOffset? to,
         }
     }
 
+    /// <summary>A config entry as the change timeline shows it.</summary>
+    public static ChangeReport ChangeOf(long seq, DateTimeOffset time, ConfigBody config)
+    {
+        var o = config.Object;
+        var effect = string.Join(" ", config.Effect.Added.Select(r => "+" + r).Concat(config.Effect.Removed.Select(r => "-" + r)).Concat(config.Effect.Changed.Select(r => "~" + r)));
+        return new ChangeReport(
+            seq,
+            time,
+            config.Actor.Username ?? "(unknown)",
+            ToText(config.Actor.Via),
+            ToText(config.Source),
+            o.Namespace is null ? $"{o.Kind} {o.Name}" : $"{o.Kind} {o.Namespace}/{o.Name}",
+            config.Operation,
+            effect,
+            config.Diff.GetRawText(),
+            config.Errors);
+    }
+
     private static string ToText(ActorSource value) => JsonSerializer.Serialize(value, ReportJsonContext.Default.ActorSource).Trim('"');
 
     private static string ToText(ChangeSource value) => JsonSerializer.Serialize(value, ReportJsonContext.Default.ChangeSource).Trim('"');
 
-    private static string IdentityOf(RequestBody request) =>
+    public static string IdentityOf(RequestBody request) =>
         request.Identity is { Authenticated: true, Subject: { } subject } ? subject : Anonymous;
 
     private TValue Slot<TValue>(Dictionary<string, TValue> map, string key, int cap, Func<TValue> create)
@@ -161,92 +221,10 @@ internal sealed class ReportAggregator(DateTimeOffset? from, DateTimeOffset? to,
         Identities = [.. _identities.OrderBy(i => i.Key, StringComparer.Ordinal).Select(i => new IdentityReport(i.Key, i.Value.Requests, i.Value.Denied, i.Value.Routes.Top(int.MaxValue)))],
         Clients = [.. _clients.OrderBy(c => c.Key, StringComparer.Ordinal).Select(c => new ClientReport(c.Key, c.Value.Requests, c.Value.Denied, c.Value.Blocks))],
         Statuses = [.. _statuses.OrderBy(s => s.Key).Select(s => new StatusReport(s.Key, ClassOf(s.Key), s.Value[0], s.Value[1]))],
-        Changes = [.. _changes],
+        Changes = [.. _changes.OrderBy(c => c.Seq)],
     };
 
     public static string ClassOf(int status) => status is >= 100 and < 600 ? (status / 100).ToString(CultureInfo.InvariantCulture) + "xx" : "other";
-
-    /// <summary>Counts by name, up to a cap of names (later names count under <see cref="Other"/>).</summary>
-    private sealed class Tallies
-    {
-        private readonly Dictionary<string, long> _counts = new(StringComparer.Ordinal);
-
-        public void Add(string name, int cap)
-        {
-            if (!_counts.ContainsKey(name) && _counts.Count >= cap)
-            {
-                name = Other;
-            }
-
-            _counts[name] = _counts.GetValueOrDefault(name) + 1;
-        }
-
-        /// <summary>The <paramref name="n"/> most frequent, most frequent first, ties by name.</summary>
-        public IReadOnlyList<Tally> Top(int n) =>
-            [.. _counts.OrderByDescending(c => c.Value).ThenBy(c => c.Key, StringComparer.Ordinal).Take(n).Select(c => new Tally(c.Key, c.Value))];
-    }
-
-    private sealed class RouteStats
-    {
-        private readonly long[] _classes = new long[5];
-        private readonly LatencySketch _total = new();
-        private readonly LatencySketch _upstream = new();
-        private readonly LatencySketch _overhead = new();
-        private readonly Tallies _rules = new();
-        private readonly Tallies _identities = new();
-        private readonly Tallies _clients = new();
-        private long _requests;
-        private long _denied;
-        private long _wouldDeny;
-        private long _bytesIn;
-        private long _bytesOut;
-
-        public SliceSeries Timeline { get; } = new();
-
-        public void Add(RequestBody request, bool denied, int cap)
-        {
-            _requests++;
-            if (request.Status is >= 100 and < 600)
-            {
-                _classes[(request.Status / 100) - 1]++;
-            }
-
-            if (denied)
-            {
-                _denied++;
-                _rules.Add(request.Decision.Rule ?? "(none)", cap);
-            }
-
-            _wouldDeny += request.Decision.Decision == Decision.WouldDeny ? 1 : 0;
-            _total.Add(request.LatencyUs);
-            if (request.UpstreamLatencyUs is { } upstream)
-            {
-                _upstream.Add(upstream);
-                _overhead.Add(request.LatencyUs - upstream);
-            }
-
-            _bytesIn += request.BytesIn;
-            _bytesOut += request.BytesOut;
-            _identities.Add(IdentityOf(request), cap);
-            _clients.Add(request.Client.Ip, cap);
-        }
-
-        public RouteReport Report(string route, SliceGrid grid, int top) => new(
-            route,
-            _requests,
-            new StatusClasses(_classes[0], _classes[1], _classes[2], _classes[3], _classes[4]),
-            _denied,
-            _wouldDeny,
-            _rules.Top(int.MaxValue),
-            LatencyStats.Of(_total),
-            LatencyStats.Of(_upstream),
-            LatencyStats.Of(_overhead),
-            _bytesIn,
-            _bytesOut,
-            _identities.Top(top),
-            _clients.Top(top),
-            Timeline.Slices(grid));
-    }
 
     private sealed class IdentityStats
     {

@@ -16,8 +16,12 @@ internal static class ReportCommand
         var format = new Option<string>("--format") { Description = "table (default), json, csv or html." };
         var output = new Option<string>("--out") { Description = "Write the report to this file instead of standard output." };
         var publicKey = new Option<string>("--public-key") { Description = "PEM public key of the signer (default: keys/ in the data directory)." };
-        var command = new Command("report", "Reports computed from the log, verified while read: per route, identity, client or status, and the config changes.");
-        foreach (var option in new Option[] { data, from, to, by, format, output, publicKey })
+        var verify = new Option<bool>("--verify") { Description = "Read and verify every entry, even where the per-minute rollups could answer." };
+        var rollups = new Option<bool>("--rollups") { Description = "By route or status: merge the per-minute rollups (not verified), whatever the log's size." };
+        var command = new Command(
+            "report",
+            $"Reports from the log, verified while read: per route, identity, client or status, and the config changes. By route or status, a log of more than {LogReport.AutoRollupEntries:N0} entries is reported from its per-minute rollups (not verified) unless --verify is given.");
+        foreach (var option in new Option[] { data, from, to, by, format, output, publicKey, verify, rollups })
         {
             command.Options.Add(option);
         }
@@ -31,7 +35,14 @@ internal static class ReportCommand
 
             var dataDirectory = r.GetValue(data)!;
             using var key = AuditCommands.LoadPublicKey(dataDirectory, r.GetValue(publicKey));
-            var report = LogReport.Compute(dataDirectory, key, start, end, new ReportLimits());
+            var source = (r.GetValue(verify), r.GetValue(rollups)) switch
+            {
+                (true, true) => throw new FormatException("--verify and --rollups: choose one"),
+                (true, _) => ReportSourceChoice.Verify,
+                (_, true) => ReportSourceChoice.Rollups,
+                _ => ReportSourceChoice.Auto,
+            };
+            var report = LogReport.Compute(dataDirectory, key, start, end, kind, source, new ReportLimits());
             var text = ReportRenderer.Render(report, kind, chosen);
             if (r.GetValue(output) is { } path)
             {

@@ -60,6 +60,14 @@ internal sealed record ReportTable(string Title, IReadOnlyList<string> Columns, 
             ("entries after checkpoint", N(s.EntriesAfterCheckpoint)),
             ("verification", s.BadSeq is { } bad ? $"{s.Verification} seq={N(bad)} reason={s.Reason}" : s.Verification),
         ];
+        if (s.Mode == "rollups")
+        {
+            lines.Add(("rollup blocks", N(s.RollupBlocks ?? 0)));
+            lines.Add(("entries scanned", N(s.EntriesScanned ?? 0)));
+            lines.Add(("note", "merged from rollups, which auditgw verify checks against the log; --verify reads and verifies every entry"));
+            lines.Add(("top lists", "merged from each minute's top 10 identities and clients per route and top 100 clients: approximate"));
+        }
+
         if (s.Mode == "live")
         {
             lines.Add(("entries missed", N(s.EntriesMissed)));

@@ -51,7 +51,12 @@ internal sealed class SliceSeries
     private Dictionary<int, LatencySketch> _slices = [];
     private int _level;
 
-    public void Add(SliceGrid grid, DateTimeOffset time, long latencyUs)
+    public void Add(SliceGrid grid, DateTimeOffset time, long latencyUs) => At(grid, time).Add(latencyUs);
+
+    /// <summary>Adds a whole sketch at <paramref name="time"/> (a minute of a rollup).</summary>
+    public void Merge(SliceGrid grid, DateTimeOffset time, SketchData latencies) => At(grid, time).Merge(latencies);
+
+    private LatencySketch At(SliceGrid grid, DateTimeOffset time)
     {
         var index = grid.IndexOf(time);
         Follow(grid);
@@ -60,7 +65,7 @@ internal sealed class SliceSeries
             _slices[index] = sketch = new LatencySketch();
         }
 
-        sketch.Add(latencyUs);
+        return sketch;
     }
 
     public IReadOnlyList<TimeSlice> Slices(SliceGrid grid)

@@ -15,8 +15,14 @@ internal static partial class AuditCommands
         var data = DataOption();
         var count = new Option<long>("--count") { Description = "Entries to write; 0 = until killed.", DefaultValueFactory = _ => 0 };
         var durableEvery = new Option<int>("--durable-every") { Description = "Every n-th entry is a durable append.", DefaultValueFactory = _ => 1000 };
+        var rate = new Option<int>("--rate")
+        {
+            Description = "Varied entries (40 routes, many identities and clients, mixed statuses) stamped this many per second, ending now; 0 = the one sample entry, stamped now.",
+            DefaultValueFactory = _ => 0,
+        };
         var command = new Command("audit-load", "Write sample audit entries as fast as possible (testing).") { Hidden = true };
         command.Options.Add(data);
+        command.Options.Add(rate);
         command.Options.Add(count);
         command.Options.Add(durableEvery);
         command.SetAction((r, ct) => Guard(r, "audit-load", async () =>
@@ -27,9 +33,13 @@ internal static partial class AuditCommands
             await output.FlushAsync(ct);
             var total = r.GetValue(count);
             var every = Math.Max(1, r.GetValue(durableEvery));
+            var perSecond = r.GetValue(rate);
+            var start = time.GetUtcNow() - TimeSpan.FromSeconds(perSecond > 0 ? (double)total / perSecond : 0);
             for (long i = 0; total == 0 || i < total; i++)
             {
-                var entry = SampleEntries.Request(i, time.GetUtcNow());
+                var entry = perSecond > 0
+                    ? SampleEntries.Varied(i, start + TimeSpan.FromTicks(i * TimeSpan.TicksPerSecond / perSecond))
+                    : SampleEntries.Request(i, time.GetUtcNow());
                 if (i % every == every - 1)
                 {
                     var receipt = await log.AppendDurableAsync(entry, ct);

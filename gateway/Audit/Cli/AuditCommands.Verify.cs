@@ -9,13 +9,13 @@ namespace AuditGateway.Audit.Cli;
 
 internal static partial class AuditCommands
 {
-    private static Command Verify()
+    private static Command Verify(IReadOnlyList<DerivedDataCheckFactory> checks)
     {
         var data = DataOption();
         var publicKey = new Option<string>("--public-key") { Description = "PEM public key of the signer (default: keys/ in the data directory)." };
         var trusted = new Option<string>("--trusted-checkpoint") { Description = "A signed checkpoint saved earlier; catches truncation, rollback and forks." };
         var archive = new Option<string>("--archive") { Description = "audit.archive.dir: check the whole history across the data directory and the archive." };
-        var command = new Command("verify", "Check the whole log: canonical entries, seq, hash chain, signed checkpoints. Exit 0 intact, 1 tampered, 2 error.");
+        var command = new Command("verify", "Check the whole log: canonical entries, seq, hash chain, signed checkpoints, and the rollups beside it. Exit 0 intact, 1 tampered, 2 error.");
         command.Options.Add(data);
         command.Options.Add(publicKey);
         command.Options.Add(trusted);
@@ -25,7 +25,11 @@ internal static partial class AuditCommands
             var dataDirectory = r.GetValue(data)!;
             using var key = LoadPublicKey(dataDirectory, r.GetValue(publicKey));
             var trustedCheckpoint = LoadTrusted(r.GetValue(trusted), key);
-            using var verifier = new LogVerifier(dataDirectory, key, trustedCheckpoint, Sha256Selection.Select(Sha256Choice.Auto).Sha256, r.GetValue(archive));
+            var derived = checks.Select(c => c(dataDirectory)).ToList();
+            using var verifier = new LogVerifier(dataDirectory, key, trustedCheckpoint, Sha256Selection.Select(Sha256Choice.Auto).Sha256, r.GetValue(archive))
+            {
+                OnEntry = derived.Count == 0 ? null : (entry, _) => derived.ForEach(d => d.Add(entry)),
+            };
             var result = verifier.Verify();
             var output = r.InvocationConfiguration.Output;
             if (!result.Intact)
@@ -34,10 +38,23 @@ internal static partial class AuditCommands
                 return Tampered;
             }
 
+            var summaries = new List<string>();
+            foreach (var check in derived)
+            {
+                if (check.Finish(out var summary) is { } mismatch)
+                {
+                    output.WriteLine($"TAMPERED seq={mismatch.Seq} reason={mismatch.Reason}");
+                    return Tampered;
+                }
+
+                summaries.Add(summary);
+            }
+
+            var extra = string.Concat(summaries.Where(s => s.Length > 0).Select(s => " " + s));
             var torn = result.TornTailBytes > 0 ? $" torn-tail-bytes={result.TornTailBytes} (cut on next start)" : "";
             var notArchived = result.NotArchived > 0 ? $" not-yet-archived={result.NotArchived} (sealed segments after the archive's newest)" : "";
             var pruned = result.FirstSeq > 0 ? $" pruned-before={result.FirstSeq} (seqs 0..{result.FirstSeq - 1} are in the archive)" : "";
-            output.WriteLine($"OK entries={result.Entries} checkpoints={result.Checkpoints} root={Convert.ToHexStringLower(result.Root)}{torn}{pruned}{notArchived}");
+            output.WriteLine($"OK entries={result.Entries} checkpoints={result.Checkpoints} root={Convert.ToHexStringLower(result.Root)}{torn}{pruned}{notArchived}{extra}");
             return Intact;
         }));
         return command;

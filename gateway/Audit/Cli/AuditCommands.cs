@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Security.Cryptography;
+using AuditGateway.Audit.Verification;
 
 namespace AuditGateway.Audit.Cli;
 
@@ -10,10 +11,14 @@ internal static partial class AuditCommands
     public const int Tampered = 1;
     public const int UsageError = 2;
 
-    public static IEnumerable<Command> Create() => Create(TimeProvider.System);
+    public static IEnumerable<Command> Create(params IReadOnlyList<DerivedDataCheckFactory> checks) => Create(TimeProvider.System, checks);
 
-    /// <summary>The verbs, with <paramref name="time"/> for <c>tail --follow</c>'s polling and <c>audit-load</c>'s timestamps.</summary>
-    public static IEnumerable<Command> Create(TimeProvider time) => [Verify(), Proof(), Tail(time), Keygen(), Load(time)];
+    /// <summary>
+    /// The verbs, with <paramref name="time"/> for <c>tail --follow</c>'s polling and <c>audit-load</c>'s
+    /// timestamps, and the derived data <c>verify</c> checks too (<paramref name="checks"/>: the rollups, from Reports/).
+    /// </summary>
+    public static IEnumerable<Command> Create(TimeProvider time, params IReadOnlyList<DerivedDataCheckFactory> checks) =>
+        [Verify(checks), Proof(), Tail(time), Keygen(), Load(time)];
 
     public static Option<string> DataOption() => new("--data")
     {

@@ -71,10 +71,11 @@ internal static class SegmentLines
     public delegate void LineVisitor(long index, ReadOnlySpan<byte> line);
 
     /// <summary>
-    /// Every complete line of the segment from <paramref name="fromIndex"/> on, in order, starting near
-    /// it (a raw segment's stored offsets, a sealed segment's frames) rather than at the beginning.
+    /// Every complete line of the segment from <paramref name="fromIndex"/> on (up to, not including,
+    /// <paramref name="toIndex"/>), in order, starting near it (a raw segment's stored offsets, a sealed
+    /// segment's frames) rather than at the beginning.
     /// </summary>
-    public static void ForEach(SegmentFile segment, long fromIndex, LineVisitor visit)
+    public static void ForEach(SegmentFile segment, long fromIndex, LineVisitor visit, long toIndex = long.MaxValue)
     {
         long index;
         Stream stream;
@@ -117,6 +118,11 @@ internal static class SegmentLines
                     else
                     {
                         line = chunk[..newline];
+                    }
+
+                    if (index >= toIndex)
+                    {
+                        return;
                     }
 
                     if (index >= fromIndex)

@@ -1,0 +1,117 @@
+using AuditGateway.Audit.Entries;
+
+namespace AuditGateway.Reports;
+
+/// <summary>
+/// Builds the rollup of one block from its entries, in seq order. The same code builds a rollup as the
+/// writer hands entries over, rebuilds a missing one from the log, and recomputes one for
+/// <c>auditgw verify</c> to compare: a rollup is a function of its entries.
+/// </summary>
+internal sealed class RollupBuilder(string node, long first)
+{
+    /// <summary>Identities and clients kept per route and minute.</summary>
+    public const int Top = 10;
+
+    /// <summary>Clients kept per minute (over all routes).</summary>
+    public const int TopClients = 100;
+
+    /// <summary>Identities, clients and rules tallied per route and minute before the rest count as (other).</summary>
+    private const int Cap = 10_000;
+
+    private readonly SortedDictionary<long, Minute> _minutes = [];
+
+    public long FirstSeq { get; } = first;
+
+    /// <summary>The seq the next entry must have.</summary>
+    public long NextSeq { get; private set; } = first;
+
+    public void Add(long seq, DateTimeOffset timestamp, AuditBody body)
+    {
+        if (seq != NextSeq)
+        {
+            throw new InvalidOperationException($"rollup of block {FirstSeq}: seq {seq} where {NextSeq} was expected");
+        }
+
+        NextSeq++;
+        var key = RollupStore.MinuteOf(timestamp);
+        if (!_minutes.TryGetValue(key, out var minute))
+        {
+            _minutes[key] = minute = new Minute(seq);
+        }
+
+        minute.Add(seq, timestamp, body);
+    }
+
+    public RollupFile Build() => new()
+    {
+        Version = RollupFile.CurrentVersion,
+        Node = node,
+        FirstSeq = FirstSeq,
+        EndSeq = NextSeq,
+        Minutes = [.. _minutes.Select(m => m.Value.Build(m.Key))],
+    };
+
+    private sealed class Minute(long firstSeq)
+    {
+        private readonly Dictionary<string, RouteAccumulator> _routes = new(StringComparer.Ordinal);
+        private readonly SortedDictionary<int, long[]> _statuses = [];
+        private readonly Tallies _blocks = new();
+        private readonly Dictionary<string, long[]> _clients = new(StringComparer.Ordinal);
+        private readonly List<ChangeReport> _changes = [];
+        private long _lastSeq;
+        private long _entries;
+
+        public void Add(long seq, DateTimeOffset timestamp, AuditBody body)
+        {
+            _lastSeq = seq;
+            _entries++;
+            switch (body)
+            {
+                case RequestBody request:
+                    var id = request.Route?.Id ?? ReportAggregator.NoRoute;
+                    if (!_routes.TryGetValue(id, out var route))
+                    {
+                        _routes[id] = route = new RouteAccumulator();
+                    }
+
+                    route.Add(request, ReportAggregator.IdentityOf(request), Cap);
+                    if (!_statuses.TryGetValue(request.Status, out var status))
+                    {
+                        _statuses[request.Status] = status = new long[2];
+                    }
+
+                    var denied = request.Decision.Decision == Decision.Deny ? 1 : 0;
+                    status[0]++;
+                    status[1] += denied;
+                    var ip = _clients.Count < Cap || _clients.ContainsKey(request.Client.Ip) ? request.Client.Ip : ReportAggregator.Other;
+                    if (!_clients.TryGetValue(ip, out var client))
+                    {
+                        _clients[ip] = client = new long[2];
+                    }
+
+                    client[0]++;
+                    client[1] += denied;
+                    break;
+                case ConfigBody config:
+                    _changes.Add(ReportAggregator.ChangeOf(seq, timestamp, config));
+                    break;
+                case SecurityBody { Action: SecurityAction.Blocked } block:
+                    _blocks.Add(block.Subject, Cap);
+                    break;
+            }
+        }
+
+        public MinuteRollup Build(long minute) => new()
+        {
+            Minute = minute,
+            FirstSeq = firstSeq,
+            LastSeq = _lastSeq,
+            Entries = _entries,
+            Routes = [.. _routes.OrderBy(r => r.Key, StringComparer.Ordinal).Select(r => r.Value.ToRollup(r.Key, Top))],
+            Statuses = [.. _statuses.Select(s => new StatusRollup(s.Key, s.Value[0], s.Value[1]))],
+            Blocks = _blocks.Top(int.MaxValue),
+            Clients = [.. _clients.OrderByDescending(c => c.Value[0]).ThenBy(c => c.Key, StringComparer.Ordinal).Take(TopClients).Select(c => new ClientRollup(c.Key, c.Value[0], c.Value[1]))],
+            Changes = [.. _changes],
+        };
+    }
+}
