@@ -18,7 +18,7 @@ public sealed class NamespaceCycleTests
         ["Search"] = ["Configuration", "Audit"],
         ["Reports"] = ["Configuration", "Audit"],
         ["Admin"] = ["Configuration", "Audit", "Policy", "Routing", "ControlPlane", "Search", "Reports"],
-        ["Hosting"] = ["Configuration", "Audit", "Kubernetes", "Policy", "Routing", "ControlPlane", "Proxy", "Admin", "Reports"],
+        ["Hosting"] = ["Configuration", "Audit", "Kubernetes", "Policy", "Routing", "ControlPlane", "Proxy", "Admin", "Reports", "Search"],
         ["Demo"] = ["Hosting", "Proxy"],
         [""] = ["Audit", "Hosting", "Demo", "Search", "Reports"],
     };

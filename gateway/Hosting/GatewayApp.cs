@@ -74,6 +74,7 @@ internal sealed partial class GatewayApp : IAsyncDisposable
             app.Services.GetRequiredService<BlockAuditor>().Start();
             app.Services.GetRequiredService<LiveReports>().Start();
             app.Services.GetRequiredService<RollupMaintainer>().Start();
+            app.Services.GetRequiredService<Search.IndexMaintainer>().Start();
             var pipeline = app.Services.GetRequiredService<ConfigPipeline>();
             await ConfigSources.LoadInitialAsync(app.Services, pipeline, cancellationToken);
             MapEndpoints(app, options, cluster is not null);

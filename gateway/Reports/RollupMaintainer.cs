@@ -23,7 +23,7 @@ internal sealed partial class RollupMaintainer(IAuditLog log, IDurableEntries en
     private readonly CancellationTokenSource _stop = new();
     private long _liveBlock = -1;
     private Task? _consumer;
-    private Task? _rebuilder;
+    private PeriodicChore? _rebuilder;
     private bool _failing;
 
     public void Start()
@@ -39,7 +39,16 @@ internal sealed partial class RollupMaintainer(IAuditLog log, IDurableEntries en
             _ = _batches.Writer.TryWrite(new Batch(first, timestamps.ToArray(), bodies.ToArray()));
         });
         _consumer = Task.Factory.StartNew(ConsumeAsync, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
-        _rebuilder = Task.Run(RebuildLoopAsync);
+        _rebuilder = new PeriodicChore("rollups", RebuildEvery, time, logger, () =>
+        {
+            var started = Stopwatch.GetTimestamp();
+            if (RebuildNow() is var built and > 0)
+            {
+                var seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
+                Log.Rebuilt(logger, built, seconds);
+            }
+        });
+        _rebuilder.Start();
     }
 
     /// <summary>Rebuilds now what is missing (tests; the loop does it at start and every minute).</summary>
@@ -160,43 +169,6 @@ internal sealed partial class RollupMaintainer(IAuditLog log, IDurableEntries en
         }
     }
 
-    private async Task RebuildLoopAsync()
-    {
-        using var timer = new PeriodicTimer(RebuildEvery, time);
-        do
-        {
-            var started = Stopwatch.GetTimestamp();
-            try
-            {
-                var built = RebuildNow();
-                if (built > 0)
-                {
-                    var seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
-                    Log.Rebuilt(logger, built, seconds);
-                }
-
-                Recovered();
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidOperationException or InvalidDataException)
-            {
-                Failed(e.Message);
-            }
-        }
-        while (await Wait(timer));
-    }
-
-    private async Task<bool> Wait(PeriodicTimer timer)
-    {
-        try
-        {
-            return await timer.WaitForNextTickAsync(_stop.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            return false;
-        }
-    }
-
     private void Failed(string reason)
     {
         if (!_failing)
@@ -219,12 +191,14 @@ internal sealed partial class RollupMaintainer(IAuditLog log, IDurableEntries en
     {
         await _stop.CancelAsync();
         _batches.Writer.TryComplete();
-        foreach (var task in new[] { _consumer, _rebuilder })
+        if (_consumer is not null)
         {
-            if (task is not null)
-            {
-                await task;
-            }
+            await _consumer;
+        }
+
+        if (_rebuilder is not null)
+        {
+            await _rebuilder.DisposeAsync();
         }
 
         _stop.Dispose();
