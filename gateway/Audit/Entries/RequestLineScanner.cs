@@ -3,6 +3,7 @@ using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using System.Text;
 using System.Text.Unicode;
 
 namespace AuditGateway.Audit.Entries;
@@ -47,13 +48,47 @@ internal ref struct RequestLineScanner
     public static bool TryScan(ReadOnlySpan<byte> line, Span<byte> prev, out ScannedRequest scanned)
     {
         scanned = default;
-        if (line.ContainsAny(s_escapeOrControl) || !Utf8.IsValid(line))
+        if (!Plain(line))
         {
             return false;
         }
 
         var s = new RequestLineScanner(line);
         return s.Entry(prev, out scanned) && s._pos == line.Length;
+    }
+
+    /// <summary>
+    /// True when <paramref name="line"/> has no backslash and no control character and is valid UTF-8:
+    /// one pass over the line, and the UTF-8 check only when a byte is not ASCII.
+    /// </summary>
+    private static bool Plain(ReadOnlySpan<byte> line)
+    {
+        var i = 0;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            ref var start = ref MemoryMarshal.GetReference(line);
+            var refused = Vector256<byte>.Zero;
+            var all = Vector256<byte>.Zero;
+            for (; i + Vector256<byte>.Count <= line.Length; i += Vector256<byte>.Count)
+            {
+                var bytes = Vector256.LoadUnsafe(ref start, (nuint)i);
+                refused |= Vector256.LessThan(bytes, Vector256.Create((byte)0x20)) | Vector256.Equals(bytes, Vector256.Create((byte)'\\'));
+                all |= bytes;
+            }
+
+            if (refused != Vector256<byte>.Zero)
+            {
+                return false;
+            }
+
+            if ((all & Vector256.Create((byte)0x80)) != Vector256<byte>.Zero)
+            {
+                return !line[i..].ContainsAny(s_escapeOrControl) && Utf8.IsValid(line);
+            }
+        }
+
+        var rest = line[i..];
+        return !rest.ContainsAny(s_escapeOrControl) && (Ascii.IsValid(rest) || Utf8.IsValid(line));
     }
 
     private bool Entry(Span<byte> prev, out ScannedRequest scanned)

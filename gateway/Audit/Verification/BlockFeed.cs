@@ -12,8 +12,8 @@ namespace AuditGateway.Audit.Verification;
 /// </summary>
 internal sealed class BlockFeed : IDisposable
 {
-    /// <summary>One being checked, one filled and waiting, one being filled.</summary>
-    private const int Blocks = 3;
+    /// <summary>One being walked, one being checked, one filled and waiting, one being filled.</summary>
+    private const int Blocks = 4;
 
     private readonly LogReader _reader;
     private readonly BlockingCollection<LineBlock> _free = new(Blocks);

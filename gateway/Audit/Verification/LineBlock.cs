@@ -113,11 +113,14 @@ internal sealed class LineBlock(ISha256 sha)
         {
             var first = group * Group;
             var count = Math.Min(Group, Count - first);
-            Hash(first, count);
+            // The scan reads each line front to back, which brings the group into the cache for the
+            // hash lanes, which read 16 lines at once.
             for (var i = first; i < first + count; i++)
             {
                 CheckLine(i, entries, encoder);
             }
+
+            Hash(first, count);
 
             return encoder;
         }, _ => { });

@@ -164,20 +164,35 @@ internal sealed class LogVerifier : IDisposable
                 return early;
             }
 
+            // Three stages at once: the feed reads a block ahead, the next block is checked in parallel
+            // while this one is walked in order (the chain, the tree, checkpoints), which is sequential.
             using var feed = new BlockFeed(reader, _sha);
-            while (feed.Take() is { } block)
+            var entries = OnEntry is not null;
+            var ahead = feed.Take();
+            var checking = StartCheck(ahead, entries);
+            try
             {
-                block.Check(entries: OnEntry is not null);
-                for (var i = 0; i < block.Count; i++)
+                while (ahead is { } block)
                 {
-                    if (Step(block, i, feed, walk) is { } bad)
+                    checking.GetAwaiter().GetResult();
+                    ahead = feed.Take();
+                    checking = StartCheck(ahead, entries);
+                    for (var i = 0; i < block.Count; i++)
                     {
-                        return bad;
+                        if (Step(block, i, ahead, walk) is { } bad)
+                        {
+                            return bad;
+                        }
                     }
-                }
 
-                walk.Unterminated ??= block.Unterminated;
-                feed.Return(block);
+                    walk.Unterminated ??= block.Unterminated;
+                    feed.Return(block);
+                }
+            }
+            finally
+            {
+                // Not left running on a block the feed is about to drop, when the walk stopped early.
+                checking.ContinueWith(static _ => { }, TaskScheduler.Default).Wait();
             }
         }
 
@@ -213,6 +228,8 @@ internal sealed class LogVerifier : IDisposable
 
         return new VerifyResult(count, _checkpoints, _tree.Root(), walk.Unterminated?.Length ?? 0, null, null) { FirstSeq = _first, NotArchived = _notArchived };
     }
+
+    private static Task StartCheck(LineBlock? block, bool entries) => block is null ? Task.CompletedTask : Task.Run(() => block.Check(entries));
 
     /// <summary>
     /// Starts the tree and the chain where the log begins. After a prune, checkpoints of the pruned
@@ -255,7 +272,7 @@ internal sealed class LogVerifier : IDisposable
     }
 
     /// <summary>One entry, in order: segment start, canonical form, seq, chain, tree, checkpoints at this size.</summary>
-    private VerifyResult? Step(LineBlock block, int i, BlockFeed feed, Walk walk)
+    private VerifyResult? Step(LineBlock block, int i, LineBlock? after, Walk walk)
     {
         var count = walk.Count;
         if (block.FirstInSegment[i] && block.Segment[i].FirstSeq != count)
@@ -282,7 +299,7 @@ internal sealed class LogVerifier : IDisposable
 
         if (!block.PrevValid[i] || !block.Prev(i).SequenceEqual(walk.Prev))
         {
-            var (badSeq, reason) = count == 0 ? (0, "prev of the first entry is not 64 zeros") : LocateBreak(block, i, feed);
+            var (badSeq, reason) = count == 0 ? (0, "prev of the first entry is not 64 zeros") : LocateBreak(block, i, after);
             return Bad(badSeq, reason);
         }
 
@@ -363,9 +380,10 @@ internal sealed class LogVerifier : IDisposable
     /// <summary>
     /// The link into entry <c>seq</c> (line <paramref name="i"/> of the block) is broken: either
     /// the entry before it was changed or this one was. A changed entry also breaks the link out
-    /// of it, so look one line ahead. At the end of the log the earlier entry is blamed.
+    /// of it, so look one line ahead (into the block <paramref name="after"/> at the block's end).
+    /// At the end of the log the earlier entry is blamed.
     /// </summary>
-    private static (long Seq, string Reason) LocateBreak(LineBlock block, int i, BlockFeed feed)
+    private static (long Seq, string Reason) LocateBreak(LineBlock block, int i, LineBlock? after)
     {
         const string Changed = "the entry does not hash to the next entry's prev (the entry was changed)";
         var seq = block.Seq[i];
@@ -376,7 +394,7 @@ internal sealed class LogVerifier : IDisposable
             nextKnown = block.PrevValid[i + 1];
             block.Prev(i + 1).CopyTo(next);
         }
-        else if (feed.Take() is { Count: > 0 } after)
+        else if (after is { Count: > 0 })
         {
             var following = EntryParser.TryParse(after.Line(0), out _);
             nextKnown = following is not null && HexEncoding.TryDecode(following.Prev, next);
