@@ -34,17 +34,14 @@ internal sealed class BlockFeed : IDisposable
         _thread.Start();
     }
 
-    /// <summary>The next block in order; null after the last. Rethrows what reading threw.</summary>
-    public LineBlock? Take()
-    {
-        if (_filled.TryTake(out var block, Timeout.Infinite))
-        {
-            return block;
-        }
+    /// <summary>
+    /// The next block in order; null after the last, or when reading failed (see <see cref="ThrowIfFailed"/>):
+    /// the blocks read before are checked first, as when reading and checking took turns.
+    /// </summary>
+    public LineBlock? Take() => _filled.TryTake(out var block, Timeout.Infinite) ? block : null;
 
-        _failure?.Throw();
-        return null;
-    }
+    /// <summary>After <see cref="Take"/> returned null: rethrows what reading threw, if it threw.</summary>
+    public void ThrowIfFailed() => _failure?.Throw();
 
     /// <summary>Hands a block taken with <see cref="Take"/> back to be filled again.</summary>
     public void Return(LineBlock block) => _free.Add(block);

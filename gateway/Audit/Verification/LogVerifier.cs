@@ -179,7 +179,7 @@ internal sealed class LogVerifier : IDisposable
                     checking = StartCheck(ahead, entries);
                     for (var i = 0; i < block.Count; i++)
                     {
-                        if (Step(block, i, ahead, walk) is { } bad)
+                        if (Step(block, i, ahead, feed, walk) is { } bad)
                         {
                             return bad;
                         }
@@ -188,6 +188,8 @@ internal sealed class LogVerifier : IDisposable
                     walk.Unterminated ??= block.Unterminated;
                     feed.Return(block);
                 }
+
+                feed.ThrowIfFailed();
             }
             finally
             {
@@ -272,7 +274,7 @@ internal sealed class LogVerifier : IDisposable
     }
 
     /// <summary>One entry, in order: segment start, canonical form, seq, chain, tree, checkpoints at this size.</summary>
-    private VerifyResult? Step(LineBlock block, int i, LineBlock? after, Walk walk)
+    private VerifyResult? Step(LineBlock block, int i, LineBlock? after, BlockFeed feed, Walk walk)
     {
         var count = walk.Count;
         if (block.FirstInSegment[i] && block.Segment[i].FirstSeq != count)
@@ -299,7 +301,7 @@ internal sealed class LogVerifier : IDisposable
 
         if (!block.PrevValid[i] || !block.Prev(i).SequenceEqual(walk.Prev))
         {
-            var (badSeq, reason) = count == 0 ? (0, "prev of the first entry is not 64 zeros") : LocateBreak(block, i, after);
+            var (badSeq, reason) = count == 0 ? (0, "prev of the first entry is not 64 zeros") : LocateBreak(block, i, after, feed);
             return Bad(badSeq, reason);
         }
 
@@ -383,7 +385,7 @@ internal sealed class LogVerifier : IDisposable
     /// of it, so look one line ahead (into the block <paramref name="after"/> at the block's end).
     /// At the end of the log the earlier entry is blamed.
     /// </summary>
-    private static (long Seq, string Reason) LocateBreak(LineBlock block, int i, LineBlock? after)
+    private static (long Seq, string Reason) LocateBreak(LineBlock block, int i, LineBlock? after, BlockFeed feed)
     {
         const string Changed = "the entry does not hash to the next entry's prev (the entry was changed)";
         var seq = block.Seq[i];
@@ -401,6 +403,8 @@ internal sealed class LogVerifier : IDisposable
         }
         else
         {
+            // The end of the log, unless reading the rest failed.
+            feed.ThrowIfFailed();
             return (seq - 1, Changed);
         }
 
