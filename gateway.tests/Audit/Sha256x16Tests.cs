@@ -37,7 +37,8 @@ public sealed class Sha256x16Tests
         {
             var group = lengths.Skip(first).Take(1 + (first % Sha256x16.Lanes)).ToList();
             var messages = group.Select(n => RandomBytes(random, n)).ToList();
-            foreach (var prefix in new byte[] { 0x00, 0x01, 0xff })
+            // No prefix: the chain hashes of a verified block; with whole blocks all read in place.
+            foreach (var prefix in new byte?[] { null, 0x00, 0x01, 0xff })
             {
                 var (data, spans) = Pack(messages);
 
@@ -45,7 +46,7 @@ public sealed class Sha256x16Tests
 
                 if (actual is not null)
                 {
-                    Assert.Equal(messages.Select(m => SHA256.HashData([prefix, .. m])), actual);
+                    Assert.Equal(messages.Select(m => SHA256.HashData(prefix is { } p ? [p, .. m] : m)), actual);
                 }
             }
         }
@@ -60,11 +61,13 @@ public sealed class Sha256x16Tests
         var data = RandomBytes(random, 20_000);
         var spans = Enumerable.Range(0, Sha256x16.Lanes).Select(i => (Start: 1 + (i * 1_201), Length: 900 + (i * 17))).ToArray();
 
-        var actual = HashOrRefuse(0x00, data, spans);
+        var leaves = HashOrRefuse(0x00, data, spans);
+        var plain = HashOrRefuse(null, data, spans);
 
-        if (actual is not null)
+        if (leaves is not null && plain is not null)
         {
-            Assert.Equal(spans.Select(s => SHA256.HashData([0x00, .. data.AsSpan(s.Start, s.Length)])), actual);
+            Assert.Equal(spans.Select(s => SHA256.HashData([0x00, .. data.AsSpan(s.Start, s.Length)])), leaves);
+            Assert.Equal(spans.Select(s => SHA256.HashData(data.AsSpan(s.Start, s.Length))), plain);
         }
     }
 
@@ -78,17 +81,29 @@ public sealed class Sha256x16Tests
         Assert.ThrowsAny<Exception>(() => Sha256x16.HashPrefixed(0, data, new[] { (95, 10) }, destination));
     }
 
-    /// <summary>The hashes, or null after checking that a CPU without AVX-512 is refused plainly.</summary>
-    private static List<byte[]>? HashOrRefuse(byte prefix, byte[] data, (int Start, int Length)[] messages)
+    /// <summary>The hashes (after <paramref name="prefix"/>, or of the messages alone), or null after checking that a CPU without AVX-512 is refused plainly.</summary>
+    private static List<byte[]>? HashOrRefuse(byte? prefix, byte[] data, (int Start, int Length)[] messages)
     {
         var destination = new byte[messages.Length * MerkleHash.Size];
+        void Hash()
+        {
+            if (prefix is { } p)
+            {
+                Sha256x16.HashPrefixed(p, data, messages, destination);
+            }
+            else
+            {
+                Sha256x16.Hash(data, messages, destination);
+            }
+        }
+
         if (!Sha256x16.IsSupported)
         {
-            Assert.Throws<PlatformNotSupportedException>(() => Sha256x16.HashPrefixed(prefix, data, messages, destination));
+            Assert.Throws<PlatformNotSupportedException>(Hash);
             return null;
         }
 
-        Sha256x16.HashPrefixed(prefix, data, messages, destination);
+        Hash();
         return destination.Chunk(MerkleHash.Size).ToList();
     }
 }

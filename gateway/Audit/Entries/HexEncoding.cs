@@ -16,32 +16,16 @@ internal static class HexEncoding
     }
 
     /// <summary>Decodes lower-case hex; false on any other character or an odd length.</summary>
-    public static bool TryDecode(ReadOnlySpan<char> hex, Span<byte> destination)
-    {
-        if (hex.Length != destination.Length * 2)
-        {
-            return false;
-        }
+    public static bool TryDecode(ReadOnlySpan<char> hex, Span<byte> destination) =>
+        hex.Length == destination.Length * 2
+        && !hex.ContainsAnyInRange('A', 'F')
+        && Convert.FromHexString(hex, destination, out _, out var written) == System.Buffers.OperationStatus.Done
+        && written == destination.Length;
 
-        for (var i = 0; i < destination.Length; i++)
-        {
-            var hi = Nibble(hex[2 * i]);
-            var lo = Nibble(hex[(2 * i) + 1]);
-            if (hi < 0 || lo < 0)
-            {
-                return false;
-            }
-
-            destination[i] = (byte)((hi << 4) | lo);
-        }
-
-        return true;
-    }
-
-    private static int Nibble(char c) => c switch
-    {
-        >= '0' and <= '9' => c - '0',
-        >= 'a' and <= 'f' => c - 'a' + 10,
-        _ => -1,
-    };
+    /// <summary>Decodes lower-case hex given as ASCII bytes; false on any other byte or a length that does not fit.</summary>
+    public static bool TryDecode(ReadOnlySpan<byte> hex, Span<byte> destination) =>
+        hex.Length == destination.Length * 2
+        && !hex.ContainsAnyInRange((byte)'A', (byte)'F')
+        && Convert.FromHexString(hex, destination, out _, out var written) == System.Buffers.OperationStatus.Done
+        && written == destination.Length;
 }

@@ -24,4 +24,17 @@ internal interface ISha256
     /// message, 32 bytes each and in order, into <paramref name="destination"/>: a batch's leaves (prefix 0x00).
     /// </summary>
     void HashPrefixed(byte prefix, ReadOnlySpan<byte> data, ReadOnlySpan<(int Start, int Length)> messages, Span<byte> destination);
+
+    /// <summary>
+    /// SHA-256(<paramref name="data"/>[start, start + length)) of each message, 32 bytes each and in
+    /// order, into <paramref name="destination"/>: a block's chain hashes. One by one unless an implementation has lanes.
+    /// </summary>
+    void HashEach(ReadOnlySpan<byte> data, ReadOnlySpan<(int Start, int Length)> messages, Span<byte> destination)
+    {
+        for (var i = 0; i < messages.Length; i++)
+        {
+            var (start, length) = messages[i];
+            Hash(data.Slice(start, length), destination.Slice(i * Size, Size));
+        }
+    }
 }

@@ -1,7 +1,7 @@
 namespace AuditGateway.Audit.Hashing;
 
 /// <summary>
-/// Groups of messages (a batch's leaves) hashed up to 16 at a time in the lanes of AVX-512
+/// Groups of messages (a batch's leaves, a verified block's lines and leaves) hashed up to 16 at a time in the lanes of AVX-512
 /// (<see cref="Sha256x16"/>); everything else (the chain, tree nodes, groups too small for a pass
 /// over all lanes to pay) by a single-stream implementation.
 /// </summary>
@@ -27,5 +27,18 @@ internal sealed class LaneSha256(ISha256 single) : ISha256
         }
 
         single.HashPrefixed(prefix, data, messages, destination);
+    }
+
+    public void HashEach(ReadOnlySpan<byte> data, ReadOnlySpan<(int Start, int Length)> messages, Span<byte> destination)
+    {
+        while (messages.Length >= FewestForLanes)
+        {
+            var group = messages[..Math.Min(Sha256x16.Lanes, messages.Length)];
+            Sha256x16.Hash(data, group, destination);
+            messages = messages[group.Length..];
+            destination = destination[(group.Length * ISha256.Size)..];
+        }
+
+        ((ISha256)single).HashEach(data, messages, destination);
     }
 }

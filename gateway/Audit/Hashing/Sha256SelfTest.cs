@@ -6,8 +6,8 @@ namespace AuditGateway.Audit.Hashing;
 /// Checks an implementation against <see cref="SHA256"/> before the log trusts it: random messages
 /// of every length around the block and padding boundaries (a block is 64 bytes and its padding
 /// needs 9 of them), one and two blocks and more, and longer than 2 KB (where OpenSSL's Update takes
-/// its other path); each hashed alone and, with the prefixes of leaves and nodes, in batches of every
-/// size up to 16 (the lanes' path).
+/// its other path); each hashed alone and, with the prefixes of leaves and nodes and without a prefix
+/// (a verified block's chain hashes), in batches of every size up to 16 (the lanes' path).
 /// </summary>
 internal static class Sha256SelfTest
 {
@@ -70,6 +70,21 @@ internal static class Sha256SelfTest
                     {
                         return $"wrong hash of prefix 0x{prefix:x2} and a {length}-byte message, message {i + 1} of a batch of {count}";
                     }
+                }
+            }
+        }
+
+        // The same batches without a prefix (a block's chain hashes).
+        for (var count = 1; count <= Sha256x16.Lanes; count++)
+        {
+            var group = Enumerable.Range(0, count).Select(j => messages[((count * 5) + j) % messages.Length]).ToArray();
+            sha.HashEach(data, group, actual);
+            for (var i = 0; i < count; i++)
+            {
+                var (start, length) = group[i];
+                if (!actual.AsSpan(i * ISha256.Size, ISha256.Size).SequenceEqual(SHA256.HashData(data.AsSpan(start, length))))
+                {
+                    return $"wrong hash of a {length}-byte message, message {i + 1} of a batch of {count}";
                 }
             }
         }

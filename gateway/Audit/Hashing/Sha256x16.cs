@@ -56,7 +56,18 @@ internal static class Sha256x16
     /// Writes SHA-256(<paramref name="prefix"/> || <paramref name="data"/>[start, start + length)) of each
     /// message, 32 bytes each and in order, to <paramref name="destination"/>.
     /// </summary>
-    public static void HashPrefixed(byte prefix, ReadOnlySpan<byte> data, ReadOnlySpan<(int Start, int Length)> messages, Span<byte> destination)
+    public static void HashPrefixed(byte prefix, ReadOnlySpan<byte> data, ReadOnlySpan<(int Start, int Length)> messages, Span<byte> destination) =>
+        Hash([prefix], data, messages, destination);
+
+    /// <summary>
+    /// Writes SHA-256(<paramref name="data"/>[start, start + length)) of each message, 32 bytes each
+    /// and in order, to <paramref name="destination"/>: the chain hashes of lines.
+    /// </summary>
+    public static void Hash(ReadOnlySpan<byte> data, ReadOnlySpan<(int Start, int Length)> messages, Span<byte> destination) =>
+        Hash([], data, messages, destination);
+
+    /// <summary>Each message after <paramref name="prefix"/> (none, or one byte).</summary>
+    private static void Hash(ReadOnlySpan<byte> prefix, ReadOnlySpan<byte> data, ReadOnlySpan<(int Start, int Length)> messages, Span<byte> destination)
     {
         if (!IsSupported)
         {
@@ -81,40 +92,44 @@ internal static class Sha256x16
             var (start, length) = messages[lane];
             ArgumentOutOfRangeException.ThrowIfNegative(start, nameof(messages));
             ArgumentOutOfRangeException.ThrowIfGreaterThan(length, data.Length - start, nameof(messages));
-            var total = (long)length + 1;
+            var total = (long)length + prefix.Length;
             blocks[lane] = (int)((total + 8) / BlockSize) + 1;
             longest = Math.Max(longest, blocks[lane]);
             Assemble(prefix, data.Slice(start, length), total, scratch.Slice(lane * 3 * BlockSize, 3 * BlockSize), out var head);
             heads[lane] = head;
             inPlaceBlocks[lane] = (int)(total / BlockSize) - head;
-            inPlaceFrom[lane] = start - 1 + (head * BlockSize);
+            inPlaceFrom[lane] = start - prefix.Length + (head * BlockSize);
         }
 
         Compress(data, messages.Length, longest, new Layout(heads, inPlaceFrom, inPlaceBlocks, blocks), scratch, destination);
     }
 
     /// <summary>
-    /// Fills a lane's scratch: its first block (prefix and the first 63 bytes) when the message has a
-    /// whole block, then the tail (the bytes after the last whole block, 0x80, zeros, the bit length).
+    /// Fills a lane's scratch: its first block (prefix and the first 63 bytes) when there is a prefix
+    /// and the message has a whole block, then the tail (the bytes after the last whole block, 0x80,
+    /// zeros, the bit length). Without a prefix the whole blocks are all read in place.
     /// </summary>
-    private static void Assemble(byte prefix, ReadOnlySpan<byte> message, long total, Span<byte> scratch, out int headBlocks)
+    private static void Assemble(ReadOnlySpan<byte> prefix, ReadOnlySpan<byte> message, long total, Span<byte> scratch, out int headBlocks)
     {
         var wholeBlocks = (int)(total / BlockSize);
-        headBlocks = wholeBlocks > 0 ? 1 : 0;
+        headBlocks = wholeBlocks > 0 && !prefix.IsEmpty ? 1 : 0;
         var tail = scratch;
-        var tailFrom = 0L;
+        var tailFrom = wholeBlocks * (long)BlockSize;
         if (headBlocks == 1)
         {
-            scratch[0] = prefix;
-            message[..(BlockSize - 1)].CopyTo(scratch[1..]);
+            prefix.CopyTo(scratch);
+            message[..(BlockSize - prefix.Length)].CopyTo(scratch[prefix.Length..]);
             tail = scratch[BlockSize..];
-            tailFrom = wholeBlocks * (long)BlockSize;
-            message[(int)(tailFrom - 1)..].CopyTo(tail);
+        }
+
+        if (tailFrom == 0)
+        {
+            prefix.CopyTo(tail);
+            message.CopyTo(tail[prefix.Length..]);
         }
         else
         {
-            tail[0] = prefix;
-            message.CopyTo(tail[1..]);
+            message[(int)(tailFrom - prefix.Length)..].CopyTo(tail);
         }
 
         var tailLength = (int)(total - tailFrom);

@@ -10,6 +10,9 @@ namespace AuditGateway.Audit.Verification;
 /// <summary>An entry that passed its checks, with its line as written (for readers that verify as they read: reports, search).</summary>
 internal delegate void VerifiedEntryVisitor(LoggedEntry entry, ReadOnlySpan<byte> line);
 
+/// <summary>A request entry that passed its checks, by its figures.</summary>
+internal delegate void RequestVisitor(in RequestFacts request);
+
 /// <summary>The outcome of <see cref="LogVerifier.Verify"/>: intact, or the first bad seq and why.</summary>
 internal sealed record VerifyResult(long Entries, int Checkpoints, byte[] Root, long TornTailBytes, long? BadSeq, string? Reason)
 {
@@ -43,6 +46,7 @@ internal sealed class LogVerifier : IDisposable
     private readonly Dictionary<string, NoteVerifier> _verifiers = [];
     private readonly ISha256 _sha;
     private readonly Dictionary<long, List<byte[]>> _frontiers = [];
+    private readonly StringPool _routeIds = new();
     private MerkleFrontier _tree;
     private long _first;
     private int _notArchived;
@@ -126,6 +130,13 @@ internal sealed class LogVerifier : IDisposable
     /// </summary>
     public VerifiedEntryVisitor? OnEntry { get; init; }
 
+    /// <summary>
+    /// Called for each request entry once it is checked and joined the tree, in seq order, with its
+    /// figures and without building the entry (unless <see cref="OnEntry"/> is set too). The same
+    /// caveat as for <see cref="OnEntry"/>: use what it saw only when <see cref="VerifyResult.Intact"/>.
+    /// </summary>
+    public RequestVisitor? OnRequest { get; init; }
+
     public VerifyResult Verify()
     {
         if (!Directory.Exists(LogLayout.LogDirectory(_data)))
@@ -153,31 +164,37 @@ internal sealed class LogVerifier : IDisposable
                 return early;
             }
 
-            var block = new LineBlock(_sha);
-            var more = true;
-            while (more)
+            // Three stages at once: the feed reads a block ahead, the next block is checked in parallel
+            // while this one is walked in order (the chain, the tree, checkpoints), which is sequential.
+            using var feed = new BlockFeed(reader, _sha);
+            var entries = OnEntry is not null;
+            var ahead = feed.Take();
+            var checking = StartCheck(ahead, entries);
+            try
             {
-                block.Clear();
-                while (!block.IsFull && (more = reader.Read()))
+                while (ahead is { } block)
                 {
-                    if (reader.Unterminated)
+                    checking.GetAwaiter().GetResult();
+                    ahead = feed.Take();
+                    checking = StartCheck(ahead, entries);
+                    for (var i = 0; i < block.Count; i++)
                     {
-                        walk.Unterminated = (reader.Segment, reader.InLastSegment, reader.Line.Length, reader.FirstInSegment);
-                        more = false;
-                        break;
+                        if (Step(block, i, ahead, feed, walk) is { } bad)
+                        {
+                            return bad;
+                        }
                     }
 
-                    block.Add(reader);
+                    walk.Unterminated ??= block.Unterminated;
+                    feed.Return(block);
                 }
 
-                block.Check();
-                for (var i = 0; i < block.Count; i++)
-                {
-                    if (Step(block, i, reader, walk) is { } bad)
-                    {
-                        return bad;
-                    }
-                }
+                feed.ThrowIfFailed();
+            }
+            finally
+            {
+                // Not left running on a block the feed is about to drop, when the walk stopped early.
+                checking.ContinueWith(static _ => { }, TaskScheduler.Default).Wait();
             }
         }
 
@@ -213,6 +230,8 @@ internal sealed class LogVerifier : IDisposable
 
         return new VerifyResult(count, _checkpoints, _tree.Root(), walk.Unterminated?.Length ?? 0, null, null) { FirstSeq = _first, NotArchived = _notArchived };
     }
+
+    private static Task StartCheck(LineBlock? block, bool entries) => block is null ? Task.CompletedTask : Task.Run(() => block.Check(entries));
 
     /// <summary>
     /// Starts the tree and the chain where the log begins. After a prune, checkpoints of the pruned
@@ -255,7 +274,7 @@ internal sealed class LogVerifier : IDisposable
     }
 
     /// <summary>One entry, in order: segment start, canonical form, seq, chain, tree, checkpoints at this size.</summary>
-    private VerifyResult? Step(LineBlock block, int i, LogReader reader, Walk walk)
+    private VerifyResult? Step(LineBlock block, int i, LineBlock? after, BlockFeed feed, Walk walk)
     {
         var count = walk.Count;
         if (block.FirstInSegment[i] && block.Segment[i].FirstSeq != count)
@@ -268,24 +287,25 @@ internal sealed class LogVerifier : IDisposable
             return Bad(count, error);
         }
 
-        var entry = block.Entry[i]!;
+        var entry = block.Entry[i];
+        var seq = block.Seq[i];
         if (block.FirstInSegment[i])
         {
             _frontiers.TryAdd(count, _tree.Nodes());
         }
 
-        if (entry.Seq != count)
+        if (seq != count)
         {
-            return Bad(count, $"found seq {entry.Seq} where seq {count} is expected (a line was removed, added or reordered)");
+            return Bad(count, $"found seq {seq} where seq {count} is expected (a line was removed, added or reordered)");
         }
 
         if (!block.PrevValid[i] || !block.Prev(i).SequenceEqual(walk.Prev))
         {
-            var (badSeq, reason) = count == 0 ? (0, "prev of the first entry is not 64 zeros") : LocateBreak(block, i, reader);
+            var (badSeq, reason) = count == 0 ? (0, "prev of the first entry is not 64 zeros") : LocateBreak(block, i, after, feed);
             return Bad(badSeq, reason);
         }
 
-        if (CheckPrune(entry) is { } badPrune)
+        if (entry is not null && CheckPrune(entry) is { } badPrune)
         {
             return badPrune;
         }
@@ -293,7 +313,7 @@ internal sealed class LogVerifier : IDisposable
         // A checkpoint of the size a pruned log begins at is checked against the frontier, before the first entry joins the tree.
         if (count == _first && count > 0 && walk.NextCheckpoint < walk.Checkpoints.Count && walk.Checkpoints[walk.NextCheckpoint].FirstSeq == count)
         {
-            if (CheckFile(walk.Checkpoints[walk.NextCheckpoint++], entry.Node) is { } startBad)
+            if (CheckFile(walk.Checkpoints[walk.NextCheckpoint++], block.Node(i)) is { } startBad)
             {
                 return Bad(count, startBad);
             }
@@ -302,27 +322,50 @@ internal sealed class LogVerifier : IDisposable
         block.LineHash(i).CopyTo(walk.Prev);
         _tree.Append(block.LeafHash(i));
         count = ++walk.Count;
-        OnEntry?.Invoke(entry, block.Line(i));
+        if (OnEntry is { } onEntry)
+        {
+            onEntry(entry!, block.Line(i));
+        }
+
+        if (OnRequest is { } onRequest)
+        {
+            Report(onRequest, block, i, entry);
+        }
 
         for (; walk.NextCheckpoint < walk.Checkpoints.Count && walk.Checkpoints[walk.NextCheckpoint].FirstSeq <= count; walk.NextCheckpoint++)
         {
-            if (CheckFile(walk.Checkpoints[walk.NextCheckpoint], entry.Node) is { } problem)
+            if (CheckFile(walk.Checkpoints[walk.NextCheckpoint], block.Node(i)) is { } problem)
             {
                 return Bad(_lastGood, problem);
             }
         }
 
-        if (walk.Latest?.Checkpoint.Size == count && CheckRoot(walk.Latest, entry.Node, "checkpoints/latest") is { } latestBad)
+        if (walk.Latest?.Checkpoint.Size == count && CheckRoot(walk.Latest, block.Node(i), "checkpoints/latest") is { } latestBad)
         {
             return Bad(_lastGood, latestBad);
         }
 
-        if (_trusted?.Checkpoint.Size == count && CheckRoot(_trusted, entry.Node, "the trusted checkpoint") is { } trustedBad)
+        if (_trusted?.Checkpoint.Size == count && CheckRoot(_trusted, block.Node(i), "the trusted checkpoint") is { } trustedBad)
         {
             return Bad(_lastGood, trustedBad + " (the log was rewritten or forked)");
         }
 
         return null;
+    }
+
+    /// <summary>Hands a request entry's figures to <paramref name="visit"/>, its route id interned.</summary>
+    private void Report(RequestVisitor visit, LineBlock block, int i, LoggedEntry? entry)
+    {
+        if (block.IsScanned[i])
+        {
+            var scanned = block.Scanned[i];
+            var (start, length) = scanned.Route;
+            visit(scanned.Facts with { RouteId = start < 0 ? null : _routeIds.Intern(block.Line(i).Slice(start, length)) });
+        }
+        else if (entry?.Body is RequestBody request)
+        {
+            visit(RequestFacts.Of(entry, request, request.Route is { } route ? _routeIds.Intern(route.Id) : null));
+        }
     }
 
     private static string SegmentStartProblem(SegmentFile segment, long count) =>
@@ -339,12 +382,13 @@ internal sealed class LogVerifier : IDisposable
     /// <summary>
     /// The link into entry <c>seq</c> (line <paramref name="i"/> of the block) is broken: either
     /// the entry before it was changed or this one was. A changed entry also breaks the link out
-    /// of it, so look one line ahead. At the end of the log the earlier entry is blamed.
+    /// of it, so look one line ahead (into the block <paramref name="after"/> at the block's end).
+    /// At the end of the log the earlier entry is blamed.
     /// </summary>
-    private static (long Seq, string Reason) LocateBreak(LineBlock block, int i, LogReader reader)
+    private static (long Seq, string Reason) LocateBreak(LineBlock block, int i, LineBlock? after, BlockFeed feed)
     {
         const string Changed = "the entry does not hash to the next entry's prev (the entry was changed)";
-        var seq = block.Entry[i]!.Seq;
+        var seq = block.Seq[i];
         Span<byte> next = stackalloc byte[32];
         bool nextKnown;
         if (i + 1 < block.Count)
@@ -352,13 +396,15 @@ internal sealed class LogVerifier : IDisposable
             nextKnown = block.PrevValid[i + 1];
             block.Prev(i + 1).CopyTo(next);
         }
-        else if (reader.Read() && !reader.Unterminated)
+        else if (after is { Count: > 0 })
         {
-            var following = EntryParser.TryParse(reader.Line, out _);
+            var following = EntryParser.TryParse(after.Line(0), out _);
             nextKnown = following is not null && HexEncoding.TryDecode(following.Prev, next);
         }
         else
         {
+            // The end of the log, unless reading the rest failed.
+            feed.ThrowIfFailed();
             return (seq - 1, Changed);
         }
 
