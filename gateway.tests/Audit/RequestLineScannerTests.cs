@@ -38,6 +38,7 @@ public sealed class RequestLineScannerTests
             },
         };
         yield return sample with { Identity = new RequestIdentity { Claims = new Dictionary<string, IReadOnlyList<string>>() } };
+        yield return sample with { Identity = new RequestIdentity { Authenticated = false, Subject = "not-validated" } };
         yield return sample with { Route = new RouteRef { Id = "x", Namespace = "n", Ingress = "i", Path = "/", PathType = "Exact", Service = "s", Port = "http" } };
     }
 
@@ -71,7 +72,10 @@ public sealed class RequestLineScannerTests
             var entry = EntryParser.TryParseCanonical(line, new EntryEncoder(), out var error);
             Assert.True(entry is not null, error);
             var request = (RequestBody)entry.Body;
-            Assert.Equal(RequestFacts.Of(entry, request, null), scanned.Facts);
+            var facts = RequestFacts.Of(entry, request, null);
+            Assert.Equal(facts with { Rule = null, Subject = null, ClientIp = null }, scanned.Facts);
+            string? Text((int Start, int Length) span) => span.Start < 0 ? null : Encoding.UTF8.GetString(line.AsSpan(span.Start, span.Length));
+            Assert.Equal((facts.Rule, facts.Subject, facts.ClientIp), (Text(scanned.Rule), Text(scanned.Subject), Text(scanned.Client)));
             Assert.Equal(s_prev, prev);
             Assert.Equal("node-1", Encoding.UTF8.GetString(line.AsSpan(scanned.Node.Start, scanned.Node.Length)));
             var route = scanned.Route.Start < 0 ? null : Encoding.UTF8.GetString(line.AsSpan(scanned.Route.Start, scanned.Route.Length));

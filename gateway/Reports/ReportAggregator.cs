@@ -65,7 +65,7 @@ internal sealed class ReportAggregator(DateTimeOffset? from, DateTimeOffset? to,
         switch (entry.Body)
         {
             case RequestBody request:
-                AddRequest(entry.Timestamp, request);
+                AddRequest(entry, request);
                 break;
             case ConfigBody config:
                 AddChange(entry, config);
@@ -128,11 +128,12 @@ internal sealed class ReportAggregator(DateTimeOffset? from, DateTimeOffset? to,
         }
     }
 
-    private void AddRequest(DateTimeOffset time, RequestBody request)
+    private void AddRequest(LoggedEntry entry, RequestBody request)
     {
+        var time = entry.Timestamp;
         var denied = request.Decision.Decision == Decision.Deny;
         var route = Slot(_routes, request.Route?.Id ?? NoRoute, limits.MaxKeys, static () => new RouteAccumulator());
-        route.Add(request, IdentityOf(request), limits.MaxKeysPerRoute);
+        route.Add(RequestFacts.Of(entry, request, request.Route?.Id), IdentityOf(request), limits.MaxKeysPerRoute);
         route.Timeline.Add(_grid, time, request.LatencyUs);
 
         var identity = Slot(_identities, IdentityOf(request), limits.MaxKeys, static () => new IdentityStats());
@@ -189,6 +190,9 @@ internal sealed class ReportAggregator(DateTimeOffset? from, DateTimeOffset? to,
 
     public static string IdentityOf(RequestBody request) =>
         request.Identity is { Authenticated: true, Subject: { } subject } ? subject : Anonymous;
+
+    /// <summary>The identity a report names for a request: its authenticated subject, or <see cref="Anonymous"/>.</summary>
+    public static string IdentityOf(in RequestFacts request) => request.Subject ?? Anonymous;
 
     private TValue Slot<TValue>(Dictionary<string, TValue> map, string key, int cap, Func<TValue> create)
     {

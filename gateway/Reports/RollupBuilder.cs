@@ -25,7 +25,23 @@ internal sealed class RollupBuilder(string node, long first)
     /// <summary>The seq the next entry must have.</summary>
     public long NextSeq { get; private set; } = first;
 
+    /// <summary>An entry of any kind, typed (the writer's, or one read back from the log).</summary>
     public void Add(long seq, DateTimeOffset timestamp, AuditBody body)
+    {
+        if (body is RequestBody request)
+        {
+            Add(RequestFacts.Of(seq, timestamp, request, request.Route?.Id));
+        }
+        else
+        {
+            MinuteOf(seq, timestamp).Add(seq, timestamp, body);
+        }
+    }
+
+    /// <summary>A request entry by its figures (what <c>verify</c> hands over without building the entry).</summary>
+    public void Add(in RequestFacts request) => MinuteOf(request.Seq, request.Timestamp).Add(request);
+
+    private Minute MinuteOf(long seq, DateTimeOffset timestamp)
     {
         if (seq != NextSeq)
         {
@@ -39,7 +55,7 @@ internal sealed class RollupBuilder(string node, long first)
             _minutes[key] = minute = new Minute(seq);
         }
 
-        minute.Add(seq, timestamp, body);
+        return minute;
     }
 
     public RollupFile Build() => new()
@@ -61,37 +77,40 @@ internal sealed class RollupBuilder(string node, long first)
         private long _lastSeq;
         private long _entries;
 
+        public void Add(in RequestFacts request)
+        {
+            Saw(request.Seq);
+            var id = request.RouteId ?? ReportAggregator.NoRoute;
+            if (!_routes.TryGetValue(id, out var route))
+            {
+                _routes[id] = route = new RouteAccumulator();
+            }
+
+            route.Add(request, ReportAggregator.IdentityOf(request), Cap);
+            if (!_statuses.TryGetValue(request.Status, out var status))
+            {
+                _statuses[request.Status] = status = new long[2];
+            }
+
+            var denied = request.Decision == Decision.Deny ? 1 : 0;
+            status[0]++;
+            status[1] += denied;
+            var address = request.ClientIp ?? "";
+            var ip = _clients.Count < Cap || _clients.ContainsKey(address) ? address : ReportAggregator.Other;
+            if (!_clients.TryGetValue(ip, out var client))
+            {
+                _clients[ip] = client = new long[2];
+            }
+
+            client[0]++;
+            client[1] += denied;
+        }
+
         public void Add(long seq, DateTimeOffset timestamp, AuditBody body)
         {
-            _lastSeq = seq;
-            _entries++;
+            Saw(seq);
             switch (body)
             {
-                case RequestBody request:
-                    var id = request.Route?.Id ?? ReportAggregator.NoRoute;
-                    if (!_routes.TryGetValue(id, out var route))
-                    {
-                        _routes[id] = route = new RouteAccumulator();
-                    }
-
-                    route.Add(request, ReportAggregator.IdentityOf(request), Cap);
-                    if (!_statuses.TryGetValue(request.Status, out var status))
-                    {
-                        _statuses[request.Status] = status = new long[2];
-                    }
-
-                    var denied = request.Decision.Decision == Decision.Deny ? 1 : 0;
-                    status[0]++;
-                    status[1] += denied;
-                    var ip = _clients.Count < Cap || _clients.ContainsKey(request.Client.Ip) ? request.Client.Ip : ReportAggregator.Other;
-                    if (!_clients.TryGetValue(ip, out var client))
-                    {
-                        _clients[ip] = client = new long[2];
-                    }
-
-                    client[0]++;
-                    client[1] += denied;
-                    break;
                 case ConfigBody config:
                     _changes.Add(ReportAggregator.ChangeOf(seq, timestamp, config));
                     break;
@@ -99,6 +118,12 @@ internal sealed class RollupBuilder(string node, long first)
                     _blocks.Add(block.Subject, Cap);
                     break;
             }
+        }
+
+        private void Saw(long seq)
+        {
+            _lastSeq = seq;
+            _entries++;
         }
 
         public MinuteRollup Build(long minute) => new()

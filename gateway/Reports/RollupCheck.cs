@@ -21,20 +21,43 @@ internal sealed class RollupCheck(string data) : IDerivedDataCheck
 
     public static IDerivedDataCheck Create(string data) => new RollupCheck(data);
 
-    public void Add(LoggedEntry entry)
+    public void Add(in RequestFacts request)
+    {
+        if (Next(request.Seq) is { } builder)
+        {
+            builder.Add(request);
+            Done();
+        }
+    }
+
+    public void Add(LoggedEntry other)
+    {
+        if (Next(other.Seq) is { } builder)
+        {
+            builder.Add(other.Seq, other.Timestamp, other.Body);
+            Done();
+        }
+    }
+
+    /// <summary>The builder of the block <paramref name="seq"/> is in, when it has a rollup to compare with.</summary>
+    private RollupBuilder? Next(long seq)
     {
         if (_mismatch is not null)
         {
-            return;
+            return null;
         }
 
-        if (entry.Seq >= _blockEnd)
+        if (seq >= _blockEnd)
         {
             Compare();
-            Begin(entry.Seq);
+            Begin(seq);
         }
 
-        _builder?.Add(entry.Seq, entry.Timestamp, entry.Body);
+        return _builder;
+    }
+
+    private void Done()
+    {
         if (_builder is not null && _builder.NextSeq == _expected!.EndSeq)
         {
             Compare();

@@ -52,7 +52,8 @@ internal sealed class RouteAccumulator
 
     public SliceSeries Timeline { get; } = new();
 
-    public void Add(RequestBody request, string identity, int cap)
+    /// <summary>One request; <paramref name="identity"/> is its subject or <see cref="ReportAggregator.Anonymous"/>.</summary>
+    public void Add(in RequestFacts request, string identity, int cap)
     {
         _requests++;
         if (request.Status is >= 100 and < 600)
@@ -60,13 +61,13 @@ internal sealed class RouteAccumulator
             _classes[(request.Status / 100) - 1]++;
         }
 
-        if (request.Decision.Decision == Decision.Deny)
+        if (request.Decision == Decision.Deny)
         {
             _denied++;
-            _rules.Add(request.Decision.Rule ?? "(none)", cap);
+            _rules.Add(request.Rule ?? "(none)", cap);
         }
 
-        _wouldDeny += request.Decision.Decision == Decision.WouldDeny ? 1 : 0;
+        _wouldDeny += request.Decision == Decision.WouldDeny ? 1 : 0;
         _total.Add(request.LatencyUs);
         if (request.UpstreamLatencyUs is { } upstream)
         {
@@ -77,7 +78,7 @@ internal sealed class RouteAccumulator
         _bytesIn += request.BytesIn;
         _bytesOut += request.BytesOut;
         _identities.Add(identity, cap);
-        _clients.Add(request.Client.Ip, cap);
+        _clients.Add(request.ClientIp ?? "", cap);
     }
 
     /// <summary>Adds a minute's rollup of this route (its top lists are merged as they were kept).</summary>

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Security.Cryptography;
+using AuditGateway.Audit.Entries;
 using AuditGateway.Audit.Hashing;
 using AuditGateway.Audit.Notes;
 using AuditGateway.Audit.Storage;
@@ -28,7 +29,14 @@ internal static partial class AuditCommands
             var derived = checks.Select(c => c(dataDirectory)).ToList();
             using var verifier = new LogVerifier(dataDirectory, key, trustedCheckpoint, Sha256Selection.Select(Sha256Choice.Auto).Sha256, r.GetValue(archive))
             {
-                OnEntry = derived.Count == 0 ? null : (entry, _) => derived.ForEach(d => d.Add(entry)),
+                OnRequest = derived.Count == 0 ? null : (in RequestFacts request) =>
+                {
+                    foreach (var check in derived)
+                    {
+                        check.Add(request);
+                    }
+                },
+                OnOther = derived.Count == 0 ? null : entry => derived.ForEach(d => d.Add(entry)),
             };
             var result = verifier.Verify();
             var output = r.InvocationConfiguration.Output;

@@ -8,10 +8,18 @@ using System.Text.Unicode;
 
 namespace AuditGateway.Audit.Entries;
 
-/// <summary>Where the scanner found a request line's parts: its figures, and the node and route id as (start, length) in the line.</summary>
-/// <param name="Facts">The figures; <see cref="RequestFacts.RouteId"/> is left null for the caller to intern from <paramref name="Route"/>.</param>
+/// <summary>Where the scanner found a request line's parts: its figures, and the strings as (start, length) in the line.</summary>
+/// <param name="Facts">The figures; its strings are left null for the caller to intern from the spans.</param>
 /// <param name="Route">The route id's UTF-8 bytes in the line; start -1 when the route is null.</param>
-internal readonly record struct ScannedRequest(RequestFacts Facts, (int Start, int Length) Node, (int Start, int Length) Route);
+/// <param name="Subject">The identity's subject; start -1 when null or not authenticated.</param>
+/// <param name="Rule">The decision's rule; start -1 when null.</param>
+internal readonly record struct ScannedRequest(
+    RequestFacts Facts,
+    (int Start, int Length) Node,
+    (int Start, int Length) Route,
+    (int Start, int Length) Client,
+    (int Start, int Length) Subject,
+    (int Start, int Length) Rule);
 
 /// <summary>
 /// Proves without building objects that a line is exactly what <see cref="EntryEncoder"/> writes
@@ -95,10 +103,10 @@ internal ref struct RequestLineScanner
     {
         scanned = default;
         if (!(Envelope(out var seq, out var ticks, out var node, prev)
-            && Head()
-            && Identity()
+            && Head(out var client)
+            && Identity(out var subject)
             && Route(out var route)
-            && Outcome(out var decision, out var status, out var bytesIn, out var bytesOut, out var latency, out var upstream)
+            && Outcome(out var decision, out var rule, out var status, out var bytesIn, out var bytesOut, out var latency, out var upstream)
             && Attempts()
             && TraceId()
             && Literal("}}"u8)))
@@ -107,7 +115,7 @@ internal ref struct RequestLineScanner
         }
 
         var facts = new RequestFacts(seq, new DateTimeOffset(ticks, TimeSpan.Zero), null, status, decision, latency, upstream, bytesIn, bytesOut);
-        scanned = new ScannedRequest(facts, node, route);
+        scanned = new ScannedRequest(facts, node, route, client, subject, rule);
         return true;
     }
 
@@ -121,37 +129,51 @@ internal ref struct RequestLineScanner
             && Literal(",\"prev\":\""u8) && Hex(prev);
     }
 
-    private bool Head() =>
-        Literal("\",\"request\":{\"id\":"u8) && String()
+    private bool Head(out (int, int) client)
+    {
+        client = default;
+        return Literal("\",\"request\":{\"id\":"u8) && String()
         && Literal(",\"method\":"u8) && String()
         && Literal(",\"scheme\":"u8) && String()
         && Literal(",\"host\":"u8) && String()
         && Literal(",\"path\":"u8) && String()
         && Literal(",\"query\":"u8) && StringOrNull()
         && Literal(",\"protocol\":"u8) && String()
-        && Literal(",\"client\":{\"ip\":"u8) && String()
+        && Literal(",\"client\":{\"ip\":"u8) && String(out client)
         && Literal(",\"port\":"u8) && Int32(out _)
         && Literal("},\"forwarded\":"u8) && Strings()
         && Literal(",\"userAgent\":"u8) && StringOrNull();
+    }
 
-    private bool Identity() =>
-        Literal(",\"identity\":{\"authenticated\":"u8) && Bool()
-        && Literal(",\"subject\":"u8) && StringOrNull()
-        && Literal(",\"issuer\":"u8) && StringOrNull()
-        && Literal(",\"audience\":"u8) && StringOrNull()
-        && Literal(",\"clientId\":"u8) && StringOrNull()
-        && Literal(",\"claims\":"u8) && Claims()
-        && Literal("},\"route\":"u8);
-
-    private bool Outcome(out Decision decision, out int status, out long bytesIn, out long bytesOut, out long latency, out long? upstream)
+    private bool Identity(out (int, int) subject)
     {
+        subject = (-1, 0);
+        var authenticated = Literal(",\"identity\":{\"authenticated\":true"u8);
+        if (!authenticated && !Literal(",\"identity\":{\"authenticated\":false"u8))
+        {
+            return false;
+        }
+
+        var ok = Literal(",\"subject\":"u8) && StringOrNull(out subject)
+            && Literal(",\"issuer\":"u8) && StringOrNull()
+            && Literal(",\"audience\":"u8) && StringOrNull()
+            && Literal(",\"clientId\":"u8) && StringOrNull()
+            && Literal(",\"claims\":"u8) && Claims()
+            && Literal("},\"route\":"u8);
+        subject = authenticated ? subject : (-1, 0);
+        return ok;
+    }
+
+    private bool Outcome(out Decision decision, out (int, int) rule, out int status, out long bytesIn, out long bytesOut, out long latency, out long? upstream)
+    {
+        rule = (-1, 0);
         status = 0;
         bytesIn = bytesOut = latency = 0;
         upstream = null;
         decision = default;
         return Literal(",\"revision\":"u8) && String()
             && Literal(",\"decision\":{\"decision\":"u8) && DecisionName(out decision)
-            && Literal(",\"rule\":"u8) && StringOrNull()
+            && Literal(",\"rule\":"u8) && StringOrNull(out rule)
             && Literal(",\"reason\":"u8) && StringOrNull()
             && Literal("},\"status\":"u8) && Int32(out status)
             && Literal(",\"bytesIn\":"u8) && Integer(out bytesIn)
@@ -202,6 +224,14 @@ internal ref struct RequestLineScanner
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private bool StringOrNull() => Literal("null"u8) || String();
+
+    /// <summary>A string or null; <paramref name="text"/> starts at -1 for null.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private bool StringOrNull(out (int Start, int Length) text)
+    {
+        text = (-1, 0);
+        return Literal("null"u8) || String(out text);
+    }
 
     /// <summary>Where the first quote in <paramref name="text"/> is (-1 when none): most strings end within 32 bytes.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -4,11 +4,14 @@ namespace AuditGateway.Audit.Verification;
 
 /// <summary>
 /// Data derived from the log and kept beside it (the reports' rollups), which <c>auditgw verify</c> checks
-/// against the entries: it sees every verified entry in seq order, then says whether what is stored matches.
+/// against the entries: it sees every verified entry in seq order (requests as their figures, without
+/// building them; the other kinds parsed), then says whether what is stored matches.
 /// </summary>
 internal interface IDerivedDataCheck
 {
-    void Add(LoggedEntry entry);
+    void Add(in RequestFacts request);
+
+    void Add(LoggedEntry other);
 
     /// <summary>After the log verified: null when everything stored matched, else the first seq concerned and why; <paramref name="summary"/> goes on the OK line.</summary>
     (long Seq, string Reason)? Finish(out string summary);

@@ -47,6 +47,9 @@ internal sealed class LogVerifier : IDisposable
     private readonly ISha256 _sha;
     private readonly Dictionary<long, List<byte[]>> _frontiers = [];
     private readonly StringPool _routeIds = new();
+    private readonly StringPool _rules = new();
+    private readonly StringPool _subjects = new();
+    private readonly StringPool _clients = new();
     private MerkleFrontier _tree;
     private long _first;
     private int _notArchived;
@@ -136,6 +139,12 @@ internal sealed class LogVerifier : IDisposable
     /// caveat as for <see cref="OnEntry"/>: use what it saw only when <see cref="VerifyResult.Intact"/>.
     /// </summary>
     public RequestVisitor? OnRequest { get; init; }
+
+    /// <summary>
+    /// Called for each entry that is not a request (config, security, lifecycle: few, and always
+    /// parsed), in seq order among the <see cref="OnRequest"/> calls. Same caveat as <see cref="OnEntry"/>.
+    /// </summary>
+    public Action<LoggedEntry>? OnOther { get; init; }
 
     public VerifyResult Verify()
     {
@@ -332,6 +341,11 @@ internal sealed class LogVerifier : IDisposable
             Report(onRequest, block, i, entry);
         }
 
+        if (OnOther is { } onOther && !block.IsScanned[i] && entry is { Body: not RequestBody })
+        {
+            onOther(entry);
+        }
+
         for (; walk.NextCheckpoint < walk.Checkpoints.Count && walk.Checkpoints[walk.NextCheckpoint].FirstSeq <= count; walk.NextCheckpoint++)
         {
             if (CheckFile(walk.Checkpoints[walk.NextCheckpoint], block.Node(i)) is { } problem)
@@ -359,12 +373,24 @@ internal sealed class LogVerifier : IDisposable
         if (block.IsScanned[i])
         {
             var scanned = block.Scanned[i];
-            var (start, length) = scanned.Route;
-            visit(scanned.Facts with { RouteId = start < 0 ? null : _routeIds.Intern(block.Line(i).Slice(start, length)) });
+            var line = block.Line(i);
+            visit(scanned.Facts with
+            {
+                RouteId = _routeIds.Intern(line, scanned.Route),
+                Rule = _rules.Intern(line, scanned.Rule),
+                Subject = _subjects.Intern(line, scanned.Subject),
+                ClientIp = _clients.Intern(line, scanned.Client),
+            });
         }
         else if (entry?.Body is RequestBody request)
         {
-            visit(RequestFacts.Of(entry, request, request.Route is { } route ? _routeIds.Intern(route.Id) : null));
+            var facts = RequestFacts.Of(entry, request, request.Route is { } route ? _routeIds.Intern(route.Id) : null);
+            visit(facts with
+            {
+                Rule = facts.Rule is { } rule ? _rules.Intern(rule) : null,
+                Subject = facts.Subject is { } subject ? _subjects.Intern(subject) : null,
+                ClientIp = facts.ClientIp is { } ip ? _clients.Intern(ip) : null,
+            });
         }
     }
 

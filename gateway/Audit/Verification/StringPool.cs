@@ -3,11 +3,15 @@ using System.Text;
 namespace AuditGateway.Audit.Verification;
 
 /// <summary>
-/// One string instance per distinct value (the route ids of a verify): a value seen before costs a
-/// lookup and no allocation. Not thread-safe.
+/// One string instance per distinct value (the route ids, rules, subjects and client addresses of a
+/// verify): a value seen before costs a lookup and no allocation. Past <see cref="MostValues"/>
+/// values, new ones are returned unpooled, so a log of millions of clients does not grow it without
+/// bound. Not thread-safe.
 /// </summary>
 internal sealed class StringPool
 {
+    public const int MostValues = 100_000;
+
     /// <summary>Values up to this many UTF-16 code units are decoded on the stack for the lookup.</summary>
     private const int StackChars = 256;
 
@@ -33,9 +37,17 @@ internal sealed class StringPool
         }
 
         pooled = text.ToString();
-        _strings.Add(pooled, pooled);
+        if (_strings.Count < MostValues)
+        {
+            _strings.Add(pooled, pooled);
+        }
+
         return pooled;
     }
+
+    /// <summary>The pooled string at <paramref name="span"/> of <paramref name="line"/>; null when the span starts at -1 (a null in the line).</summary>
+    public string? Intern(ReadOnlySpan<byte> line, (int Start, int Length) span) =>
+        span.Start < 0 ? null : Intern(line.Slice(span.Start, span.Length));
 
     /// <summary>The pooled string equal to <paramref name="value"/> (<paramref name="value"/> itself the first time).</summary>
     public string Intern(string value)
@@ -45,7 +57,11 @@ internal sealed class StringPool
             return pooled;
         }
 
-        _strings.Add(value, value);
+        if (_strings.Count < MostValues)
+        {
+            _strings.Add(value, value);
+        }
+
         return value;
     }
 }
