@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using AuditGateway.Audit.Entries;
 
 namespace AuditGateway.Reports;
@@ -70,9 +71,9 @@ internal sealed class RollupBuilder(string node, long first)
     private sealed class Minute(long firstSeq)
     {
         private readonly Dictionary<string, RouteAccumulator> _routes = new(StringComparer.Ordinal);
-        private readonly SortedDictionary<int, long[]> _statuses = [];
+        private readonly Dictionary<int, (long Requests, long Denied)> _statuses = [];
         private readonly Tallies _blocks = new();
-        private readonly Dictionary<string, long[]> _clients = new(StringComparer.Ordinal);
+        private readonly Dictionary<string, (long Requests, long Denied)> _clients = new(StringComparer.Ordinal);
         private readonly List<ChangeReport> _changes = [];
         private long _lastSeq;
         private long _entries;
@@ -87,23 +88,19 @@ internal sealed class RollupBuilder(string node, long first)
             }
 
             route.Add(request, ReportAggregator.IdentityOf(request), Cap);
-            if (!_statuses.TryGetValue(request.Status, out var status))
-            {
-                _statuses[request.Status] = status = new long[2];
-            }
-
             var denied = request.Decision == Decision.Deny ? 1 : 0;
-            status[0]++;
-            status[1] += denied;
-            var address = request.ClientIp ?? "";
-            var ip = _clients.Count < Cap || _clients.ContainsKey(address) ? address : ReportAggregator.Other;
-            if (!_clients.TryGetValue(ip, out var client))
+            ref var status = ref CollectionsMarshal.GetValueRefOrAddDefault(_statuses, request.Status, out _);
+            status.Requests++;
+            status.Denied += denied;
+            ref var client = ref CollectionsMarshal.GetValueRefOrAddDefault(_clients, request.ClientIp ?? "", out var existed);
+            if (!existed && _clients.Count > Cap)
             {
-                _clients[ip] = client = new long[2];
+                _clients.Remove(request.ClientIp ?? "");
+                client = ref CollectionsMarshal.GetValueRefOrAddDefault(_clients, ReportAggregator.Other, out _);
             }
 
-            client[0]++;
-            client[1] += denied;
+            client.Requests++;
+            client.Denied += denied;
         }
 
         public void Add(long seq, DateTimeOffset timestamp, AuditBody body)
@@ -133,9 +130,9 @@ internal sealed class RollupBuilder(string node, long first)
             LastSeq = _lastSeq,
             Entries = _entries,
             Routes = [.. _routes.OrderBy(r => r.Key, StringComparer.Ordinal).Select(r => r.Value.ToRollup(r.Key, Top))],
-            Statuses = [.. _statuses.Select(s => new StatusRollup(s.Key, s.Value[0], s.Value[1]))],
+            Statuses = [.. _statuses.OrderBy(s => s.Key).Select(s => new StatusRollup(s.Key, s.Value.Requests, s.Value.Denied))],
             Blocks = _blocks.Top(int.MaxValue),
-            Clients = [.. _clients.OrderByDescending(c => c.Value[0]).ThenBy(c => c.Key, StringComparer.Ordinal).Take(TopClients).Select(c => new ClientRollup(c.Key, c.Value[0], c.Value[1]))],
+            Clients = [.. _clients.OrderByDescending(c => c.Value.Requests).ThenBy(c => c.Key, StringComparer.Ordinal).Take(TopClients).Select(c => new ClientRollup(c.Key, c.Value.Requests, c.Value.Denied))],
             Changes = [.. _changes],
         };
     }

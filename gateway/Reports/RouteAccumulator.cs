@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using AuditGateway.Audit.Entries;
 
 namespace AuditGateway.Reports;
@@ -9,12 +10,15 @@ internal sealed class Tallies
 
     public void Add(string name, int cap, long count = 1)
     {
-        if (!_counts.ContainsKey(name) && _counts.Count >= cap)
+        // One lookup for a name already counted (nearly always); a new one past the cap counts as (other).
+        ref var slot = ref CollectionsMarshal.GetValueRefOrAddDefault(_counts, name, out var existed);
+        if (!existed && _counts.Count > cap)
         {
-            name = ReportAggregator.Other;
+            _counts.Remove(name);
+            slot = ref CollectionsMarshal.GetValueRefOrAddDefault(_counts, ReportAggregator.Other, out _);
         }
 
-        _counts[name] = _counts.GetValueOrDefault(name) + count;
+        slot += count;
     }
 
     public void Merge(IReadOnlyList<Tally> tallies, int cap)

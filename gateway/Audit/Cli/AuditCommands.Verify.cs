@@ -27,17 +27,33 @@ internal static partial class AuditCommands
             using var key = LoadPublicKey(dataDirectory, r.GetValue(publicKey));
             var trustedCheckpoint = LoadTrusted(r.GetValue(trusted), key);
             var derived = checks.Select(c => c(dataDirectory)).ToList();
-            using var verifier = new LogVerifier(dataDirectory, key, trustedCheckpoint, Sha256Selection.Select(Sha256Choice.Auto).Sha256, r.GetValue(archive))
+            try
             {
-                OnRequest = derived.Count == 0 ? null : (in RequestFacts request) =>
+                return Run(r, new LogVerifier(dataDirectory, key, trustedCheckpoint, Sha256Selection.Select(Sha256Choice.Auto).Sha256, r.GetValue(archive))
                 {
-                    foreach (var check in derived)
+                    OnRequest = derived.Count == 0 ? null : (in RequestFacts request) =>
                     {
-                        check.Add(request);
-                    }
-                },
-                OnOther = derived.Count == 0 ? null : entry => derived.ForEach(d => d.Add(entry)),
-            };
+                        foreach (var check in derived)
+                        {
+                            check.Add(request);
+                        }
+                    },
+                    OnOther = derived.Count == 0 ? null : entry => derived.ForEach(d => d.Add(entry)),
+                }, derived);
+            }
+            finally
+            {
+                derived.ForEach(d => d.Dispose());
+            }
+        }));
+        return command;
+    }
+
+    /// <summary>Runs <paramref name="verifier"/> (and disposes it), then the derived-data checks; prints the verdict.</summary>
+    private static int Run(ParseResult r, LogVerifier verifier, List<IDerivedDataCheck> derived)
+    {
+        using (verifier)
+        {
             var result = verifier.Verify();
             var output = r.InvocationConfiguration.Output;
             if (!result.Intact)
@@ -64,8 +80,7 @@ internal static partial class AuditCommands
             var pruned = result.FirstSeq > 0 ? $" pruned-before={result.FirstSeq} (seqs 0..{result.FirstSeq - 1} are in the archive)" : "";
             output.WriteLine($"OK entries={result.Entries} checkpoints={result.Checkpoints} root={Convert.ToHexStringLower(result.Root)}{torn}{pruned}{notArchived}{extra}");
             return Intact;
-        }));
-        return command;
+        }
     }
 
     /// <summary>The signer's public key: <paramref name="path"/> (<c>--public-key</c>), else the one in the data directory's <c>keys/</c>; null when there is none.</summary>

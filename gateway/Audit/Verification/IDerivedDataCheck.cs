@@ -7,7 +7,7 @@ namespace AuditGateway.Audit.Verification;
 /// against the entries: it sees every verified entry in seq order (requests as their figures, without
 /// building them; the other kinds parsed), then says whether what is stored matches.
 /// </summary>
-internal interface IDerivedDataCheck
+internal interface IDerivedDataCheck : IDisposable
 {
     void Add(in RequestFacts request);
 
