@@ -71,6 +71,7 @@ public sealed class MetricsTests(MetricsGateway fixture) : IClassFixture<Metrics
         Assert.Equal(3, MetricsScrape.Value(text, $"auditgw_requests_total{{route=\"{MetricsGateway.ShopRoute}\",code_class=\"2xx\",decision=\"allow\"}}"));
         Assert.Equal(2, MetricsScrape.Value(text, $"auditgw_requests_total{{route=\"{MetricsGateway.AdminRoute}\",code_class=\"4xx\",decision=\"deny\"}}"));
         Assert.Equal(1, MetricsScrape.Value(text, "auditgw_requests_total{route=\"_none\",code_class=\"4xx\",decision=\"allow\"}"));
+        Assert.Equal(2, MetricsScrape.Value(text, "auditgw_policy_denials_total{rule=\"allowed-methods\",decision=\"deny\"}"));
         Assert.Equal(3, MetricsScrape.Value(text, $"auditgw_request_duration_seconds_count{{route=\"{MetricsGateway.ShopRoute}\"}}"));
         Assert.Equal(3, MetricsScrape.Value(text, $"auditgw_upstream_duration_seconds_count{{route=\"{MetricsGateway.ShopRoute}\"}}"));
         Assert.Null(MetricsScrape.Value(text, $"auditgw_upstream_duration_seconds_count{{route=\"{MetricsGateway.AdminRoute}\"}}"));

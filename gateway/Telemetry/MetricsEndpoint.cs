@@ -47,6 +47,7 @@ internal sealed class MetricsEndpoint(RequestMetrics requests, MeterCollector me
     {
         var text = new PrometheusText(output);
         requests.Write(text);
+        requests.WriteDenials(text);
         meters.Write(text);
         WriteProcess(text);
     }

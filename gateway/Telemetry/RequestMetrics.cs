@@ -26,6 +26,12 @@ internal sealed class RequestMetrics : IDisposable
 
     private static readonly byte[][] s_leLabels = PrometheusText.LeLabels(HistogramCell.HttpDurationBuckets);
 
+    /// <summary>Slot kind * 2 + (0: deny, 1: would-deny).</summary>
+    private static readonly byte[][] s_denialLabels = [.. DenialRules.Kinds.SelectMany(kind => new[] { "deny", "would-deny" }.Select(decision =>
+        System.Text.Encoding.ASCII.GetBytes($"rule=\"{kind}\",decision=\"{decision}\"")))];
+
+    private readonly long[] _denials = new long[DenialRules.Kinds.Length * 2];
+
     private readonly RoutingState _state;
     private readonly SeriesBudgets _budgets;
     private readonly RouteSeries _other;
@@ -50,11 +56,17 @@ internal sealed class RequestMetrics : IDisposable
         _meter.CreateObservableCounter("auditgw_requests_total", ObserveRequests, description: Help.Requests);
         _otlpDuration = _meter.CreateHistogram("auditgw_request_duration_seconds", "s", Help.Duration, tags: null, advice);
         _otlpUpstream = _meter.CreateHistogram("auditgw_upstream_duration_seconds", "s", Help.Upstream, tags: null, advice);
+        _meter.CreateObservableCounter("auditgw_policy_denials_total", ObserveDenials, description: Help.Denials);
     }
 
     /// <summary>Records one finished request: its route (null: none matched), status, decision and latencies.</summary>
-    public void Record(IngressRoute? route, int status, DecisionOutcome outcome, long latencyMicroseconds, long? upstreamMicroseconds)
+    public void Record(IngressRoute? route, int status, DecisionOutcome outcome, string? rule, long latencyMicroseconds, long? upstreamMicroseconds)
     {
+        if (outcome != DecisionOutcome.Allow)
+        {
+            Interlocked.Increment(ref _denials[DenialRules.KindOf(rule) * 2 + (outcome == DecisionOutcome.Deny ? 0 : 1)]);
+        }
+
         var series = route is null ? _none : Find(route);
         series.Count(RouteSeries.Cell(status, outcome));
         var seconds = latencyMicroseconds / 1e6;
@@ -113,6 +125,19 @@ internal sealed class RequestMetrics : IDisposable
         }
     }
 
+    /// <summary><c>auditgw_policy_denials_total{rule,decision}</c>: at most 18 series, whatever the routes.</summary>
+    public void WriteDenials(PrometheusText text)
+    {
+        text.Family("auditgw_policy_denials_total", "counter", Help.Denials);
+        for (var slot = 0; slot < _denials.Length; slot++)
+        {
+            if (Volatile.Read(ref _denials[slot]) is > 0 and var count)
+            {
+                text.Sample("auditgw_policy_denials_total", s_denialLabels[slot], default, count);
+            }
+        }
+    }
+
     public void Dispose() => _meter.Dispose();
 
     private IEnumerable<Measurement<long>> ObserveRequests()
@@ -130,6 +155,20 @@ internal sealed class RequestMetrics : IDisposable
                         new KeyValuePair<string, object?>("code_class", RouteSeries.CodeClassOf(cell)),
                         new KeyValuePair<string, object?>("decision", RouteSeries.DecisionOf(cell)));
                 }
+            }
+        }
+    }
+
+    private IEnumerable<Measurement<long>> ObserveDenials()
+    {
+        for (var slot = 0; slot < _denials.Length; slot++)
+        {
+            if (Volatile.Read(ref _denials[slot]) is > 0 and var count)
+            {
+                yield return new Measurement<long>(
+                    count,
+                    new KeyValuePair<string, object?>("rule", DenialRules.Kinds[slot / 2]),
+                    new KeyValuePair<string, object?>("decision", slot % 2 == 0 ? "deny" : "would-deny"));
             }
         }
     }
@@ -203,6 +242,7 @@ internal sealed class RequestMetrics : IDisposable
     {
         public const string Requests = "Requests by route id (_none: no route matched; _other: past telemetry.maxSeriesPerMetric), status class and policy decision.";
         public const string Duration = "Time from the request's arrival to its last response byte, per route.";
+        public const string Denials = "Requests denied (or, report-only, that would have been) by the kind of check: the rule id without its route, range or claim.";
         public const string Upstream = "Time spent forwarding to the backend (every attempt), per route.";
     }
 }
