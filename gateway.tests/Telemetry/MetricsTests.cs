@@ -142,3 +142,52 @@ public sealed class MetricsTests(MetricsGateway fixture) : IClassFixture<Metrics
 
     private static string SourceDirectory([System.Runtime.CompilerServices.CallerFilePath] string path = "") => Path.GetDirectoryName(path)!;
 }
+
+/// <summary>docs/grafana-dashboard.json queries only metrics the gateway exposes, in PromQL promtool accepts.</summary>
+public sealed class DashboardTests
+{
+    private static readonly string Root = Path.GetFullPath(Path.Combine(SourceDirectory(), "..", ".."));
+
+    [Fact]
+    public void Every_metric_the_dashboard_queries_is_in_the_golden_file()
+    {
+        var exposed = File.ReadAllLines(Path.Combine(SourceDirectory(), "metrics.golden.txt"))
+            .Where(l => l.StartsWith("# TYPE ", StringComparison.Ordinal)).Select(l => l.Split(' ')[2]).ToHashSet(StringComparer.Ordinal);
+        var queried = Expressions().SelectMany(e => Regex.Matches(e, "auditgw_[a-z_]+").Select(m => Regex.Replace(m.Value, "_(bucket|sum|count)$", ""))).ToHashSet();
+        Assert.NotEmpty(queried);
+        Assert.All(queried, name => Assert.Contains(name, exposed));
+    }
+
+    [Fact]
+    public async Task Every_dashboard_query_is_valid_promql()
+    {
+        var rules = new StringBuilder("groups:\n  - name: dashboard\n    rules:\n");
+        var i = 0;
+        foreach (var expression in Expressions())
+        {
+            var promql = expression.Replace("$__rate_interval", "5m", StringComparison.Ordinal).Replace("$route", ".*", StringComparison.Ordinal);
+            rules.Append($"      - record: dashboard:query{i++}\n        expr: '{promql.Replace("'", "''", StringComparison.Ordinal)}'\n");
+        }
+
+        var file = Path.Combine(Directory.CreateTempSubdirectory("auditgw-dashboard-").FullName, "rules.yml");
+        await File.WriteAllTextAsync(file, rules.ToString());
+        var start = new System.Diagnostics.ProcessStartInfo("promtool") { RedirectStandardOutput = true, RedirectStandardError = true };
+        start.ArgumentList.Add("check");
+        start.ArgumentList.Add("rules");
+        start.ArgumentList.Add(file);
+        using var process = System.Diagnostics.Process.Start(start)!;
+        var output = await process.StandardOutput.ReadToEndAsync() + await process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        Directory.Delete(Path.GetDirectoryName(file)!, recursive: true);
+        Assert.True(process.ExitCode == 0, $"promtool check rules: {output}");
+        Assert.Contains($"{i} rules found", output, StringComparison.Ordinal);
+    }
+
+    private static IEnumerable<string> Expressions()
+    {
+        var dashboard = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(Root, "docs", "grafana-dashboard.json")))!;
+        return dashboard["panels"]!.AsArray().SelectMany(p => p!["targets"]!.AsArray().Select(t => (string)t!["expr"]!));
+    }
+
+    private static string SourceDirectory([System.Runtime.CompilerServices.CallerFilePath] string path = "") => Path.GetDirectoryName(path)!;
+}

@@ -96,6 +96,8 @@ internal sealed class MeterCollector : IDisposable
         private readonly List<Point> _points = [];
         private readonly double[] _bounds;
         private readonly byte[][] _leLabels;
+        private readonly byte[] _name;
+        private readonly HistogramNames _histogramNames;
 
         public Family(string name, FamilyKind kind, Instrument instrument)
         {
@@ -104,6 +106,8 @@ internal sealed class MeterCollector : IDisposable
             Help = string.IsNullOrEmpty(instrument.Description) ? instrument.Name : instrument.Description;
             _bounds = instrument is Histogram<double> { Advice.HistogramBucketBoundaries: { } bounds } ? [.. bounds] : HistogramCell.HttpDurationBuckets;
             _leLabels = PrometheusText.LeLabels(_bounds);
+            _name = PrometheusText.Name(name);
+            _histogramNames = new HistogramNames(name);
         }
 
         public string Name { get; }
@@ -239,11 +243,11 @@ internal sealed class MeterCollector : IDisposable
 
                 if (point.Histogram is { } histogram)
                 {
-                    text.Histogram(Name, point.Labels, histogram, _leLabels);
+                    text.Histogram(_histogramNames, point.Labels, histogram, _leLabels);
                 }
                 else
                 {
-                    text.Sample(Name, point.Labels, default, point.Value);
+                    text.Sample(_name, point.Labels, default, point.Value);
                 }
             }
         }

@@ -57,14 +57,14 @@ internal sealed class MetricsEndpoint(RequestMetrics requests, MeterCollector me
     {
         using var process = Process.GetCurrentProcess();
         text.Family("process_cpu_seconds_total", "counter", "Total user and system CPU time spent in seconds.");
-        text.Sample("process_cpu_seconds_total", default, default, process.TotalProcessorTime.TotalSeconds);
+        text.Sample("process_cpu_seconds_total"u8, default, default, process.TotalProcessorTime.TotalSeconds);
         text.Family("process_resident_memory_bytes", "gauge", "Resident memory size in bytes.");
-        text.Sample("process_resident_memory_bytes", default, default, process.WorkingSet64);
+        text.Sample("process_resident_memory_bytes"u8, default, default, process.WorkingSet64);
         text.Family("process_virtual_memory_bytes", "gauge", "Virtual memory size in bytes.");
-        text.Sample("process_virtual_memory_bytes", default, default, process.VirtualMemorySize64);
+        text.Sample("process_virtual_memory_bytes"u8, default, default, process.VirtualMemorySize64);
         text.Family("process_start_time_seconds", "gauge", "Start time of the process since unix epoch in seconds.");
-        text.Sample("process_start_time_seconds", default, default, new DateTimeOffset(process.StartTime.ToUniversalTime()).ToUnixTimeMilliseconds() / 1000.0);
+        text.Sample("process_start_time_seconds"u8, default, default, new DateTimeOffset(process.StartTime.ToUniversalTime()).ToUnixTimeMilliseconds() / 1000.0);
         text.Family("process_open_fds", "gauge", "Number of open file descriptors.");
-        text.Sample("process_open_fds", default, default, (long)process.HandleCount);
+        text.Sample("process_open_fds"u8, default, default, (long)process.HandleCount);
     }
 }

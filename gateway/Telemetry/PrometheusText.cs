@@ -26,15 +26,15 @@ internal sealed class PrometheusText(IBufferWriter<byte> output)
         Bytes("\n"u8);
     }
 
-    /// <summary><c>name{labels,extra} value</c>; either label part may be empty.</summary>
-    public void Sample(string name, ReadOnlySpan<byte> labels, ReadOnlySpan<byte> extra, double value)
+    /// <summary><c>name{labels,extra} value</c>; either label part may be empty. The name is ASCII bytes (<see cref="Name"/>).</summary>
+    public void Sample(ReadOnlySpan<byte> name, ReadOnlySpan<byte> labels, ReadOnlySpan<byte> extra, double value)
     {
         Start(name, labels, extra);
         Number(value);
         Bytes("\n"u8);
     }
 
-    public void Sample(string name, ReadOnlySpan<byte> labels, ReadOnlySpan<byte> extra, long value)
+    public void Sample(ReadOnlySpan<byte> name, ReadOnlySpan<byte> labels, ReadOnlySpan<byte> extra, long value)
     {
         Start(name, labels, extra);
         Integer(value);
@@ -42,19 +42,21 @@ internal sealed class PrometheusText(IBufferWriter<byte> output)
     }
 
     /// <summary>The <c>_bucket</c> (cumulative, with <c>le</c>), <c>_sum</c> and <c>_count</c> samples of one histogram series.</summary>
-    public void Histogram(string name, ReadOnlySpan<byte> labels, HistogramCell cell, byte[][] leLabels)
+    public void Histogram(HistogramNames names, ReadOnlySpan<byte> labels, HistogramCell cell, byte[][] leLabels)
     {
-        var bucket = name + "_bucket";
         long cumulative = 0;
         for (var i = 0; i <= cell.Bounds.Length; i++)
         {
             cumulative += cell.CountIn(i);
-            Sample(bucket, labels, leLabels[i], cumulative);
+            Sample(names.Bucket, labels, leLabels[i], cumulative);
         }
 
-        Sample(name + "_sum", labels, default, cell.Sum);
-        Sample(name + "_count", labels, default, cumulative);
+        Sample(names.Sum, labels, default, cell.Sum);
+        Sample(names.Count, labels, default, cumulative);
     }
+
+    /// <summary>A metric name as the bytes a sample line starts with.</summary>
+    public static byte[] Name(string name) => Encoding.ASCII.GetBytes(name);
 
     /// <summary>The <c>le="…"</c> label of each bucket, the last one <c>+Inf</c>.</summary>
     public static byte[][] LeLabels(double[] bounds) =>
@@ -76,9 +78,9 @@ internal sealed class PrometheusText(IBufferWriter<byte> output)
 
     private static string EscapeHelp(string help) => help.Replace("\\", "\\\\").Replace("\n", "\\n");
 
-    private void Start(string name, ReadOnlySpan<byte> labels, ReadOnlySpan<byte> extra)
+    private void Start(ReadOnlySpan<byte> name, ReadOnlySpan<byte> labels, ReadOnlySpan<byte> extra)
     {
-        Ascii(name);
+        Bytes(name);
         if (labels.Length > 0 || extra.Length > 0)
         {
             Bytes("{"u8);
@@ -133,4 +135,14 @@ internal sealed class PrometheusText(IBufferWriter<byte> output)
         bytes.CopyTo(output.GetSpan(bytes.Length));
         output.Advance(bytes.Length);
     }
+}
+
+/// <summary>The three sample names of a histogram family.</summary>
+internal sealed class HistogramNames(string family)
+{
+    public byte[] Bucket { get; } = PrometheusText.Name(family + "_bucket");
+
+    public byte[] Sum { get; } = PrometheusText.Name(family + "_sum");
+
+    public byte[] Count { get; } = PrometheusText.Name(family + "_count");
 }

@@ -25,6 +25,10 @@ internal sealed class RequestMetrics : IDisposable
         Encoding.ASCII.GetBytes($"code_class=\"{RouteSeries.CodeClassOf(cell)}\",decision=\"{RouteSeries.DecisionOf(cell)}\""))];
 
     private static readonly byte[][] s_leLabels = PrometheusText.LeLabels(HistogramCell.HttpDurationBuckets);
+    private static readonly byte[] s_requests = PrometheusText.Name("auditgw_requests_total");
+    private static readonly byte[] s_denials = PrometheusText.Name("auditgw_policy_denials_total");
+    private static readonly HistogramNames s_duration = new("auditgw_request_duration_seconds");
+    private static readonly HistogramNames s_upstream = new("auditgw_upstream_duration_seconds");
 
     /// <summary>Slot kind * 2 + (0: deny, 1: would-deny).</summary>
     private static readonly byte[][] s_denialLabels = [.. DenialRules.Kinds.SelectMany(kind => new[] { "deny", "would-deny" }.Select(decision =>
@@ -101,7 +105,7 @@ internal sealed class RequestMetrics : IDisposable
             {
                 if (series.CountOf(cell) is > 0 and var count)
                 {
-                    text.Sample("auditgw_requests_total", series.RouteLabel, s_cellLabels[cell], count);
+                    text.Sample(s_requests, series.RouteLabel, s_cellLabels[cell], count);
                 }
             }
         }
@@ -111,7 +115,7 @@ internal sealed class RequestMetrics : IDisposable
         {
             if (series.HasDuration)
             {
-                text.Histogram("auditgw_request_duration_seconds", series.RouteLabel, series.Duration, s_leLabels);
+                text.Histogram(s_duration, series.RouteLabel, series.Duration, s_leLabels);
             }
         }
 
@@ -120,7 +124,7 @@ internal sealed class RequestMetrics : IDisposable
         {
             if (series.HasUpstream)
             {
-                text.Histogram("auditgw_upstream_duration_seconds", series.RouteLabel, series.Upstream, s_leLabels);
+                text.Histogram(s_upstream, series.RouteLabel, series.Upstream, s_leLabels);
             }
         }
     }
@@ -133,7 +137,7 @@ internal sealed class RequestMetrics : IDisposable
         {
             if (Volatile.Read(ref _denials[slot]) is > 0 and var count)
             {
-                text.Sample("auditgw_policy_denials_total", s_denialLabels[slot], default, count);
+                text.Sample(s_denials, s_denialLabels[slot], default, count);
             }
         }
     }
