@@ -16,14 +16,6 @@ internal sealed class MetricsEndpoint(RequestMetrics requests, MeterCollector me
     public static void Map(IEndpointRouteBuilder endpoints) =>
         endpoints.MapGet("/metrics", static context => context.RequestServices.GetRequiredService<MetricsEndpoint>().ServeAsync(context));
 
-    /// <summary>The whole exposition as text (tests and the benchmark).</summary>
-    public string Scrape()
-    {
-        var buffer = new ArrayBufferWriter<byte>();
-        WriteTo(buffer);
-        return System.Text.Encoding.UTF8.GetString(buffer.WrittenSpan);
-    }
-
     private async Task ServeAsync(HttpContext context)
     {
         await _one.WaitAsync(context.RequestAborted);
