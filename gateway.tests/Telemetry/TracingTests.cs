@@ -107,6 +107,8 @@ public sealed partial class TracingTests(TracingGateway fixture) : IClassFixture
 
         var entry = await Gateway.WaitForRequestEntryAsync("trace-h1");
         Assert.Equal(ClientTraceId, (string?)entry["traceId"]);
+        var tail = await AuditGateway.Tests.Audit.AuditTestKit.RunAsync("tail", "--data", Gateway.DataDirectory, "--kind", "request");
+        Assert.Contains(tail.Output.Split('\n'), line => line.Contains("/trace-h1", StringComparison.Ordinal) && line.Contains($"trace={ClientTraceId}", StringComparison.Ordinal));
     }
 
     [Fact]
