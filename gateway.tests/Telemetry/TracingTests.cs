@@ -101,6 +101,7 @@ public sealed partial class TracingTests(TracingGateway fixture) : IClassFixture
         Assert.Equal($"GET {TracingGateway.ShopRoute}", server.Name);
         Assert.Equal("200", server.Attributes["http.response.status_code"]);
         Assert.Equal("/", server.Attributes["http.route"]);
+        Assert.Equal("allow", server.Attributes["auditgw.decision"]);
         Assert.Equal(server.SpanId, client.ParentSpanId);
         Assert.Equal("GET", client.Name);
         Assert.Equal(client.SpanId, upstreamParent);

@@ -127,7 +127,7 @@ internal sealed partial class ProxyMiddleware(
             var latency = (long)time.GetElapsedTime(record.StartedAt).TotalMicroseconds;
             var status = context.Response.StatusCode;
             metrics.Record(record.Route, status, record.Decision.Outcome, record.Decision.Rule, latency, record.UpstreamMicroseconds);
-            RequestTracing.EndServer(record.Span, status, record.Decision.Outcome.ToString(), record.Decision.Rule);
+            RequestTracing.EndServer(record.Span, status, record.Decision.Outcome, record.Decision.Rule);
             await audit.EnqueueAsync(new AuditEntry(time.GetUtcNow(), record.ToEntry(context, redactor, latency)), CancellationToken.None);
             if (!record.RefusedAsBlocked)
             {

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using AuditGateway.Policy;
 using Microsoft.Net.Http.Headers;
 
 namespace AuditGateway.Telemetry;
@@ -67,7 +68,7 @@ internal sealed class RequestTracing : IDisposable
     }
 
     /// <summary>Ends the SERVER span with the response status and the policy's decision.</summary>
-    public static void EndServer(Activity? span, int status, string decision, string? rule)
+    public static void EndServer(Activity? span, int status, DecisionOutcome decision, string? rule)
     {
         if (span is null)
         {
@@ -77,7 +78,12 @@ internal sealed class RequestTracing : IDisposable
         if (span.IsAllDataRequested)
         {
             span.SetTag("http.response.status_code", status);
-            span.SetTag("auditgw.decision", decision);
+            span.SetTag("auditgw.decision", decision switch
+            {
+                DecisionOutcome.Deny => "deny",
+                DecisionOutcome.WouldDeny => "would-deny",
+                _ => "allow",
+            });
             if (rule is not null)
             {
                 span.SetTag("auditgw.rule", rule);
