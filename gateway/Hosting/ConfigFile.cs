@@ -46,7 +46,7 @@ internal sealed record ConfigFile
 
     public JsonElement? Redis { get; init; }
 
-    public JsonElement? Telemetry { get; init; }
+    public TelemetrySection? Telemetry { get; init; }
 
     public static ConfigFile Load(string path)
     {
@@ -115,6 +115,20 @@ internal sealed record AuditSection
     public ArchiveSection? Archive { get; init; }
 
     public RetainSection? Retain { get; init; }
+}
+
+/// <summary>The <c>telemetry:</c> section (docs/metrics.md).</summary>
+internal sealed record TelemetrySection
+{
+    /// <summary>The OTLP collector, e.g. <c>http://127.0.0.1:4317</c>; empty: no OTLP export, no spans.</summary>
+    public string? OtlpEndpoint { get; init; }
+
+    /// <summary><c>grpc</c> (default) or <c>http/protobuf</c>.</summary>
+    public string? OtlpProtocol { get; init; }
+
+    public double? TraceSampleRatio { get; init; }
+
+    public int? MaxSeriesPerMetric { get; init; }
 }
 
 internal sealed record ArchiveSection

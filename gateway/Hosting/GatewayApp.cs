@@ -7,6 +7,7 @@ using AuditGateway.Policy;
 using AuditGateway.Proxy;
 using AuditGateway.Reports;
 using AuditGateway.Routing;
+using AuditGateway.Telemetry;
 
 namespace AuditGateway.Hosting;
 
@@ -58,6 +59,8 @@ internal sealed partial class GatewayApp : IAsyncDisposable
             LogGeneratedAdminToken(app.Services.GetRequiredService<ILoggerFactory>().CreateLogger<GatewayApp>(), generatedToken);
         }
 
+        // Listening before the log opens, so /metrics counts its first entries too.
+        app.Services.GetRequiredService<MeterCollector>();
         var audit = app.Services.GetRequiredService<AuditLogService>();
         try
         {
@@ -75,6 +78,8 @@ internal sealed partial class GatewayApp : IAsyncDisposable
             app.Services.GetRequiredService<LiveReports>().Start();
             app.Services.GetRequiredService<RollupMaintainer>().Start();
             app.Services.GetRequiredService<Search.IndexMaintainer>().Start();
+            app.Services.GetRequiredService<ConfigMetrics>().ObserveState(
+                app.Services.GetRequiredService<RoutingState>(), app.Services.GetRequiredService<ConfigPipeline>(), app.Services.GetRequiredService<IBlockList>());
             var pipeline = app.Services.GetRequiredService<ConfigPipeline>();
             await ConfigSources.LoadInitialAsync(app.Services, pipeline, cancellationToken);
             MapEndpoints(app, options, cluster is not null);
@@ -118,6 +123,7 @@ internal sealed partial class GatewayApp : IAsyncDisposable
             admin => admin.UseRouting().UseAdminAuthentication().UseEndpoints(endpoints =>
             {
                 AdminEndpoints.Map(endpoints);
+                MetricsEndpoint.Map(endpoints);
                 if (clusterMode)
                 {
                     WebhookEndpoints.Map(endpoints, auditWebhookToken);

@@ -8,6 +8,7 @@ using AuditGateway.Policy.Identity;
 using AuditGateway.Proxy;
 using AuditGateway.Reports;
 using AuditGateway.Routing;
+using AuditGateway.Telemetry;
 
 namespace AuditGateway.Hosting;
 
@@ -27,6 +28,7 @@ internal static class GatewayServices
         AddPolicy(services, settings);
         AddControlPlane(services, options);
         ConfigSources.Add(services, options, cluster);
+        TelemetryServices.Add(services, settings.Telemetry, options.Node);
         AddRequestPath(services, settings);
         services.AddSingleton<LiveReports>();
         services.AddSingleton<RollupMaintainer>();
@@ -92,6 +94,9 @@ internal static class GatewayServices
             EnableMultipleHttp2Connections = true,
             ConnectTimeout = TimeSpan.FromSeconds(5),
             PooledConnectionIdleTimeout = TimeSpan.FromSeconds(60),
+            // No activity or trace header from the handler: the gateway writes the one traceparent a backend gets
+            // (ForwardingTransformer), from its CLIENT span when the request is traced.
+            ActivityHeadersPropagator = null,
             // Like ingress-nginx (proxy_ssl_verify off): HTTPS backends usually present cluster-internal certificates.
 #pragma warning disable CA5359
             SslOptions = { RemoteCertificateValidationCallback = static (_, _, _, _) => true },

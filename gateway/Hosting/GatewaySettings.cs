@@ -5,6 +5,7 @@ using AuditGateway.Audit.Hashing;
 using AuditGateway.Configuration;
 using AuditGateway.Policy;
 using AuditGateway.Policy.Identity;
+using AuditGateway.Telemetry;
 
 namespace AuditGateway.Hosting;
 
@@ -17,7 +18,8 @@ internal sealed record GatewaySettings(
     JwtOptions Jwt,
     AdminOptions Admin,
     AuditOptions Audit,
-    IReadOnlyList<string> RedactQueryParams)
+    IReadOnlyList<string> RedactQueryParams,
+    TelemetryOptions Telemetry)
 {
     public static readonly IReadOnlyList<string> DefaultRedactQueryParams =
         ["token", "access_token", "id_token", "password", "secret", "api_key", "apikey", "code", "signature", "sig"];
@@ -60,7 +62,9 @@ internal sealed record GatewaySettings(
                 throw new OptionException(string.Join("; ", errors));
             }
 
-            return new GatewaySettings(policy, jwt, admin, audit, section.RedactQueryParams ?? DefaultRedactQueryParams);
+            var t = file.Telemetry;
+            var telemetry = TelemetryOptions.Parse(t?.OtlpEndpoint, t?.OtlpProtocol, t?.TraceSampleRatio, t?.MaxSeriesPerMetric);
+            return new GatewaySettings(policy, jwt, admin, audit, section.RedactQueryParams ?? DefaultRedactQueryParams, telemetry);
         }
         catch (IdentityConfigException e)
         {

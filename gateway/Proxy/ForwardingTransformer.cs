@@ -6,11 +6,15 @@ namespace AuditGateway.Proxy;
 /// <summary>
 /// Copies the request as YARP does by default, which keeps the client's <c>Host</c> (as ingress
 /// controllers do, for virtual-hosted backends), and sets the standard <c>X-Forwarded-*</c>
-/// headers, replacing whatever the client sent in them.
+/// headers, replacing whatever the client sent in them. A traced request's <c>traceparent</c> (and
+/// <c>tracestate</c>) is the gateway's span in place of the client's; otherwise the client's passes as sent.
 /// </summary>
 internal sealed class ForwardingTransformer : HttpTransformer
 {
     public static readonly ForwardingTransformer Instance = new();
+
+    private const string TraceParent = "traceparent";
+    private const string TraceState = "tracestate";
 
     /// <summary>The headers the gateway writes itself; a client's own are dropped first.</summary>
     private static readonly string[] s_replaced =
@@ -37,6 +41,17 @@ internal sealed class ForwardingTransformer : HttpTransformer
         headers.TryAddWithoutValidation("X-Forwarded-Host", request.Host.Value);
         headers.TryAddWithoutValidation("X-Forwarded-Port", httpContext.Connection.LocalPort.ToString(CultureInfo.InvariantCulture));
         headers.TryAddWithoutValidation("X-Request-ID", httpContext.TraceIdentifier);
+        if (httpContext.Features.Get<RequestRecord>() is { } record && (record.ClientSpan ?? record.Span) is { } span)
+        {
+            // Traced: the backend's parent is this attempt's CLIENT span, never also the client's own header.
+            headers.Remove(TraceParent);
+            headers.Remove(TraceState);
+            headers.TryAddWithoutValidation(TraceParent, span.Id);
+            if (span.TraceStateString is { } state)
+            {
+                headers.TryAddWithoutValidation(TraceState, state);
+            }
+        }
     }
 
     /// <summary>The connection peer's address, reusing the request's client text when the peer is the client.</summary>

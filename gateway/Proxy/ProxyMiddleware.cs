@@ -6,6 +6,7 @@ using AuditGateway.Audit;
 using AuditGateway.Audit.Entries;
 using AuditGateway.Policy;
 using AuditGateway.Routing;
+using AuditGateway.Telemetry;
 using Microsoft.AspNetCore.Http.Features;
 using Yarp.ReverseProxy.Forwarder;
 
@@ -38,6 +39,8 @@ internal sealed partial class ProxyMiddleware(
     ILogger<ProxyMiddleware> logger,
     AuditGate gate,
     DestinationHealth health,
+    RequestMetrics metrics,
+    RequestTracing tracing,
     ProbeDetector? probes = null)
 {
     private static readonly ForwarderRequestConfig RequestConfig = new() { ActivityTimeout = TimeSpan.FromSeconds(60) };
@@ -54,7 +57,7 @@ internal sealed partial class ProxyMiddleware(
     {
         var connection = context.Connection;
         var client = resolver.Resolve(connection.RemoteIpAddress ?? IPAddress.IPv6None, connection.RemotePort, context.Request.Headers);
-        var record = new RequestRecord(time.GetTimestamp(), state.Current, client);
+        var record = new RequestRecord(time.GetTimestamp(), state.Current, client) { Span = tracing.StartServer(context) };
         context.Features.Set(record);
         try
         {
@@ -70,7 +73,10 @@ internal sealed partial class ProxyMiddleware(
                 {
                     record.DestinationIndex = index;
                     var destination = destinations[index];
+                    record.ClientSpan = tracing.StartClient(record.Span, context.Request.Method, destination, attempt);
                     error = await forwarder.SendAsync(context, destination, invoker, RequestConfig, ForwardingTransformer.Instance);
+                    RequestTracing.EndClient(record.ClientSpan, context.Response.StatusCode, error == ForwarderError.None ? null : error.ToString());
+                    record.ClientSpan = null;
                     if (error == ForwarderError.None)
                     {
                         health.Succeeded(destination);
@@ -119,6 +125,9 @@ internal sealed partial class ProxyMiddleware(
         finally
         {
             var latency = (long)time.GetElapsedTime(record.StartedAt).TotalMicroseconds;
+            var status = context.Response.StatusCode;
+            metrics.Record(record.Route, status, record.Decision.Outcome, record.Decision.Rule, latency, record.UpstreamMicroseconds);
+            RequestTracing.EndServer(record.Span, status, record.Decision.Outcome, record.Decision.Rule);
             await audit.EnqueueAsync(new AuditEntry(time.GetUtcNow(), record.ToEntry(context, redactor, latency)), CancellationToken.None);
             if (!record.RefusedAsBlocked)
             {
@@ -152,6 +161,7 @@ internal sealed partial class ProxyMiddleware(
         var path = request.Path.Value ?? "/";
         var route = record.Table.Matcher.Match(request.Host.Host, path);
         record.Route = route;
+        RequestTracing.Routed(record.Span, request.Method, route?.Id, route?.Path);
         var decision = await policy.EvaluateAsync(request, record.Client, route, context.RequestAborted);
 
         // Another spelling of a path (case) must not dodge a stricter rule: evaluate the route

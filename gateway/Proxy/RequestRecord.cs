@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Security.Authentication;
 using AuditGateway.Audit.Entries;
@@ -44,6 +45,12 @@ internal sealed class RequestRecord(long startedAt, RouteTable table, ClientAddr
 
     /// <summary>Bytes the gateway wrote itself (its own 403/404/503 replies).</summary>
     public long GatewayBytesOut { get; set; }
+
+    /// <summary>The request's SERVER span, when it is traced (or its context only propagated).</summary>
+    public Activity? Span { get; init; }
+
+    /// <summary>The CLIENT span of the attempt being forwarded now; its context is the backend's <c>traceparent</c>.</summary>
+    public Activity? ClientSpan { get; set; }
 
     /// <summary>The client was refused because it was already blocked: not evidence for the probe detector.</summary>
     public bool RefusedAsBlocked { get; set; }
@@ -93,6 +100,7 @@ internal sealed class RequestRecord(long startedAt, RouteTable table, ClientAddr
                 : null,
             UpstreamError = UpstreamError,
             Attempts = _attempts?.ConvertAll(a => new UpstreamAttempt(Route!.Backend.Destinations[a.Destination], a.Error)),
+            TraceId = Span is { Recorded: true } span ? span.TraceId.ToHexString() : null,
         };
     }
 

@@ -17,7 +17,13 @@ internal sealed class AuditMetrics : IDisposable
         _meter = meterFactory?.Create(LogAvailability.MeterName) ?? new Meter(LogAvailability.MeterName);
         _entries = _meter.CreateCounter<long>("auditgw_audit_entries_total", description: "Entries made durable, by kind.");
         _backpressure = _meter.CreateCounter<long>("auditgw_audit_backpressure_total", description: "Times a producer found the audit queue full and had to wait.");
-        _flushSeconds = _meter.CreateHistogram<double>("auditgw_audit_flush_seconds", unit: "s", description: "Time to write and fsync one batch.");
+        // Buckets for an fsync (sub-millisecond on NVMe, tens of milliseconds on network volumes), as advice /metrics and OTLP follow.
+        _flushSeconds = _meter.CreateHistogram(
+            "auditgw_audit_flush_seconds",
+            unit: "s",
+            description: "Time to write and fsync one batch.",
+            tags: null,
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5] });
         _meter.CreateObservableGauge("auditgw_audit_queue_depth", queueDepth, description: "Entries waiting for the audit writer.");
     }
 
