@@ -19,7 +19,7 @@ public sealed class NamespaceCycleTests
         ["Search"] = ["Configuration", "Audit"],
         ["Reports"] = ["Configuration", "Audit"],
         ["Admin"] = ["Configuration", "Audit", "Policy", "Routing", "ControlPlane", "Search", "Reports"],
-        ["Hosting"] = ["Configuration", "Audit", "Kubernetes", "Policy", "Routing", "ControlPlane", "Proxy", "Admin", "Reports", "Search", "Telemetry"],
+        ["Hosting"] = ["Configuration", "Audit", "Kubernetes", "Policy", "Routing", "ControlPlane", "Proxy", "Admin", "Reports", "Telemetry"],
         ["Demo"] = ["Hosting", "Proxy"],
         [""] = ["Audit", "Hosting", "Demo", "Search", "Reports"],
     };

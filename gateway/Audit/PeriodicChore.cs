@@ -1,7 +1,7 @@
 namespace AuditGateway.Audit;
 
 /// <summary>
-/// Keeps derived data beside the log up to date in the gateway (rollups, the search index): runs a
+/// Keeps derived data beside the log up to date in the gateway (the rollups): runs a
 /// chore at start and then every period on a thread pool thread until disposed, and logs one line
 /// when the chore starts failing and one when it works again, never one per attempt.
 /// </summary>

@@ -77,7 +77,6 @@ internal sealed partial class GatewayApp : IAsyncDisposable
             app.Services.GetRequiredService<BlockAuditor>().Start();
             app.Services.GetRequiredService<LiveReports>().Start();
             app.Services.GetRequiredService<RollupMaintainer>().Start();
-            app.Services.GetRequiredService<Search.IndexMaintainer>().Start();
             app.Services.GetRequiredService<ConfigMetrics>().ObserveState(
                 app.Services.GetRequiredService<RoutingState>(), app.Services.GetRequiredService<ConfigPipeline>(), app.Services.GetRequiredService<IBlockList>());
             var pipeline = app.Services.GetRequiredService<ConfigPipeline>();

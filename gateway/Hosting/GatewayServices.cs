@@ -32,7 +32,6 @@ internal static class GatewayServices
         AddRequestPath(services, settings);
         services.AddSingleton<LiveReports>();
         services.AddSingleton<RollupMaintainer>();
-        services.AddSingleton<Search.IndexMaintainer>();
     }
 
     private static void AddPolicy(IServiceCollection services, GatewaySettings settings)
