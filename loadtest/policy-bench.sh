@@ -11,6 +11,8 @@
 # The backend is nginx answering a static 200 from its own process. wrk sends the same valid bearer
 # token to both. Extra rows for finding where the cost is (VARIANTS): gateway-nojwt (same rules, no
 # JWT) and gateway-plain (no JWT, no rules; the audit log stays on, it cannot be turned off).
+# TRACED=1 adds gateway-traced to every round: the full gateway with tracing at a 10 % ratio, exporting
+# OTLP/HTTP to a local receiver (a second nginx server answering 200 to every export), judged like the gateway.
 # Everything listens on 127.0.0.1 only; every step is bounded; the trap stops what this script started.
 #
 # Usage: loadtest/policy-bench.sh
@@ -19,6 +21,7 @@
 #   ROUNDS [6]  measures yarp and gateway back to back (alternating which goes first), then forwarder, this many
 #               times; the verdict is on the median round
 #   VARIANTS [0] 1 = also measure gateway-nojwt and gateway-plain
+#   TRACED [0]   1 = also measure gateway-traced in every round (telemetry.traceSampleRatio 0.1, OTLP set)
 #   BUILD [auto] 1 = always build Release; 0 = never; auto = when missing
 #   THREAD_CPU [0] 1 = also print each measured process's CPU per request by thread name
 #   MAX_SECONDS [600] watchdog for the whole script
@@ -33,6 +36,7 @@ DURATION=${DURATION:-10}
 WARMUP=${WARMUP:-15}
 ROUNDS=${ROUNDS:-6}
 VARIANTS=${VARIANTS:-0}
+TRACED=${TRACED:-0}
 BUILD=${BUILD:-auto}
 MAX_SECONDS=${MAX_SECONDS:-600}
 HOST_HEADER=bench.local
@@ -59,6 +63,7 @@ build loadtest/bareyarp "$bare_dll"
 
 # --- the backend: nginx, a static 200 with keep-alive ---
 backend_port=$(free_port)
+otlp_port=$(free_port)
 mkdir -p "$work/nginx"
 user_line=""
 [[ $(id -u) == 0 ]] && user_line="user root root;"
@@ -81,6 +86,12 @@ http {
   server {
     listen 127.0.0.1:$backend_port;
     location / { default_type text/plain; return 200 "hello from the backend\n"; }
+  }
+  # The OTLP receiver of TRACED=1: an empty protobuf answer is a valid ExportServiceResponse.
+  server {
+    listen 127.0.0.1:$otlp_port;
+    client_max_body_size 64m;
+    location / { default_type application/x-protobuf; return 200 ""; }
   }
 }
 EOF
@@ -141,18 +152,21 @@ spec:
 EOF
 }
 
-# gateway config: full = JWT + 1,000 rules; nojwt = rules only; plain = neither.
+# gateway config: full = JWT + 1,000 rules; traced = full + 10 % tracing over OTLP; nojwt = rules only; plain = neither.
 gateway_config() { # dir kind
   local dir=$1 kind=$2
   mkdir -p "$dir"
   cp "$work/issuer.pub.pem" "$dir/"
   {
     echo "audit: { flushInterval: 50ms, checkpointInterval: 1s }"
-    if [[ $kind == full ]]; then
+    if [[ $kind == traced ]]; then
+      echo "telemetry: { otlpEndpoint: \"http://127.0.0.1:$otlp_port\", otlpProtocol: http/protobuf, traceSampleRatio: 0.1 }"
+    fi
+    if [[ $kind == full || $kind == traced ]]; then
       printf 'identity:\n  jwt:\n    issuers:\n      - { issuer: "%s", audiences: ["%s"], keysFile: issuer.pub.pem }\n' "$ISSUER" "$AUDIENCE"
     fi
     echo "policy:"
-    [[ $kind == full ]] && echo "  defaultAuth: jwt"
+    [[ $kind == full || $kind == traced ]] && echo "  defaultAuth: jwt"
     [[ $kind != plain ]] && echo "  denySourceRange: [$(deny_ranges)]"
     echo "  probeDetection: { enabled: true }"
   } >"$dir/gateway.yaml"
@@ -275,6 +289,13 @@ pid[gateway]=$gw_pid
 url[gateway]=http://127.0.0.1:$gw_port/
 gw_full_dir=$work/gw-full
 targets=(yarp forwarder gateway)
+if [[ $TRACED == 1 ]]; then
+  start_gateway traced
+  check "http://127.0.0.1:$gw_port/" 200 "$token"
+  pid[gateway-traced]=$gw_pid
+  url[gateway-traced]=http://127.0.0.1:$gw_port/
+  targets+=(gateway-traced)
+fi
 for target in "${targets[@]}"; do
   warm "${url[$target]}"
 done
@@ -283,6 +304,7 @@ done
 for ((round = 1; round <= ROUNDS; round++)); do
   order=(yarp gateway forwarder)
   (( round % 2 == 0 )) && order=(gateway yarp forwarder)
+  [[ $TRACED == 1 ]] && order+=(gateway-traced)
   for target in "${order[@]}"; do
     measure "$target#$round" "${url[$target]}" "${pid[$target]}"
   done
@@ -330,6 +352,16 @@ ratio=$(median "${ratios[@]}")
 delta=$(median "${deltas[@]}")
 verdict=$(awk -v r="$ratio" -v d="$delta" 'BEGIN {print ((r >= 0.90 && d <= 1.0) ? "meets" : "misses")}')
 echo "median of $ROUNDS rounds: throughput ratio $ratio (goal >= 0.90), p99 gateway - yarp $delta ms (goal <= 1 ms): $verdict the goals"
+if [[ $TRACED == 1 ]]; then
+  traced_ratios=() traced_deltas=()
+  for ((round = 1; round <= ROUNDS; round++)); do
+    traced_ratios+=("$(quotient "${rps[gateway-traced#$round]}" "${rps[yarp#$round]}")")
+    traced_deltas+=("$(difference "${p99[gateway-traced#$round]}" "${p99[yarp#$round]}")")
+  done
+  echo "traced rounds: gateway-traced/yarp ratios ${traced_ratios[*]}"
+  echo "median of $ROUNDS rounds, tracing at 10 %: throughput ratio $(median "${traced_ratios[@]}") (goal >= 0.90)," \
+    "p99 gateway-traced - yarp $(median "${traced_deltas[@]}") ms"
+fi
 for name in "${rows[@]}"; do
   [[ ${errors[$name]} == 0 ]] || { echo "policy-bench: $name had errors; its numbers are not comparable (see wrk output)" >&2; failed=1; }
 done
