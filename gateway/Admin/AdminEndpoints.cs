@@ -7,6 +7,7 @@ using AuditGateway.Audit;
 using AuditGateway.ControlPlane;
 using AuditGateway.Policy;
 using AuditGateway.Policy.Identity;
+using AuditGateway.Replicas;
 using AuditGateway.Routing;
 
 namespace AuditGateway.Admin;
@@ -43,7 +44,19 @@ internal static class AdminEndpoints
                     $"a config change ({pending.Objects}) has not taken effect since {pending.Since:yyyy-MM-ddTHH:mm:ssZ} ({pending.Attempts} failed attempts, last: {pending.Error}); the previous configuration stays in force, later changes wait, and it is retried"));
             }
 
-            var ready = new Readiness(state.Synced && problem is null, state.Synced, problem is null, problem, log.Since, disk is { } d ? Math.Round(d, 4) : null, warnings, state.Current.Revision);
+            RedisReadiness? redis = null;
+            if (context.RequestServices.GetService<RedisLink>() is { } link)
+            {
+                redis = new RedisReadiness(link.Options.Url!, link.IsUp, link.IsUp ? null : link.DownSince, link.DownReason, link.Replicas);
+                if (!link.IsUp)
+                {
+                    warnings.Add(string.Create(
+                        CultureInfo.InvariantCulture,
+                        $"degraded: Redis {link.Options.Url} does not answer ({link.DownReason}) since {link.DownSince:yyyy-MM-ddTHH:mm:ssZ}; serving on local state (rate limits at limit ÷ {link.Replicas}, blocks not shared) and catching up when it answers"));
+                }
+            }
+
+            var ready = new Readiness(state.Synced && problem is null, state.Synced, problem is null, problem, log.Since, disk is { } d ? Math.Round(d, 4) : null, warnings, state.Current.Revision, redis);
             context.Response.StatusCode = ready.Ready ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable;
             return WriteJson(context, ready, AdminJsonContext.Readable.Readiness);
         });
@@ -126,7 +139,11 @@ internal sealed record Readiness(
     DateTimeOffset? LogUnwritableSince,
     double? DiskUsedRatio,
     IReadOnlyList<string> Warnings,
-    string Revision);
+    string Revision,
+    RedisReadiness? Redis);
+
+/// <summary>With <c>redis.connection</c> set: whether the shared Redis answers (down: degraded, serving on local state).</summary>
+internal sealed record RedisReadiness(string Url, bool Up, DateTimeOffset? DownSince, string? Reason, int Replicas);
 
 internal sealed record BlockView(string Address, DateTimeOffset BlockedAt, DateTimeOffset ExpiresAt, string Detector, string Evidence);
 

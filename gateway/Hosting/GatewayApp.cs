@@ -5,6 +5,7 @@ using AuditGateway.ControlPlane;
 using AuditGateway.ControlPlane.Sources;
 using AuditGateway.Policy;
 using AuditGateway.Proxy;
+using AuditGateway.Replicas;
 using AuditGateway.Reports;
 using AuditGateway.Routing;
 using AuditGateway.Telemetry;
@@ -75,6 +76,7 @@ internal sealed partial class GatewayApp : IAsyncDisposable
         try
         {
             app.Services.GetRequiredService<BlockAuditor>().Start();
+            ReplicaServices.Start(app.Services);
             app.Services.GetRequiredService<LiveReports>().Start();
             app.Services.GetRequiredService<RollupMaintainer>().Start();
             app.Services.GetRequiredService<ConfigMetrics>().ObserveState(

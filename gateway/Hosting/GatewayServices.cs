@@ -6,6 +6,7 @@ using AuditGateway.Kubernetes.Client;
 using AuditGateway.Policy;
 using AuditGateway.Policy.Identity;
 using AuditGateway.Proxy;
+using AuditGateway.Replicas;
 using AuditGateway.Reports;
 using AuditGateway.Routing;
 using AuditGateway.Telemetry;
@@ -25,21 +26,25 @@ internal static class GatewayServices
         services.AddSingleton(options);
         services.AddSingleton(settings);
         services.AddAuditLog(settings.Audit);
-        AddPolicy(services, settings);
+        AddPolicy(services, options, settings);
         AddControlPlane(services, options);
         ConfigSources.Add(services, options, cluster);
+        if (cluster is not null)
+        {
+            ReplicaServices.AddAttribution(services, settings.Redis);
+        }
+
         TelemetryServices.Add(services, settings.Telemetry, options.Node);
         AddRequestPath(services, settings);
         services.AddSingleton<LiveReports>();
         services.AddSingleton<RollupMaintainer>();
     }
 
-    private static void AddPolicy(IServiceCollection services, GatewaySettings settings)
+    private static void AddPolicy(IServiceCollection services, GatewayOptions options, GatewaySettings settings)
     {
         services.AddSingleton(settings.Policy);
         services.AddSingleton(new ClientAddressResolver(settings.Policy.TrustedProxies));
-        services.AddSingleton<IRateLimitStore, RateLimiter>();
-        services.AddSingleton<IBlockList, InMemoryBlockList>();
+        ReplicaServices.AddPolicyState(services, settings.Redis, options.Node);
         services.AddSingleton<BlockAuditor>();
         if (settings.Policy.ProbeDetection.Enabled)
         {

@@ -5,6 +5,7 @@ using AuditGateway.Audit.Hashing;
 using AuditGateway.Configuration;
 using AuditGateway.Policy;
 using AuditGateway.Policy.Identity;
+using AuditGateway.Replicas;
 using AuditGateway.Telemetry;
 
 namespace AuditGateway.Hosting;
@@ -19,7 +20,8 @@ internal sealed record GatewaySettings(
     AdminOptions Admin,
     AuditOptions Audit,
     IReadOnlyList<string> RedactQueryParams,
-    TelemetryOptions Telemetry)
+    TelemetryOptions Telemetry,
+    RedisOptions Redis)
 {
     public static readonly IReadOnlyList<string> DefaultRedactQueryParams =
         ["token", "access_token", "id_token", "password", "secret", "api_key", "apikey", "code", "signature", "sig"];
@@ -64,7 +66,8 @@ internal sealed record GatewaySettings(
 
             var t = file.Telemetry;
             var telemetry = TelemetryOptions.Parse(t?.OtlpEndpoint, t?.OtlpProtocol, t?.TraceSampleRatio, t?.MaxSeriesPerMetric);
-            return new GatewaySettings(policy, jwt, admin, audit, section.RedactQueryParams ?? DefaultRedactQueryParams, telemetry);
+            var redis = RedisOptions.Parse(file.Redis, configDirectory);
+            return new GatewaySettings(policy, jwt, admin, audit, section.RedactQueryParams ?? DefaultRedactQueryParams, telemetry, redis);
         }
         catch (IdentityConfigException e)
         {

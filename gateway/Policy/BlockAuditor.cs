@@ -31,6 +31,24 @@ internal sealed class BlockAuditor(IBlockList blocks, IAuditLog log) : IDisposab
     {
         var entry = change.Entry;
         var blocked = change.Kind == BlockChangeKind.Blocked;
+        var evidence = new Dictionary<string, string>(StringComparer.Ordinal)
+        {
+            ["detector"] = entry.Detector,
+            ["evidence"] = entry.Evidence,
+            ["blockedAt"] = entry.BlockedAt.ToString("O", System.Globalization.CultureInfo.InvariantCulture),
+        };
+
+        // With replicas (docs/replicas.md): which node detected the block, and on which node an unblock was made.
+        if (entry.Node is { } detectedOn)
+        {
+            evidence["detectedOn"] = detectedOn;
+        }
+
+        if (!blocked && change.Node is { } changedOn)
+        {
+            evidence["changedOn"] = changedOn;
+        }
+
         var body = new SecurityBody
         {
             Action = blocked ? SecurityAction.Blocked : SecurityAction.Unblocked,
@@ -38,12 +56,7 @@ internal sealed class BlockAuditor(IBlockList blocks, IAuditLog log) : IDisposab
             By = blocked ? entry.Detector : change.By,
             Reason = blocked ? $"probe detection: {entry.Detector}" : $"unblocked by {change.By}",
             Until = blocked ? entry.ExpiresAt : null,
-            Evidence = new Dictionary<string, string>(StringComparer.Ordinal)
-            {
-                ["detector"] = entry.Detector,
-                ["evidence"] = entry.Evidence,
-                ["blockedAt"] = entry.BlockedAt.ToString("O", System.Globalization.CultureInfo.InvariantCulture),
-            },
+            Evidence = evidence,
         };
 
         // The request path must not wait on disk: the entry is queued like a request entry.

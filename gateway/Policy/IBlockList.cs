@@ -6,7 +6,11 @@ namespace AuditGateway.Policy;
 /// <summary>A blocked client: until <see cref="ExpiresAt"/>, its requests are refused.</summary>
 /// <param name="Detector">What blocked it: a <see cref="ProbeDetector"/> rule (<c>probe-path</c>, <c>denied-rate</c>, <c>not-found-rate</c>) or an operator.</param>
 /// <param name="Evidence">Short human-readable text: counts, the last few paths.</param>
-internal sealed record BlockEntry(IPAddress Address, DateTimeOffset BlockedAt, DateTimeOffset ExpiresAt, string Detector, string Evidence);
+internal sealed record BlockEntry(IPAddress Address, DateTimeOffset BlockedAt, DateTimeOffset ExpiresAt, string Detector, string Evidence)
+{
+    /// <summary>With replicas (docs/replicas.md): the node that detected it; null on a single node.</summary>
+    public string? Node { get; init; }
+}
 
 internal enum BlockChangeKind
 {
@@ -19,11 +23,16 @@ internal enum BlockChangeKind
 /// <see cref="BlockChangeKind.Unblocked"/>, <see cref="By"/> is the operator, <c>expired</c>, or
 /// <c>evicted</c> (the list was full); for <see cref="BlockChangeKind.Blocked"/> it is the detector.
 /// </summary>
-internal sealed record BlockChange(BlockChangeKind Kind, BlockEntry Entry, string By, DateTimeOffset At);
+internal sealed record BlockChange(BlockChangeKind Kind, BlockEntry Entry, string By, DateTimeOffset At)
+{
+    /// <summary>With replicas: the node where the change was made (a block: the detecting node); null on a single node.</summary>
+    public string? Node { get; init; }
+}
 
 /// <summary>
 /// Blocked client addresses. IPv4-mapped IPv6 addresses are the same client as their IPv4 form.
-/// In-process today (<see cref="InMemoryBlockList"/>); shared through Redis later (docs/operations.md).
+/// In-process (<see cref="InMemoryBlockList"/>), or shared by every replica through Redis
+/// (<see cref="Replicas.SharedBlockList"/>, docs/replicas.md).
 /// </summary>
 internal interface IBlockList
 {

@@ -65,9 +65,25 @@ internal sealed partial class InMemoryBlockList : IBlockList, IDisposable
     {
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(duration, TimeSpan.Zero);
         ArgumentException.ThrowIfNullOrEmpty(detector);
-        var key = IpAddresses.Normalize(address);
         var now = _time.GetUtcNow();
-        var entry = new BlockEntry(key, now, now + duration, detector, evidence ?? "");
+        return Add(new BlockEntry(IpAddresses.Normalize(address), now, now + duration, detector, evidence ?? ""), now);
+    }
+
+    /// <summary>
+    /// Adds a block as it is, with its own times and node (one another replica made). Like
+    /// <see cref="Block"/>: a longer block already in force is kept and returned; an expired one is ignored.
+    /// </summary>
+    public BlockEntry Add(BlockEntry entry)
+    {
+        ArgumentNullException.ThrowIfNull(entry);
+        var now = _time.GetUtcNow();
+        return entry.ExpiresAt <= now ? entry : Add(entry with { Address = IpAddresses.Normalize(entry.Address) }, now);
+    }
+
+    private BlockEntry Add(BlockEntry entry, DateTimeOffset now)
+    {
+        var key = entry.Address;
+        var detector = entry.Detector;
         BlockChange? dropped = null;
         lock (_writeGate)
         {

@@ -265,9 +265,11 @@ internal enum LifecycleEvent
     [JsonStringEnumMemberName("recovery")] Recovery,
     [JsonStringEnumMemberName("resumed")] Resumed,
     [JsonStringEnumMemberName("pruned")] Pruned,
+    [JsonStringEnumMemberName("redis-down")] RedisDown,
+    [JsonStringEnumMemberName("redis-restored")] RedisRestored,
 }
 
-/// <summary>Start, clean stop, recovery after an unclean stop, the log writable again after an outage, and a prune.</summary>
+/// <summary>Start, clean stop, recovery after an unclean stop, the log writable again after an outage, a prune, and the shared Redis lost and back.</summary>
 internal sealed record LifecycleBody : AuditBody
 {
     public override AuditKind Kind => AuditKind.Lifecycle;
@@ -291,6 +293,19 @@ internal sealed record LifecycleBody : AuditBody
 
     /// <summary>Pruned: the local segments removed; absent from the line otherwise.</summary>
     public PrunedRange? Pruned { get; init; }
+
+    /// <summary>redis-down and redis-restored: the time the shared Redis did not answer; absent from the line otherwise.</summary>
+    public RedisOutage? Redis { get; init; }
+}
+
+/// <summary>A time the shared Redis did not answer (docs/replicas.md): <see cref="Until"/> is null in the redis-down entry.</summary>
+internal sealed record RedisOutage
+{
+    public required DateTimeOffset Since { get; init; }
+
+    public DateTimeOffset? Until { get; init; }
+
+    public required string Reason { get; init; }
 }
 
 /// <summary>A time the log could not be written, recorded when it is writable again.</summary>

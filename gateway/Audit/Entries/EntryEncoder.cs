@@ -389,6 +389,19 @@ internal sealed class EntryEncoder(bool cacheSharedParts = false)
             w.EndObject();
         }
 
+        if (l.Redis is { } redis)
+        {
+            w.Name("redis"u8);
+            w.StartObject();
+            w.Name("since"u8);
+            w.Timestamp(redis.Since);
+            w.Name("until"u8);
+            w.Timestamp(redis.Until);
+            w.Name("reason"u8);
+            w.String(redis.Reason);
+            w.EndObject();
+        }
+
         w.EndObject();
     }
 

@@ -201,6 +201,13 @@ internal static class EntryReader
                 Frontier = Strings(ref r, "frontier"u8),
                 Archived = Bool(ref r, "archived"u8),
             }) : null,
+            Redis = NextIs(ref r, "redis"u8) ? Object(ref r, "redis"u8, static (ref r) =>
+            {
+                Name(ref r, "since"u8);
+                var since = Time(ref r);
+                var until = TimeOrNull(ref r, "until"u8);
+                return new RedisOutage { Since = since, Until = until, Reason = String(ref r, "reason"u8) };
+            }) : null,
         };
         Next(ref r, JsonTokenType.EndObject);
         return body;

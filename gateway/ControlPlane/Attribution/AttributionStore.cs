@@ -67,7 +67,32 @@ internal sealed class AttributionStore(TimeProvider time, int capacity = 4096, b
     /// </summary>
     public bool AuditExpected => expectAudit || _auditSeen;
 
+    /// <summary>
+    /// Set with replicas (docs/replicas.md): what the webhooks learn on any replica is shared, so another
+    /// replica's admission report may arrive after this replica's watch delivers the change.
+    /// </summary>
+    public bool Shared { get; set; }
+
+    /// <summary>Whether a watched change with no report yet is worth waiting for: audit events come after the write, and shared admission reports may.</summary>
+    public bool LateReportsExpected => AuditExpected || (Shared && _admissionSeen);
+
+    /// <summary>Raised after a webhook of this replica recorded a change (not for <see cref="Import"/>); handlers must be quick and not throw.</summary>
+    public event Action<AttributionKey, ObservedChange>? Recorded;
+
+    /// <summary>A webhook of this replica saw a write.</summary>
     public void Record(AttributionKey key, ObservedChange change)
+    {
+        Store(key, change);
+        Recorded?.Invoke(key, change);
+    }
+
+    /// <summary>Another replica's webhook saw a write (shared through Redis).</summary>
+    public void Import(AttributionKey key, ObservedChange change) => Store(key, change);
+
+    /// <summary>Another replica's admission webhook has been called (so this one's watch should wait for reports).</summary>
+    public void MarkAdmissionSeen() => _admissionSeen = true;
+
+    private void Store(AttributionKey key, ObservedChange change)
     {
         if (change.Actor.Via == ActorSource.Admission)
         {

@@ -6,7 +6,8 @@ namespace AuditGateway.ControlPlane.Attribution;
 /// <summary>
 /// Finds who made a change the watch delivered: the apiserver audit webhook (uid + new
 /// resourceVersion), else the admission webhook (uid + replaced resourceVersion, or uid for a
-/// create), waiting up to <see cref="DefaultWait"/> for the audit webhook when it is in use but has not reported yet;
+/// create), waiting up to <see cref="DefaultWait"/> for the audit webhook when it is in use but has not reported yet
+/// (or, with replicas, for another replica's admission report);
 /// else the newest <c>managedFields</c> entry (its manager; no user is known).
 /// </summary>
 internal sealed class ClusterAttributor(AttributionStore store, TimeSpan? wait = null) : IChangeAttributor
@@ -41,8 +42,9 @@ internal sealed class ClusterAttributor(AttributionStore store, TimeSpan? wait =
                 SourceClassifier.Classify(null, newest.Manager, null));
     }
 
-    // Admission is recorded before the write commits, so it is never late; audit events are sent after it.
-    private bool ShouldWait() => store.AuditExpected;
+    // Admission is recorded before the write commits, so on its own replica it is never late; audit events are
+    // sent after it, and another replica's admission report comes through Redis.
+    private bool ShouldWait() => store.LateReportsExpected;
 
     internal static List<AttributionKey> KeysOf(ResourceChange change)
     {

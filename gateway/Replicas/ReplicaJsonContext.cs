@@ -1,0 +1,9 @@
+using System.Text.Json.Serialization;
+
+namespace AuditGateway.Replicas;
+
+/// <summary>What replicas exchange through Redis: block records and webhook reports.</summary>
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
+[JsonSerializable(typeof(BlockRecord))]
+[JsonSerializable(typeof(AttributionMessage))]
+internal sealed partial class ReplicaJsonContext : JsonSerializerContext;
