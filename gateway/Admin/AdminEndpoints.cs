@@ -7,7 +7,7 @@ using AuditGateway.Audit;
 using AuditGateway.ControlPlane;
 using AuditGateway.Policy;
 using AuditGateway.Policy.Identity;
-using AuditGateway.Replicas;
+using AuditGateway.Redis;
 using AuditGateway.Routing;
 
 namespace AuditGateway.Admin;

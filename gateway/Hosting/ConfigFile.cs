@@ -44,7 +44,7 @@ internal sealed record ConfigFile
 
     public AuditSection? Audit { get; init; }
 
-    public Replicas.RedisSection? Redis { get; init; }
+    public Redis.RedisSection? Redis { get; init; }
 
     public TelemetrySection? Telemetry { get; init; }
 

@@ -5,7 +5,7 @@ using AuditGateway.ControlPlane;
 using AuditGateway.ControlPlane.Sources;
 using AuditGateway.Policy;
 using AuditGateway.Proxy;
-using AuditGateway.Replicas;
+using AuditGateway.Redis;
 using AuditGateway.Reports;
 using AuditGateway.Routing;
 using AuditGateway.Telemetry;

@@ -6,7 +6,7 @@ using AuditGateway.Kubernetes.Client;
 using AuditGateway.Policy;
 using AuditGateway.Policy.Identity;
 using AuditGateway.Proxy;
-using AuditGateway.Replicas;
+using AuditGateway.Redis;
 using AuditGateway.Reports;
 using AuditGateway.Routing;
 using AuditGateway.Telemetry;

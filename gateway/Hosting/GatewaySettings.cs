@@ -5,7 +5,7 @@ using AuditGateway.Audit.Hashing;
 using AuditGateway.Configuration;
 using AuditGateway.Policy;
 using AuditGateway.Policy.Identity;
-using AuditGateway.Replicas;
+using AuditGateway.Redis;
 using AuditGateway.Telemetry;
 
 namespace AuditGateway.Hosting;

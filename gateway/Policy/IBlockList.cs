@@ -32,7 +32,7 @@ internal sealed record BlockChange(BlockChangeKind Kind, BlockEntry Entry, strin
 /// <summary>
 /// Blocked client addresses. IPv4-mapped IPv6 addresses are the same client as their IPv4 form.
 /// In-process (<see cref="InMemoryBlockList"/>), or shared by every replica through Redis
-/// (<see cref="Replicas.SharedBlockList"/>, docs/replicas.md).
+/// (<see cref="Redis.SharedBlockList"/>, docs/replicas.md).
 /// </summary>
 internal interface IBlockList
 {

@@ -4,7 +4,7 @@ using AuditGateway.Audit.Entries;
 using AuditGateway.Telemetry;
 using StackExchange.Redis;
 
-namespace AuditGateway.Replicas;
+namespace AuditGateway.Redis;
 
 /// <summary>
 /// This node's connection to the Redis its replicas share (docs/replicas.md). Connecting never blocks

@@ -4,7 +4,7 @@ using AuditGateway.Audit.Entries;
 using AuditGateway.ControlPlane.Attribution;
 using StackExchange.Redis;
 
-namespace AuditGateway.Replicas;
+namespace AuditGateway.Redis;
 
 /// <summary>
 /// Shares what the admission and audit webhooks learn (user, groups, source IPs, user agent, tool) with

@@ -2,7 +2,7 @@ using System.Globalization;
 using AuditGateway.Configuration;
 using StackExchange.Redis;
 
-namespace AuditGateway.Replicas;
+namespace AuditGateway.Redis;
 
 /// <summary>
 /// The <c>redis:</c> section (docs/replicas.md). Without <see cref="Url"/> the gateway is a single node

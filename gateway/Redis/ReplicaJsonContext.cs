@@ -1,6 +1,6 @@
 using System.Text.Json.Serialization;
 
-namespace AuditGateway.Replicas;
+namespace AuditGateway.Redis;
 
 /// <summary>What replicas exchange through Redis: block records and webhook reports.</summary>
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]

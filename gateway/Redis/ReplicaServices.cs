@@ -2,7 +2,7 @@ using System.Diagnostics.Metrics;
 using AuditGateway.Audit;
 using AuditGateway.Policy;
 
-namespace AuditGateway.Replicas;
+namespace AuditGateway.Redis;
 
 /// <summary>
 /// The parts replicas share through Redis (docs/replicas.md), registered only with <c>redis.connection</c>

@@ -5,7 +5,7 @@ using System.Text.Json;
 using AuditGateway.Policy;
 using StackExchange.Redis;
 
-namespace AuditGateway.Replicas;
+namespace AuditGateway.Redis;
 
 /// <summary>
 /// The block list every replica shares (docs/replicas.md). Requests are checked against this node's

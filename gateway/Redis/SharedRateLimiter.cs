@@ -2,7 +2,7 @@ using System.Collections.Concurrent;
 using AuditGateway.Policy;
 using StackExchange.Redis;
 
-namespace AuditGateway.Replicas;
+namespace AuditGateway.Redis;
 
 /// <summary>
 /// Rate limits counted across replicas (docs/replicas.md) with no Redis round trip on the request path.
