@@ -31,6 +31,7 @@ internal sealed class ClusterGateway : IAsyncDisposable
     private bool _admission;
     private bool _audit;
     private Action<IServiceCollection>? _configure;
+    private AuditGateway.Redis.RedisSection? _redis;
 
     public FakeApiServer.FakeApiServer Server => _server ?? throw new InvalidOperationException("not started");
 
@@ -40,8 +41,10 @@ internal sealed class ClusterGateway : IAsyncDisposable
     public Replica Gateway => _replicas[0];
 
     /// <param name="configure">Applied to every replica's services after the gateway's own (so it wins).</param>
+    /// <param name="redis">Every replica's <c>redis:</c> section (docs/replicas.md); null: none.</param>
     public static async Task<ClusterGateway> StartAsync(
-        string[] backends, int replicas = 1, bool admission = true, bool audit = true, ElectionTimings? election = null, Action<IServiceCollection>? configure = null)
+        string[] backends, int replicas = 1, bool admission = true, bool audit = true, ElectionTimings? election = null, Action<IServiceCollection>? configure = null,
+        AuditGateway.Redis.RedisSection? redis = null)
     {
         var env = new ClusterGateway();
         try
@@ -55,6 +58,7 @@ internal sealed class ClusterGateway : IAsyncDisposable
             env._admission = admission;
             env._audit = audit;
             env._configure = configure;
+            env._redis = redis;
             await env.AddBackendsAsync(backends);
             for (var i = 0; i < replicas; i++)
             {
@@ -127,6 +131,7 @@ internal sealed class ClusterGateway : IAsyncDisposable
                     Tls = new AdminTlsSection { CertFile = certFile, KeyFile = keyFile },
                     AuditWebhookToken = _audit ? Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(AuditToken))) : null,
                 },
+                Redis = _redis,
             },
         };
         var logs = new LogCollector();

@@ -125,14 +125,14 @@ public sealed class AttributionTests
     }
 
     [Fact]
-    public void Admission_records_the_user_and_diff_of_allowed_writes_and_names_the_field_of_refused_ones()
+    public async Task Admission_records_the_user_and_diff_of_allowed_writes_and_names_the_field_of_refused_ones()
     {
         var store = new AttributionStore(TimeProvider.System);
         var webhook = new AdmissionWebhook(store, new ClassOptions(), () => [], TimeProvider.System);
         var old = Resource("shop", "u-1", "7").Json;
         var next = (JsonObject)old.DeepClone();
         next["spec"] = JsonNode.Parse("""{"ingressClassName":"auditgateway","rules":[{"host":"shop.test","http":{"paths":[{"path":"/v2","pathType":"Prefix","backend":{"service":{"name":"web","port":{"number":80}}}}]}}]}""");
-        AdmissionReview Review(JsonObject obj) => webhook.Review(new AdmissionReview
+        Task<AdmissionReview> Review(JsonObject obj) => webhook.ReviewAsync(new AdmissionReview
         {
             Request = new AdmissionRequest
             {
@@ -145,7 +145,7 @@ public sealed class AttributionTests
             },
         });
 
-        var allowed = Review(next).Response!;
+        var allowed = (await Review(next)).Response!;
         Assert.True(allowed.Allowed);
         Assert.Equal("r-1", allowed.Uid);
         var recorded = store.Find([AttributionKey.Replacing("u-1", "update", "7")])!;
@@ -155,14 +155,14 @@ public sealed class AttributionTests
 
         var bad = (JsonObject)next.DeepClone();
         bad["spec"]!["rules"]![0]!["http"]!["paths"]![0]!["pathType"] = "Regex";
-        var refused = Review(bad).Response!;
+        var refused = (await Review(bad)).Response!;
         Assert.False(refused.Allowed);
         Assert.Equal(400, refused.Status!.Code);
         Assert.Contains("spec.rules[0].http.paths[0].pathType", refused.Status.Message, StringComparison.Ordinal);
 
         // Another class: allowed whatever it contains.
         bad["spec"]!["ingressClassName"] = "nginx";
-        Assert.True(Review(bad).Response!.Allowed);
+        Assert.True((await Review(bad)).Response!.Allowed);
     }
 
     [Theory]

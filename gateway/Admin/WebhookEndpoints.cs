@@ -26,7 +26,7 @@ internal static class WebhookEndpoints
             try
             {
                 review = await JsonSerializer.DeserializeAsync(context.Request.Body, WebhookJsonContext.Default.AdmissionReview, context.RequestAborted);
-                review = webhook.Review(review ?? throw new JsonException("empty body"));
+                review = await webhook.ReviewAsync(review ?? throw new JsonException("empty body"));
             }
             catch (JsonException e)
             {

@@ -31,12 +31,11 @@ internal sealed partial class SharedAttribution : IDisposable
         _store = store;
         _link = link;
         _logger = logger;
-        store.Shared = true;
-        store.Recorded += OnRecorded;
+        store.Share = PublishAsync;
         link.Restored += () => _ = ConnectAsync();
     }
 
-    public void Dispose() => _store.Recorded -= OnRecorded;
+    public void Dispose() => _store.Share = null;
 
     private async Task ConnectAsync()
     {
@@ -59,8 +58,6 @@ internal sealed partial class SharedAttribution : IDisposable
             Log.PublishFailed(_logger, e.Message);
         }
     }
-
-    private void OnRecorded(AttributionKey key, ObservedChange change) => _ = PublishAsync(key, change);
 
     private async Task PublishAsync(AttributionKey key, ObservedChange change)
     {

@@ -13,7 +13,8 @@ namespace AuditGateway.ControlPlane.Attribution;
 /// </summary>
 internal sealed class AdmissionWebhook(AttributionStore store, ClassOptions classes, Func<IReadOnlyCollection<IngressClass>> knownClasses, TimeProvider time)
 {
-    public AdmissionReview Review(AdmissionReview review)
+    /// <summary>Answers a review; an allowed write's report is recorded (and, with replicas, shared) before the answer.</summary>
+    public async Task<AdmissionReview> ReviewAsync(AdmissionReview review)
     {
         var request = review.Request ?? throw new JsonException("request: required");
         var uid = request.Uid ?? throw new JsonException("request.uid: required");
@@ -48,19 +49,19 @@ internal sealed class AdmissionWebhook(AttributionStore store, ClassOptions clas
 
         if (problem is null && request.DryRun != true)
         {
-            RecordActor(request);
+            await RecordActorAsync(request);
         }
 
         return Answer(uid, problem);
     }
 
-    private void RecordActor(AdmissionRequest request)
+    private Task RecordActorAsync(AdmissionRequest request)
     {
         var target = request.Operation == "DELETE" ? request.OldObject : request.Object;
         var objectUid = (string?)target?["metadata"]?["uid"];
         if (objectUid is null || request.Operation is not ("CREATE" or "UPDATE" or "DELETE"))
         {
-            return;
+            return Task.CompletedTask;
         }
 
         var user = request.UserInfo;
@@ -76,7 +77,7 @@ internal sealed class AdmissionWebhook(AttributionStore store, ClassOptions clas
         var key = request.Operation == "CREATE"
             ? AttributionKey.Created(objectUid)
             : AttributionKey.Replacing(objectUid, request.Operation.ToLowerInvariant(), (string?)request.OldObject?["metadata"]?["resourceVersion"]);
-        store.Record(key, change);
+        return store.RecordAsync(key, change);
     }
 
     private static System.Text.Json.Nodes.JsonObject? View(System.Text.Json.Nodes.JsonObject? obj)

@@ -68,22 +68,25 @@ internal sealed class AttributionStore(TimeProvider time, int capacity = 4096, b
     public bool AuditExpected => expectAudit || _auditSeen;
 
     /// <summary>
-    /// Set with replicas (docs/replicas.md): what the webhooks learn on any replica is shared, so another
-    /// replica's admission report may arrive after this replica's watch delivers the change.
+    /// Whether a watched change with no report yet is worth waiting for: audit events come after the write,
+    /// and with replicas (docs/replicas.md) another replica's admission report may arrive after this replica's watch.
     /// </summary>
-    public bool Shared { get; set; }
+    public bool LateReportsExpected => AuditExpected || (Share is not null && _admissionSeen);
 
-    /// <summary>Whether a watched change with no report yet is worth waiting for: audit events come after the write, and shared admission reports may.</summary>
-    public bool LateReportsExpected => AuditExpected || (Shared && _admissionSeen);
+    /// <summary>
+    /// With replicas: shares a report of this replica's webhooks with the others (<see cref="Redis.SharedAttribution"/>);
+    /// it completes once shared or given up (bounded by <c>redis.timeout</c>) and never throws.
+    /// </summary>
+    public Func<AttributionKey, ObservedChange, Task>? Share { get; set; }
 
-    /// <summary>Raised after a webhook of this replica recorded a change (not for <see cref="Import"/>); handlers must be quick and not throw.</summary>
-    public event Action<AttributionKey, ObservedChange>? Recorded;
+    /// <summary>A webhook of this replica saw a write; the report is shared in the background.</summary>
+    public void Record(AttributionKey key, ObservedChange change) => _ = RecordAsync(key, change);
 
-    /// <summary>A webhook of this replica saw a write.</summary>
-    public void Record(AttributionKey key, ObservedChange change)
+    /// <summary>A webhook of this replica saw a write; completes once the report is also shared (admission answers after that, so other replicas hear of the write before their watch does).</summary>
+    public Task RecordAsync(AttributionKey key, ObservedChange change)
     {
         Store(key, change);
-        Recorded?.Invoke(key, change);
+        return Share?.Invoke(key, change) ?? Task.CompletedTask;
     }
 
     /// <summary>Another replica's webhook saw a write (shared through Redis).</summary>

@@ -1,0 +1,43 @@
+using AuditGateway.Redis;
+using AuditGateway.Tests.Common;
+
+namespace AuditGateway.Tests.Redis;
+
+/// <summary>
+/// The actor of a config change on every replica (docs/replicas.md): the real kubectl against the fake
+/// API server, whose admission webhook calls one replica only; all three replicas (in-process, each its
+/// own gateway with its own log) share one real redis-server, and each one's <c>config</c> entry names
+/// the kubectl user.
+/// </summary>
+public sealed class ReplicaAttributionTests
+{
+    private static string Shop(string path) =>
+        Manifests.Ingress("shop", [new HostRule("shop.test", new PathRule(path, "Prefix", "web", 80))]).Trim();
+
+    [Fact]
+    public async Task The_admission_webhook_called_on_one_replica_gives_every_replicas_config_entry_the_kubectl_user()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        await using var cluster = await ClusterGateway.StartAsync(["web"], replicas: 3, audit: false, redis: new RedisSection { Connection = redis.Url });
+        foreach (var replica in cluster.Replicas)
+        {
+            await Eventually.TrueAsync(() => replica.Service<RedisLink>().IsUp, TimeSpan.FromSeconds(20), $"{replica.Node} reaches Redis");
+        }
+
+        (await cluster.KubectlAsync(ClusterGateway.ListOf(cluster.ServiceFor("web"), Shop("/v1")), "create", "-f", "-")).EnsureSuccess();
+        (await cluster.KubectlAsync(Shop("/v2"), "replace", "-f", "-")).EnsureSuccess();
+        foreach (var replica in cluster.Replicas)
+        {
+            await replica.WaitForRouteAsync("default/shop:shop.test/v2:Prefix");
+            var entries = replica.ConfigEntries().Where(e => (string?)e["object"]?["kind"] == "Ingress" && (string?)e["object"]?["name"] == "shop").ToList();
+            Assert.Equal(["create", "update"], entries.Select(e => (string?)e["operation"]));
+            Assert.All(entries, e =>
+            {
+                Assert.Equal("kubernetes-admin", (string?)e["actor"]!["username"]);
+                Assert.Equal("admission", (string?)e["actor"]!["via"]);
+                Assert.Equal("kubectl", (string?)e["source"]);
+                Assert.Contains("system:masters", e["actor"]!["groups"]!.AsArray().Select(n => (string?)n));
+            });
+        }
+    }
+}
