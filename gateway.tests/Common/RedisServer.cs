@@ -131,7 +131,8 @@ internal sealed class RedisServer : IAsyncDisposable
         System.IO.Directory.Delete(_directory, recursive: true);
     }
 
-    private static int FreePort()
+    /// <summary>A loopback port nothing listens on now.</summary>
+    public static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();

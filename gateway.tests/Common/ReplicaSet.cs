@@ -27,15 +27,19 @@ internal sealed class ReplicaSet : IAsyncDisposable
 
     public string Manifests => Path.Combine(_root, "manifests");
 
-    /// <summary>Starts <paramref name="count"/> replicas with <paramref name="manifests"/> and a config whose <c>redis:</c> section points at <paramref name="redisUrl"/>; <paramref name="config"/> is more YAML at the top level.</summary>
-    public static async Task<ReplicaSet> StartAsync(int count, string redisUrl, string manifests, string config = "")
+    /// <summary>
+    /// Starts <paramref name="count"/> replicas with <paramref name="manifests"/> and a config whose <c>redis:</c> section points at
+    /// <paramref name="redisUrl"/> (with <paramref name="redisKeys"/>, more keys of that section, one per line); <paramref name="config"/> is more YAML at the top level.
+    /// </summary>
+    public static async Task<ReplicaSet> StartAsync(int count, string redisUrl, string manifests, string config = "", string redisKeys = "")
     {
         var set = new ReplicaSet();
         try
         {
             Directory.CreateDirectory(set.Manifests);
             await File.WriteAllTextAsync(Path.Combine(set.Manifests, "app.yaml"), manifests);
-            await Task.WhenAll(Enumerable.Range(0, count).Select(i => set.StartReplicaAsync($"replica-{(char)('a' + i)}", redisUrl, config)));
+            var redis = string.Join('\n', new[] { $"  connection: \"{redisUrl}\"" }.Concat(redisKeys.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(k => "  " + k.Trim())));
+            await Task.WhenAll(Enumerable.Range(0, count).Select(i => set.StartReplicaAsync($"replica-{(char)('a' + i)}", redis, config)));
             set._replicas.Sort((x, y) => string.CompareOrdinal(x.Node, y.Node));
             return set;
         }
@@ -46,14 +50,14 @@ internal sealed class ReplicaSet : IAsyncDisposable
         }
     }
 
-    private async Task StartReplicaAsync(string node, string redisUrl, string config)
+    private async Task StartReplicaAsync(string node, string redis, string config)
     {
         var directory = Directory.CreateDirectory(Path.Combine(_root, node)).FullName;
         var configFile = Path.Combine(directory, "gateway.yaml");
         var hash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(OperatorToken)));
         await File.WriteAllTextAsync(configFile, $"""
             redis:
-              connection: "{redisUrl}"
+            {redis}
             audit: {"{"} flushInterval: 10ms, checkpointInterval: 200ms {"}"}
             admin:
               tokens:

@@ -118,6 +118,25 @@ public sealed class ReplicaLimitTests(ITestOutputHelper output) : IAsyncLifetime
         }
     }
 
+    [Fact]
+    public async Task While_Redis_is_down_each_replica_enforces_the_limit_divided_by_the_replicas_it_last_saw()
+    {
+        await _redis!.StopAsync();
+        var replica = Replicas[1];
+        await Eventually.TrueAsync(() => LifecycleEvents(replica).Contains("redis-down"), TimeSpan.FromSeconds(10), "redis-down is logged");
+        var started = Stopwatch.GetTimestamp();
+        var results = await LoadAsync(replica, Limited, IPAddress.Parse("127.0.7.9"), TimeSpan.FromSeconds(5), perSecond: 100);
+        var elapsed = Stopwatch.GetElapsedTime(started).TotalSeconds;
+        var accepted = results.Count(r => r.Status == 200);
+
+        // 50 r/s over 3 replicas: a local bucket of 16 refilled at 16/s.
+        const int share = Limit / 3;
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{results.Count} requests in {elapsed:0.0} s with Redis down, {accepted} accepted (a bucket of {share}/s allows {share + (share * elapsed):0})"));
+        Assert.All(results, r => Assert.True(r.Status is 200 or 429, $"status {r.Status}"));
+        Assert.True(accepted <= share + (share * elapsed) + 1, $"{accepted} accepted with Redis down: more than the replica's share");
+        Assert.True(accepted >= 0.9 * share * elapsed, $"only {accepted} accepted with Redis down");
+    }
+
     /// <summary>Sends <paramref name="perSecond"/> requests a second (one at a time) for <paramref name="duration"/>; each status and latency.</summary>
     private static async Task<List<(int Status, double Ms)>> LoadAsync(ReplicaSet.Replica replica, string host, IPAddress client, TimeSpan duration, int perSecond)
     {
