@@ -175,4 +175,41 @@ public sealed class DeploymentManifestTests
             File.Delete(config);
         }
     }
+
+    [Fact]
+    public async Task The_redis_component_adds_one_Redis_and_points_every_replica_at_it_with_the_password_from_a_secret()
+    {
+        var k8s = Path.Combine(RepositoryDirectory(), "k8s");
+        var overlay = Directory.CreateTempSubdirectory("auditgw-redis-overlay-").FullName;
+        var config = Path.GetTempFileName();
+        try
+        {
+            var relative = Path.GetRelativePath(overlay, k8s).Replace('\\', '/');
+            File.WriteAllText(Path.Combine(overlay, "kustomization.yaml"), $"resources: [{relative}]\ncomponents: [{relative}/redis]\n");
+            var objects = await KustomizeAsync(overlay);
+            var redisService = One(objects, "Service", "redis");
+            var redis = One(objects, "StatefulSet", "redis");
+            Assert.Equal(1L, (long)redis["spec"]!["replicas"]!);
+            var labels = redis["spec"]!["template"]!["metadata"]!["labels"]!;
+            Assert.All(redisService["spec"]!["selector"]!.AsObject(), l => Assert.Equal((string?)l.Value, (string?)labels[l.Key]));
+            Assert.Contains("--appendonly", redis["spec"]!["template"]!["spec"]!["containers"]![0]!["args"]!.AsArray().Select(a => (string?)a));
+
+            File.WriteAllText(config, (string)One(objects, "ConfigMap")["data"]!["gateway.yaml"]!);
+            var file = ConfigFile.Load(config);
+            var options = AuditGateway.Redis.RedisOptions.FromUrl(file.Redis!.Connection!);
+            Assert.Equal("redis.auditgateway.svc", options.Host);
+            Assert.Equal((long)redisService["spec"]!["ports"]![0]!["port"]!, options.Port);
+            var gateway = One(objects, "StatefulSet", "auditgateway");
+            var container = gateway["spec"]!["template"]!["spec"]!["containers"]![0]!;
+            var mount = Mount(container, Path.GetDirectoryName(file.Redis.PasswordFile)!);
+            var volume = gateway["spec"]!["template"]!["spec"]!["volumes"]!.AsArray().Single(v => (string?)v!["name"] == (string?)mount["name"])!;
+            Assert.Equal("auditgateway-redis", (string?)volume["secret"]!["secretName"]);
+            Assert.Equal("/etc/auditgw/tls/tls.crt", file.Admin!.Tls!.CertFile);
+        }
+        finally
+        {
+            Directory.Delete(overlay, recursive: true);
+            File.Delete(config);
+        }
+    }
 }
