@@ -13,6 +13,7 @@
 # JWT) and gateway-plain (no JWT, no rules; the audit log stays on, it cannot be turned off).
 # TRACED=1 adds gateway-traced to every round: the full gateway with tracing at a 10 % ratio, exporting
 # OTLP/HTTP to a local receiver (a second nginx server answering 200 to every export), judged like the gateway.
+# REDIS=1 gives every gateway row redis.connection to a redis-server of its own on loopback (docs/replicas.md).
 # Everything listens on 127.0.0.1 only; every step is bounded; the trap stops what this script started.
 #
 # Usage: loadtest/policy-bench.sh
@@ -22,6 +23,7 @@
 #               times; the verdict is on the median round
 #   VARIANTS [0] 1 = also measure gateway-nojwt and gateway-plain
 #   TRACED [0]   1 = also measure gateway-traced in every round (telemetry.traceSampleRatio 0.1, OTLP set)
+#   REDIS [0]    1 = the gateways share state through a local redis-server (needs redis-server)
 #   BUILD [auto] 1 = always build Release; 0 = never; auto = when missing
 #   THREAD_CPU [0] 1 = also print each measured process's CPU per request by thread name
 #   MAX_SECONDS [600] watchdog for the whole script
@@ -37,6 +39,7 @@ WARMUP=${WARMUP:-15}
 ROUNDS=${ROUNDS:-6}
 VARIANTS=${VARIANTS:-0}
 TRACED=${TRACED:-0}
+REDIS=${REDIS:-0}
 BUILD=${BUILD:-auto}
 MAX_SECONDS=${MAX_SECONDS:-600}
 HOST_HEADER=bench.local
@@ -99,6 +102,15 @@ nginx -t -q -c "$work/nginx/nginx.conf" -p "$work/nginx/" 2>"$work/nginx/test.lo
 nginx -c "$work/nginx/nginx.conf" -p "$work/nginx/" 2>>"$work/nginx/error.log" &
 pids+=($!)
 
+# --- REDIS=1: a redis-server on loopback, no persistence ---
+redis_port=""
+if [[ $REDIS == 1 ]]; then
+  command -v redis-server >/dev/null || { echo "policy-bench: REDIS=1 needs redis-server (apt-get install -y redis-server)" >&2; exit 2; }
+  redis_port=$(free_port)
+  redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no --dir "$work" >"$work/redis.log" 2>&1 &
+  pids+=($!)
+fi
+
 # --- an RS256 issuer: key pair, the public key as the keysFile, one token valid for an hour ---
 openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$work/issuer.key" 2>/dev/null
 openssl pkey -in "$work/issuer.key" -pubout -out "$work/issuer.pub.pem"
@@ -159,6 +171,7 @@ gateway_config() { # dir kind
   cp "$work/issuer.pub.pem" "$dir/"
   {
     echo "audit: { flushInterval: 50ms, checkpointInterval: 1s }"
+    [[ -n $redis_port ]] && echo "redis: { connection: \"redis://127.0.0.1:$redis_port\" }"
     if [[ $kind == traced ]]; then
       echo "telemetry: { otlpEndpoint: \"http://127.0.0.1:$otlp_port\", otlpProtocol: http/protobuf, traceSampleRatio: 0.1 }"
     fi
@@ -191,6 +204,16 @@ start_gateway() { # kind -> sets gw_port, gw_pid
   done
   gw_port=$(grep -m1 '^auditgw: listening' "$dir/out.log" | sed -E 's/.* http=[^ ]*:([0-9]+) .*/\1/')
   [[ -n $gw_port ]] || { cat "$dir/out.log" >&2; echo "policy-bench: no listening line in 60s" >&2; exit 1; }
+  if [[ -n $redis_port ]]; then
+    local admin_port
+    admin_port=$(grep -m1 '^auditgw: listening' "$dir/out.log" | sed -E 's/.* admin=[^ ]*:([0-9]+) .*/\1/')
+    for _ in $(seq 1 100); do
+      curl -s --max-time 2 "http://127.0.0.1:$admin_port/readyz" | grep -q '"up": true' && return 0
+      sleep 0.1
+    done
+    echo "policy-bench: auditgw ($1) did not reach Redis at 127.0.0.1:$redis_port in 10 s" >&2
+    exit 1
+  fi
 }
 
 stop() { # pid
@@ -267,6 +290,7 @@ echo "machine busy before measuring: ${load}% of all CPUs (load average $(cut -d
 (( load < 10 )) || echo "policy-bench: WARNING: other processes use the CPUs; the numbers below are skewed by them" >&2
 echo "wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s --latency (each target warmed up once for ${WARMUP}s), Host: $HOST_HEADER, Authorization: Bearer <RS256 token>"
 echo "backend: nginx 127.0.0.1:$backend_port (static 200)"
+[[ -n $redis_port ]] && echo "redis: every gateway row has redis.connection redis://127.0.0.1:$redis_port (and reached it)"
 
 # yarp, forwarder and gateway all run from the start, and each is warmed up once. The rounds then load
 # them one at a time, so the rows a round compares are measured within seconds of one another: this

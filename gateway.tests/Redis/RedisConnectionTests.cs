@@ -87,9 +87,11 @@ public sealed class RedisConnectionTests : IAsyncLifetime
         var ready = await replica.AdminAsync(HttpMethod.Get, "/readyz");
         Assert.Equal(200, ready.Status);
         Assert.Contains("degraded: Redis redis://127.0.0.1:", ready.Body, StringComparison.Ordinal);
+        Assert.Contains("\nauditgw_redis_up 0\n", (await replica.AdminAsync(HttpMethod.Get, "/metrics")).Body, StringComparison.Ordinal);
 
         await redis.StartAgainAsync();
         await Eventually.TrueAsync(() => Redis(replica) is { Up: true }, TimeSpan.FromSeconds(10), "the gateway connects once Redis is there");
+        Assert.Contains("\nauditgw_redis_up 1\n", (await replica.AdminAsync(HttpMethod.Get, "/metrics")).Body, StringComparison.Ordinal);
         await Eventually.TrueAsync(() => replica.Entries().Any(e => e.Kind() == "lifecycle" && e.Body().GetProperty("event").GetString() == "redis-restored"), TimeSpan.FromSeconds(10), "redis-restored is logged");
         var events = replica.Entries().Where(e => e.Kind() == "lifecycle").Select(e => e.Body()).ToList();
         var down = Assert.Single(events, e => e.GetProperty("event").GetString() == "redis-down");

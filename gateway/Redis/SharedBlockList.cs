@@ -22,6 +22,9 @@ internal sealed partial class SharedBlockList : IBlockList, IDisposable
 {
     public static readonly TimeSpan VersionCheckInterval = TimeSpan.FromSeconds(1);
 
+    /// <summary>How often the hash is read in full even when nothing seems to have changed.</summary>
+    public static readonly TimeSpan FullPassInterval = TimeSpan.FromMinutes(1);
+
     private static readonly RedisKey BlocksKey = "auditgw:blocks";
     private static readonly RedisKey VersionKey = "auditgw:blocks:version";
     private const string ChangesChannelName = "auditgw:blocks:changes";
@@ -58,6 +61,7 @@ internal sealed partial class SharedBlockList : IBlockList, IDisposable
     private readonly SemaphoreSlim _reconciling = new(1, 1);
     private readonly ITimer _versionCheck;
     private long _seenVersion = -1;
+    private long _lastReconciled;
     private int _subscribed;
     private bool _writeFailing;
 
@@ -256,9 +260,10 @@ internal sealed partial class SharedBlockList : IBlockList, IDisposable
                 behind = version != _seenVersion || _unwritten.Count > 0;
             }
 
-            if (behind)
+            // A full pass now and then also removes expired records from the hash, so it does not grow with old blocks.
+            if (behind || _time.GetElapsedTime(Volatile.Read(ref _lastReconciled)) >= FullPassInterval)
             {
-                await ReconcileAsync("the version moved");
+                await ReconcileAsync(behind ? "the version moved" : "periodic pass");
             }
         }
         catch (Exception e) when (e is RedisException or TimeoutException)
@@ -350,6 +355,8 @@ internal sealed partial class SharedBlockList : IBlockList, IDisposable
             {
                 _seenVersion = version;
             }
+
+            Volatile.Write(ref _lastReconciled, _time.GetTimestamp());
 
             if (applied > 0)
             {
