@@ -161,11 +161,11 @@ internal sealed partial class RedisLink : IAsyncDisposable
         try
         {
             var nowMs = now.ToUnixTimeMilliseconds();
-            var transaction = database.CreateBatch();
-            var added = transaction.SortedSetAddAsync(NodesKey, Node, nowMs);
-            var trimmed = transaction.SortedSetRemoveRangeByScoreAsync(NodesKey, double.NegativeInfinity, nowMs - HeartbeatLifetime.TotalMilliseconds);
-            var counted = transaction.SortedSetLengthAsync(NodesKey, nowMs - HeartbeatLifetime.TotalMilliseconds, double.PositiveInfinity);
-            transaction.Execute();
+            var batch = database.CreateBatch();
+            var added = batch.SortedSetAddAsync(NodesKey, Node, nowMs);
+            var trimmed = batch.SortedSetRemoveRangeByScoreAsync(NodesKey, double.NegativeInfinity, nowMs - HeartbeatLifetime.TotalMilliseconds);
+            var counted = batch.SortedSetLengthAsync(NodesKey, nowMs - HeartbeatLifetime.TotalMilliseconds, double.PositiveInfinity);
+            batch.Execute();
             await Task.WhenAll(added, trimmed, counted);
             Volatile.Write(ref _replicas, (int)Math.Max(1, await counted));
             Up(now);
