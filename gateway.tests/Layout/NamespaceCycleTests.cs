@@ -18,10 +18,11 @@ public sealed class NamespaceCycleTests
         ["Proxy"] = ["Audit", "Policy", "Routing", "ControlPlane", "Telemetry"],
         ["Search"] = ["Configuration", "Audit"],
         ["Reports"] = ["Configuration", "Audit"],
-        ["Admin"] = ["Configuration", "Audit", "Policy", "Routing", "ControlPlane", "Search", "Reports"],
-        ["Hosting"] = ["Configuration", "Audit", "Kubernetes", "Policy", "Routing", "ControlPlane", "Proxy", "Admin", "Reports", "Telemetry"],
+        ["Redis"] = ["Configuration", "Audit", "Policy", "ControlPlane", "Search"],
+        ["Admin"] = ["Configuration", "Audit", "Policy", "Routing", "ControlPlane", "Search", "Reports", "Redis"],
+        ["Hosting"] = ["Configuration", "Audit", "Kubernetes", "Policy", "Routing", "ControlPlane", "Proxy", "Admin", "Reports", "Telemetry", "Redis"],
         ["Demo"] = ["Hosting", "Proxy"],
-        [""] = ["Audit", "Hosting", "Demo", "Search", "Reports"],
+        [""] = ["Audit", "Hosting", "Demo", "Search", "Reports", "Redis"],
     };
 
     private static string Folder(string ns) => ns == "AuditGateway" ? "" : ns["AuditGateway.".Length..].Split('.')[0];
