@@ -15,7 +15,8 @@ internal static class CommandLine
         var root = new RootCommand("AuditGateway: an auditing Kubernetes ingress controller.");
         root.Subcommands.Add(RunCommand.Create());
         root.Subcommands.Add(Demo.DemoCommand.Create());
-        foreach (var command in AuditCommands.Create(RollupCheck.Create))
+        // tail --redis reads the entry streams through Redis/, which Audit/ may not use: passed in here.
+        foreach (var command in AuditCommands.Create(TimeProvider.System, Redis.StreamTail.RunAsync, RollupCheck.Create))
         {
             root.Subcommands.Add(command);
         }

@@ -7,7 +7,7 @@ namespace AuditGateway.Redis;
 /// <summary>
 /// The parts replicas share through Redis (docs/replicas.md), registered only with <c>redis.connection</c>
 /// set: the link, the shared block list and rate limits over this node's own, and, in cluster mode, the
-/// shared attribution. Without Redis the single-node parts are registered as before.
+/// shared attribution; with <c>redis.streamEntries</c>, the entry stream. Without Redis the single-node parts are registered as before.
 /// </summary>
 internal static class ReplicaServices
 {
@@ -26,6 +26,10 @@ internal static class ReplicaServices
         services.AddSingleton<IRateLimitStore>(sp => new SharedRateLimiter(sp.GetRequiredService<RedisLink>(), sp.GetRequiredService<RateLimiter>(), sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton<InMemoryBlockList>();
         services.AddSingleton<IBlockList, SharedBlockList>();
+        if (redis.StreamEntries)
+        {
+            services.AddSingleton<EntryStream>();
+        }
     }
 
     /// <summary>In cluster mode (where the webhooks are): their reports shared with the other replicas.</summary>
@@ -48,6 +52,7 @@ internal static class ReplicaServices
         services.GetRequiredService<IBlockList>();
         services.GetRequiredService<IRateLimitStore>();
         services.GetService<SharedAttribution>();
+        services.GetService<EntryStream>()?.Start();
         link.Start();
     }
 }

@@ -17,8 +17,11 @@ internal static partial class AuditCommands
     /// The verbs, with <paramref name="time"/> for <c>tail --follow</c>'s polling and <c>audit-load</c>'s
     /// timestamps, and the derived data <c>verify</c> checks too (<paramref name="checks"/>: the rollups, from Reports/).
     /// </summary>
-    public static IEnumerable<Command> Create(TimeProvider time, params IReadOnlyList<DerivedDataCheckFactory> checks) =>
-        [Verify(checks), Proof(), Tail(time), Keygen(), Load(time)];
+    public static IEnumerable<Command> Create(TimeProvider time, params IReadOnlyList<DerivedDataCheckFactory> checks) => Create(time, null, checks);
+
+    /// <summary>The verbs as above; with <paramref name="streamTail"/>, <c>tail</c> also reads the nodes' entry streams in Redis (<c>--redis</c>).</summary>
+    public static IEnumerable<Command> Create(TimeProvider time, EntryStreamTail? streamTail, params IReadOnlyList<DerivedDataCheckFactory> checks) =>
+        [Verify(checks), Proof(), Tail(time, streamTail), Keygen(), Load(time)];
 
     public static Option<string> DataOption() => new("--data")
     {
