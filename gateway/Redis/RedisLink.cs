@@ -40,6 +40,7 @@ internal sealed partial class RedisLink : IAsyncDisposable
     private DateTimeOffset? _downSince;
     private string? _downReason;
     private int _replicas = 1;
+    private int _failedProbes;
 
     public RedisLink(RedisOptions options, string node, TimeProvider time, IAuditLog log, IMeterFactory meters, ILogger<RedisLink> logger)
     {
@@ -154,9 +155,14 @@ internal sealed partial class RedisLink : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// One heartbeat. An outage begins at the second failure in a row (one slow answer on a loaded machine is
+    /// not an outage), or at once when the connection itself is gone.
+    /// </summary>
     private async Task ProbeAsync()
     {
-        var database = _connection!.GetDatabase();
+        var connection = _connection!;
+        var database = connection.GetDatabase();
         var now = _time.GetUtcNow();
         try
         {
@@ -168,12 +174,17 @@ internal sealed partial class RedisLink : IAsyncDisposable
             batch.Execute();
             await Task.WhenAll(added, trimmed, counted);
             Volatile.Write(ref _replicas, (int)Math.Max(1, await counted));
+            _failedProbes = 0;
             Up(now);
         }
-        catch (Exception e) when (e is RedisException or TimeoutException)
+        catch (Exception e) when (e is not OperationCanceledException || !_stopping.IsCancellationRequested)
         {
+            // Any failure counts: the loop must outlive whatever the client throws.
             _failures.Add(1);
-            Down(now, e is TimeoutException or RedisTimeoutException ? $"no answer within {_options.Timeout.TotalMilliseconds:0} ms" : e.Message);
+            if (++_failedProbes >= 2 || !connection.IsConnected)
+            {
+                Down(now, RedisFailure.Describe(e, _options.Timeout));
+            }
         }
     }
 
