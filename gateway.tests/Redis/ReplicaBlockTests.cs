@@ -12,7 +12,7 @@ namespace AuditGateway.Tests.Redis;
 /// one replica blocks the client on all of them within 100 ms, each replica's log records the block it
 /// enforces with the node that detected it, and a Redis outage loses nothing.
 /// </summary>
-[Collection(ReplicaTimingCollection.Name)]
+[Collection(ReplicaTimingTests.Name)]
 public sealed class ReplicaBlockTests(ITestOutputHelper output) : IAsyncLifetime
 {
     private const string Host = "app.test";

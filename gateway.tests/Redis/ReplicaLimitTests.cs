@@ -11,7 +11,7 @@ namespace AuditGateway.Tests.Redis;
 /// Rate limits counted across three gateway processes sharing one real redis-server, and Redis
 /// trouble that never reaches the request path (docs/replicas.md).
 /// </summary>
-[Collection(ReplicaTimingCollection.Name)]
+[Collection(ReplicaTimingTests.Name)]
 public sealed class ReplicaLimitTests(ITestOutputHelper output) : IAsyncLifetime
 {
     private const string Limited = "limited.test";

@@ -6,7 +6,7 @@ namespace AuditGateway.Tests.Redis;
 /// measured while the rest of the suite shares the two cores.
 /// </summary>
 [CollectionDefinition(Name, DisableParallelization = true)]
-public sealed class ReplicaTimingCollection
+public sealed class ReplicaTimingTests
 {
     public const string Name = "replica timing";
 }
