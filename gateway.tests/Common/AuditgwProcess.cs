@@ -29,9 +29,14 @@ internal static class AuditgwProcess
     }
 
     /// <summary>Runs to completion; a process still running after <paramref name="timeout"/> is killed and fails the test.</summary>
-    public static async Task<Result> RunAsync(TimeSpan timeout, params string[] args)
+    public static Task<Result> RunAsync(TimeSpan timeout, params string[] args) => RunInAsync(null, timeout, args);
+
+    /// <summary>As <see cref="RunAsync"/>, in <paramref name="workingDirectory"/> (null: the test's own), so relative paths in <paramref name="args"/> mean what they would there.</summary>
+    public static async Task<Result> RunInAsync(string? workingDirectory, TimeSpan timeout, params string[] args)
     {
-        using var process = Process.Start(StartInfo(args))!;
+        var info = StartInfo(args);
+        info.WorkingDirectory = workingDirectory ?? "";
+        using var process = Process.Start(info)!;
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
         using var cancel = new CancellationTokenSource(timeout);

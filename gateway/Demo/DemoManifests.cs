@@ -5,11 +5,25 @@ using AuditGateway.Proxy;
 
 namespace AuditGateway.Demo;
 
-/// <summary>The demo's example manifests: two services behind host and path rules, and a TLS host.</summary>
+/// <summary>
+/// The demo's example manifests: two services behind host and path rules, a TLS host, and three
+/// Ingresses with policy: one requires a JWT, one admits only 127.0.0.1, one runs report-only.
+/// </summary>
 internal static class DemoManifests
 {
     public const string ShopHost = "shop.demo.local";
     public const string SecureHost = "secure.demo.local";
+
+    /// <summary>The path of the Ingress that requires a JWT.</summary>
+    public const string JwtPath = "/account";
+
+    /// <summary>The path of the Ingress that admits only <see cref="AllowedSource"/>.</summary>
+    public const string RestrictedPath = "/admin";
+
+    /// <summary>The path of the report-only Ingress (a JWT rule that is logged, not enforced).</summary>
+    public const string ReportOnlyPath = "/reports";
+
+    public const string AllowedSource = "127.0.0.1/32";
 
     /// <summary>Writes the manifests; the EndpointSlices point at the given backend ports.</summary>
     public static void Write(string directory, int shopWebPort, int shopApiPort, int securePort, DateTimeOffset now)
@@ -18,13 +32,7 @@ internal static class DemoManifests
         File.WriteAllText(Path.Combine(directory, "shop.yaml"), $$"""
             # The shop: a web front end on /, an API on /api. Edit this file while the demo runs:
             # the gateway applies the change within a fraction of a second.
-            apiVersion: networking.k8s.io/v1
-            kind: Ingress
-            metadata:
-              name: shop
-              namespace: demo
-            spec:
-              ingressClassName: auditgateway
+            {{IngressHead("shop")}}
               rules:
                 - host: {{ShopHost}}
                   http:
@@ -51,13 +59,7 @@ internal static class DemoManifests
         File.WriteAllText(Path.Combine(directory, "secure.yaml"), $$"""
             # A TLS host: HTTPS with the certificate from the Secret below (chosen by SNI);
             # plain HTTP requests are redirected (308).
-            apiVersion: networking.k8s.io/v1
-            kind: Ingress
-            metadata:
-              name: secure
-              namespace: demo
-            spec:
-              ingressClassName: auditgateway
+            {{IngressHead("secure")}}
               tls:
                 - hosts: [{{SecureHost}}]
                   secretName: secure-tls
@@ -81,7 +83,60 @@ internal static class DemoManifests
               tls.key: {{key}}
             {{Service("vault", 443, securePort)}}
             """);
+
+        File.WriteAllText(Path.Combine(directory, "account.yaml"), PolicyIngress(
+            "shop-account",
+            """
+            # Requires a JWT from the demo's issuer (identity.jwt in demo/gateway.yaml under the data
+            # directory): without one the gateway answers 401 and the request never reaches shop-api.
+            # The token's subject is recorded in the log (the token itself never is).
+            """,
+            "auditgateway.io/auth: jwt",
+            JwtPath,
+            "shop-api"));
+        File.WriteAllText(Path.Combine(directory, "admin.yaml"), PolicyIngress(
+            "shop-admin",
+            """
+            # Admits only 127.0.0.1: any other client address gets 403.
+            """,
+            $"auditgateway.io/allow-source-range: \"{AllowedSource}\"",
+            RestrictedPath,
+            "shop-web"));
+        File.WriteAllText(Path.Combine(directory, "reports.yaml"), PolicyIngress(
+            "shop-reports",
+            """
+            # Report-only: a request without a JWT is forwarded, and logged as "would-deny" with the
+            # rule it fails. Try a rule like this before enforcing it (remove the policy-mode line).
+            """,
+            "auditgateway.io/auth: jwt\n    auditgateway.io/policy-mode: report-only",
+            ReportOnlyPath,
+            "shop-api"));
     }
+
+    private static string PolicyIngress(string name, string comment, string annotations, string path, string service) => $$"""
+        {{comment}}
+        {{IngressHead(name, annotations)}}
+          rules:
+            - host: {{ShopHost}}
+              http:
+                paths:
+                  - path: {{path}}
+                    pathType: Prefix
+                    backend:
+                      service: { name: {{service}}, port: { name: http } }
+
+        """;
+
+    /// <summary>An Ingress of the demo namespace and the gateway's class, up to its <c>spec</c>'s rules; <paramref name="annotations"/> are lines indented for <c>metadata.annotations</c>.</summary>
+    private static string IngressHead(string name, string? annotations = null) => $$"""
+        apiVersion: networking.k8s.io/v1
+        kind: Ingress
+        metadata:
+          name: {{name}}
+          namespace: demo
+        {{(annotations is null ? "" : "  annotations:\n    " + annotations + "\n")}}spec:
+          ingressClassName: auditgateway
+        """;
 
     private static string Service(string name, int port, int backendPort) => string.Create(CultureInfo.InvariantCulture, $$"""
         ---
