@@ -15,8 +15,8 @@ internal static class CommandLine
         var root = new RootCommand("AuditGateway: an auditing Kubernetes ingress controller.");
         root.Subcommands.Add(RunCommand.Create());
         root.Subcommands.Add(Demo.DemoCommand.Create());
-        // tail --redis reads the entry streams through Redis/, which Audit/ may not use: passed in here.
-        foreach (var command in AuditCommands.Create(TimeProvider.System, Redis.StreamTail.RunAsync, RollupCheck.Create))
+        // tail --redis reads the entry streams and verify --redis the witnessed checkpoints through Redis/, which Audit/ may not use: passed in here.
+        foreach (var command in AuditCommands.Create(TimeProvider.System, Redis.StreamTail.RunAsync, Redis.WitnessCheck.FetchAsync, RollupCheck.Create))
         {
             root.Subcommands.Add(command);
         }

@@ -23,6 +23,16 @@ internal interface IDurableEntries
     void Observe(DurableEntriesObserver observer);
 }
 
+/// <summary>Checkpoints as they are signed, for the Redis witness.</summary>
+internal interface ISignedCheckpoints
+{
+    /// <summary>
+    /// From now on, <paramref name="observer"/> sees every checkpoint once it is stored, on the writer's
+    /// thread: it must be quick and must neither block nor throw.
+    /// </summary>
+    void ObserveCheckpoints(Action<SignedCheckpoint> observer);
+}
+
 /// <summary>The tamper-evident log, as the request path, the config pipeline and the admin API use it.</summary>
 internal interface IAuditLog
 {

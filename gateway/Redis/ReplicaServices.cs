@@ -6,8 +6,9 @@ namespace AuditGateway.Redis;
 
 /// <summary>
 /// The parts replicas share through Redis (docs/replicas.md), registered only with <c>redis.connection</c>
-/// set: the link, the shared block list and rate limits over this node's own, and, in cluster mode, the
-/// shared attribution; with <c>redis.streamEntries</c>, the entry stream. Without Redis the single-node parts are registered as before.
+/// set: the link, the shared block list and rate limits over this node's own, the checkpoint witness,
+/// and, in cluster mode, the shared attribution; with <c>redis.streamEntries</c>, the entry stream.
+/// Without Redis the single-node parts are registered as before.
 /// </summary>
 internal static class ReplicaServices
 {
@@ -26,6 +27,7 @@ internal static class ReplicaServices
         services.AddSingleton<IRateLimitStore>(sp => new SharedRateLimiter(sp.GetRequiredService<RedisLink>(), sp.GetRequiredService<RateLimiter>(), sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton<InMemoryBlockList>();
         services.AddSingleton<IBlockList, SharedBlockList>();
+        services.AddSingleton<CheckpointWitness>();
         if (redis.StreamEntries)
         {
             services.AddSingleton<EntryStream>();
@@ -52,6 +54,7 @@ internal static class ReplicaServices
         services.GetRequiredService<IBlockList>();
         services.GetRequiredService<IRateLimitStore>();
         services.GetService<SharedAttribution>();
+        services.GetRequiredService<CheckpointWitness>();
         services.GetService<EntryStream>()?.Start();
         link.Start();
     }

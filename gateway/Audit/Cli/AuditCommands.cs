@@ -17,11 +17,15 @@ internal static partial class AuditCommands
     /// The verbs, with <paramref name="time"/> for <c>tail --follow</c>'s polling and <c>audit-load</c>'s
     /// timestamps, and the derived data <c>verify</c> checks too (<paramref name="checks"/>: the rollups, from Reports/).
     /// </summary>
-    public static IEnumerable<Command> Create(TimeProvider time, params IReadOnlyList<DerivedDataCheckFactory> checks) => Create(time, null, checks);
+    public static IEnumerable<Command> Create(TimeProvider time, params IReadOnlyList<DerivedDataCheckFactory> checks) => Create(time, null, null, checks);
 
-    /// <summary>The verbs as above; with <paramref name="streamTail"/>, <c>tail</c> also reads the nodes' entry streams in Redis (<c>--redis</c>).</summary>
-    public static IEnumerable<Command> Create(TimeProvider time, EntryStreamTail? streamTail, params IReadOnlyList<DerivedDataCheckFactory> checks) =>
-        [Verify(checks), Proof(), Tail(time, streamTail), Keygen(), Load(time)];
+    /// <summary>
+    /// The verbs as above; with <paramref name="streamTail"/>, <c>tail</c> also reads the nodes' entry streams in
+    /// Redis, and with <paramref name="witness"/>, <c>verify</c> checks the log against the checkpoints witnessed
+    /// there (both <c>--redis</c>).
+    /// </summary>
+    public static IEnumerable<Command> Create(TimeProvider time, EntryStreamTail? streamTail, LogWitnessSource? witness, params IReadOnlyList<DerivedDataCheckFactory> checks) =>
+        [Verify(checks, witness), Proof(), Tail(time, streamTail), Keygen(), Load(time)];
 
     public static Option<string> DataOption() => new("--data")
     {

@@ -12,7 +12,7 @@ namespace AuditGateway.Audit.Writer;
 /// encodes, chains, hashes, group-commits and signs. <see cref="OpenAsync"/> opens (and recovers) the
 /// log; <see cref="DisposeAsync"/> writes what is queued, a stop entry and a final checkpoint.
 /// </summary>
-internal sealed partial class AuditLog : IAuditLog, IDurableEntries, IAsyncDisposable
+internal sealed partial class AuditLog : IAuditLog, IDurableEntries, ISignedCheckpoints, IAsyncDisposable
 {
     private readonly EntryQueue<PendingEntry> _queue;
     private readonly WriterSignal _signal;
@@ -139,6 +139,8 @@ internal sealed partial class AuditLog : IAuditLog, IDurableEntries, IAsyncDispo
     public IAsyncEnumerable<LiveEntry> SubscribeAsync(CancellationToken cancellationToken) => _feed.SubscribeAsync(cancellationToken);
 
     public void Observe(DurableEntriesObserver observer) => _writer.Observe(observer);
+
+    public void ObserveCheckpoints(Action<SignedCheckpoint> observer) => _checkpoints.Signed += observer;
 
     /// <summary>Stops taking entries, writes everything queued, a lifecycle stop entry and a final checkpoint.</summary>
     public async ValueTask DisposeAsync()

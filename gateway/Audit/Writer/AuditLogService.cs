@@ -10,7 +10,7 @@ namespace AuditGateway.Audit.Writer;
 /// Whoever starts the gateway opens it before anything writes entries and closes it after everything
 /// that writes has stopped.
 /// </summary>
-internal sealed class AuditLogService(AuditOptions options, ILoggerFactory loggerFactory, IMeterFactory meterFactory) : IAuditLog, IDurableEntries, IAsyncDisposable
+internal sealed class AuditLogService(AuditOptions options, ILoggerFactory loggerFactory, IMeterFactory meterFactory) : IAuditLog, IDurableEntries, ISignedCheckpoints, IAsyncDisposable
 {
     private AuditLog? _log;
 
@@ -36,6 +36,8 @@ internal sealed class AuditLogService(AuditOptions options, ILoggerFactory logge
     public IAsyncEnumerable<LiveEntry> SubscribeAsync(CancellationToken cancellationToken) => Log.SubscribeAsync(cancellationToken);
 
     public void Observe(DurableEntriesObserver observer) => Log.Observe(observer);
+
+    public void ObserveCheckpoints(Action<SignedCheckpoint> observer) => Log.ObserveCheckpoints(observer);
 
     public async ValueTask DisposeAsync()
     {

@@ -20,6 +20,7 @@ internal static class AuditServiceCollectionExtensions
         services.AddSingleton<AuditLogService>();
         services.AddSingleton<IAuditLog>(sp => sp.GetRequiredService<AuditLogService>());
         services.AddSingleton<IDurableEntries>(sp => sp.GetRequiredService<AuditLogService>());
+        services.AddSingleton<ISignedCheckpoints>(sp => sp.GetRequiredService<AuditLogService>());
         return services;
     }
 }

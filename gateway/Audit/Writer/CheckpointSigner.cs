@@ -17,6 +17,9 @@ internal sealed class CheckpointSigner(AuditOptions options, NoteSigner signer, 
     /// <summary>The newest signed checkpoint, or null before the first.</summary>
     public SignedCheckpoint? Latest => Volatile.Read(ref _latest);
 
+    /// <summary>Raised on the writer's thread with every checkpoint once it is stored (<see cref="ISignedCheckpoints"/>).</summary>
+    public event Action<SignedCheckpoint>? Signed;
+
     /// <summary>How long until the next checkpoint may be signed; zero or less: now.</summary>
     public TimeSpan DueIn => options.CheckpointInterval - _time.GetElapsedTime(_lastAt);
 
@@ -36,6 +39,7 @@ internal sealed class CheckpointSigner(AuditOptions options, NoteSigner signer, 
         var signed = new SignedCheckpoint(checkpoint, signer.Sign(checkpoint.ToText()));
         CheckpointStore.Write(options.DataDirectory, signed);
         Volatile.Write(ref _latest, signed);
+        Signed?.Invoke(signed);
     }
 
     public void Dispose() => signer.Dispose();
