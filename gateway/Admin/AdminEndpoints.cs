@@ -66,6 +66,13 @@ internal static class AdminEndpoints
             var table = context.RequestServices.GetRequiredService<RoutingState>().Current;
             return WriteJson(context, table, AdminJsonContext.Readable.RouteTable);
         });
+        endpoints.MapGet("/api/session", static async context =>
+        {
+            var principal = (AdminPrincipal)context.Items[PrincipalKey]!;
+            var session = await context.RequestServices.GetRequiredService<AdminReads>().OpenSessionAsync(context);
+            var role = principal.Has(AdminRole.Operator) ? "operator" : "auditor";
+            await WriteJson(context, new SessionView(principal.Name!, role, session), AdminJsonContext.Readable.SessionView);
+        });
         endpoints.MapGet("/api/blocks", static context =>
         {
             var blocks = context.RequestServices.GetRequiredService<IBlockList>().List();
@@ -145,12 +152,16 @@ internal sealed record Readiness(
 /// <summary>With <c>redis.connection</c> set: whether the shared Redis answers (down: degraded, serving on local state).</summary>
 internal sealed record RedisReadiness(string Url, bool Up, DateTimeOffset? DownSince, string? Reason, int Replicas);
 
+/// <summary>What <c>GET /api/session</c> answers: who the caller is, with which role, and a new dashboard session id.</summary>
+internal sealed record SessionView(string Name, string Role, string Session);
+
 internal sealed record BlockView(string Address, DateTimeOffset BlockedAt, DateTimeOffset ExpiresAt, string Detector, string Evidence);
 
 /// <summary>Indented JSON for people, with only the escaping JSON requires (no <c>\u0027</c> for quotes).</summary>
 [JsonSerializable(typeof(RouteTable))]
 [JsonSerializable(typeof(Readiness))]
 [JsonSerializable(typeof(List<BlockView>))]
+[JsonSerializable(typeof(SessionView))]
 internal sealed partial class AdminJsonContext : JsonSerializerContext
 {
     public static AdminJsonContext Readable { get; } = new(new JsonSerializerOptions

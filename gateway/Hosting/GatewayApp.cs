@@ -124,6 +124,7 @@ internal sealed partial class GatewayApp : IAsyncDisposable
             admin => admin.UseRouting().UseAdminAuthentication().UseEndpoints(endpoints =>
             {
                 AdminEndpoints.Map(endpoints);
+                Admin.Dashboard.DashboardEndpoints.Map(endpoints);
                 MetricsEndpoint.Map(endpoints);
                 if (clusterMode)
                 {
