@@ -136,7 +136,7 @@ public sealed class ReplicaBlockTests(ITestOutputHelper output) : IAsyncLifetime
             convergedAt.Add(DateTimeOffset.UtcNow);
         }
 
-        // Each replica notices Redis within its 250 ms reconnect retry and 200 ms probe, and records when (redis-restored).
+        // Each replica notices Redis within its 100 ms reconnect retry (probed at once when reconnected), and records when (redis-restored).
         var restoredAt = new[] { b, c }.Select(r => Time(Lifecycle(r, "redis-restored").Single())).ToList();
         for (var i = 0; i < 2; i++)
         {

@@ -180,7 +180,7 @@ internal sealed record RedisOptions
             ConnectRetry = 1,
             KeepAlive = 1,
             HeartbeatInterval = TimeSpan.FromMilliseconds(250),
-            ReconnectRetryPolicy = new LinearRetry(250),
+            ReconnectRetryPolicy = new LinearRetry(100),
             BacklogPolicy = BacklogPolicy.FailFast,
             IncludeDetailInExceptions = false,
         };
