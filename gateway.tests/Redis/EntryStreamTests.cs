@@ -14,6 +14,7 @@ namespace AuditGateway.Tests.Redis;
 /// gateway and an outage of Redis (which comes back empty); and <c>auditgw tail --redis</c> over the
 /// streams of two gateway processes, following them as new entries and new nodes appear.
 /// </summary>
+[Collection(ReplicaTimingTests.Name)]
 public sealed class EntryStreamTests
 {
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
@@ -123,10 +124,17 @@ public sealed class EntryStreamTests
         await using var b = await ChildProcess.StartGatewayAsync(root.Path, "node-b", redis.Url);
         await a.GetAsync("/from-a");
         await b.GetAsync("/from-b");
-        await Eventually.TrueAsync(
-            () => ReadStream(db, "node-a").Any(e => e.Text.Contains("/from-a", StringComparison.Ordinal)) && ReadStream(db, "node-b").Any(e => e.Text.Contains("/from-b", StringComparison.Ordinal)),
-            Patience,
-            "both requests in their node's stream");
+        try
+        {
+            await Eventually.TrueAsync(
+                () => ReadStream(db, "node-a").Any(e => e.Text.Contains("/from-a", StringComparison.Ordinal)) && ReadStream(db, "node-b").Any(e => e.Text.Contains("/from-b", StringComparison.Ordinal)),
+                Patience,
+                "both requests in their node's stream");
+        }
+        catch (TimeoutException e)
+        {
+            throw new TimeoutException($"{e.Message}\nnode-a:\n{a.Output()}\nnode-b:\n{b.Output()}", e);
+        }
 
         var tail = await AuditgwProcess.RunAsync(Patience, "tail", "--redis", redis.Url);
         Assert.True(tail.ExitCode == 0, tail.Stderr);
@@ -307,7 +315,7 @@ public sealed class EntryStreamTests
             _process.Dispose();
         }
 
-        private string Output()
+        public string Output()
         {
             lock (_lines)
             {

@@ -12,6 +12,7 @@ namespace AuditGateway.Tests.Redis;
 /// <c>redis.connection</c> (docs/replicas.md): what is accepted and refused, and a gateway process
 /// against a real redis-server that is missing at start, wants a password or an ACL user, or speaks TLS.
 /// </summary>
+[Collection(ReplicaTimingTests.Name)]
 public sealed class RedisConnectionTests : IAsyncLifetime
 {
     private EchoBackend? _backend;

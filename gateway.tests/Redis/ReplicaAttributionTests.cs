@@ -9,6 +9,7 @@ namespace AuditGateway.Tests.Redis;
 /// own gateway with its own log) share one real redis-server, and each one's <c>config</c> entry names
 /// the kubectl user.
 /// </summary>
+[Collection(ReplicaTimingTests.Name)]
 public sealed class ReplicaAttributionTests
 {
     private static string Shop(string path) =>

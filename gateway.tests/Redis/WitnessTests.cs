@@ -21,6 +21,7 @@ namespace AuditGateway.Tests.Redis;
 /// then catches what the local files cannot: a log cut back together with its checkpoints, a rewrite
 /// with re-signed checkpoints, a fork, and says so for a witnessed note it cannot trust.
 /// </summary>
+[Collection(ReplicaTimingTests.Name)]
 public sealed class WitnessTests : IAsyncLifetime, IDisposable
 {
     private readonly TempDataDirectory _dir = new();

@@ -161,6 +161,17 @@ internal sealed partial class EntryStream : IAsyncDisposable
 
             return false;
         }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // Whatever else goes wrong, the loop tries again: the stream must not stop for good.
+            if (!_failing)
+            {
+                _failing = true;
+                Log.ReadFailed(_logger, _keyName, e.GetType().Name + ": " + e.Message);
+            }
+
+            return false;
+        }
         finally
         {
             lock (_runLock)
