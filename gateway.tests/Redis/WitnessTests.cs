@@ -56,6 +56,27 @@ public sealed class WitnessTests : IAsyncLifetime, IDisposable
     }
 
     [Fact]
+    public async Task Readyz_says_whether_the_witness_agrees_and_a_larger_checkpoint_under_this_node_is_a_disagreement()
+    {
+        await using var gateway = await StartGatewayAsync();
+        await SendAsync(gateway, 5);
+        var latest = await WaitUntilWitnessedAsync(gateway);
+        await Eventually.TrueAsync(() => gateway.App.Services.GetRequiredService<CheckpointWitness>().Agreement?.Size == SizeOf(latest), TestGateway.Timeout, "the agreement is read back");
+        var witness = (await gateway.GetAdminJsonAsync("/readyz"))["redis"]!["witness"]!;
+        Assert.True((bool)witness["agrees"]!);
+        Assert.Equal(SizeOf(latest), (long)witness["size"]!);
+
+        // Another note under this node's name, larger than its log: the next publish reads it back and says so.
+        var forged = new Checkpoint(CheckpointStore.TryParse(latest, out _)!.Checkpoint.Origin, SizeOf(latest) + 1000, RandomNumberGenerator.GetBytes(32));
+        await (await Redis.DatabaseAsync()).SortedSetAddAsync(KeyOf(gateway), SignWithDataKey(gateway.DataDirectory, forged), forged.Size);
+        await SendAsync(gateway, 5);
+        await Eventually.TrueAsync(() => gateway.App.Services.GetRequiredService<CheckpointWitness>().Agreement is { Agrees: false }, TestGateway.Timeout, "the disagreement is seen");
+        var ready = await gateway.GetAdminJsonAsync("/readyz");
+        Assert.False((bool)ready["redis"]!["witness"]!["agrees"]!);
+        Assert.Contains(ready["warnings"]!.AsArray(), w => ((string?)w)!.Contains($"the checkpoint witness disagrees: Redis holds a checkpoint of size {forged.Size}", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task Checkpoints_signed_while_Redis_is_down_are_published_when_it_answers_again()
     {
         await using var gateway = await StartGatewayAsync();

@@ -47,7 +47,12 @@ internal static class AdminEndpoints
             RedisReadiness? redis = null;
             if (context.RequestServices.GetService<RedisLink>() is { } link)
             {
-                redis = new RedisReadiness(link.Options.Url!, link.IsUp, link.IsUp ? null : link.DownSince, link.DownReason, link.Replicas);
+                redis = new RedisReadiness(link.Options.Url!, link.IsUp, link.IsUp ? null : link.DownSince, link.DownReason, link.Replicas, context.RequestServices.GetService<CheckpointWitness>()?.Agreement);
+                if (redis.Witness is { Agrees: false } disagreement)
+                {
+                    warnings.Add($"the checkpoint witness disagrees: {disagreement.Problem}");
+                }
+
                 if (!link.IsUp)
                 {
                     warnings.Add(string.Create(
@@ -150,7 +155,8 @@ internal sealed record Readiness(
     RedisReadiness? Redis);
 
 /// <summary>With <c>redis.connection</c> set: whether the shared Redis answers (down: degraded, serving on local state).</summary>
-internal sealed record RedisReadiness(string Url, bool Up, DateTimeOffset? DownSince, string? Reason, int Replicas);
+/// <param name="Witness">What this node last saw of its checkpoint witness in Redis (null before its first publish).</param>
+internal sealed record RedisReadiness(string Url, bool Up, DateTimeOffset? DownSince, string? Reason, int Replicas, WitnessAgreement? Witness);
 
 /// <summary>What <c>GET /api/session</c> answers: who the caller is, with which role, and a new dashboard session id.</summary>
 internal sealed record SessionView(string Name, string Role, string Session);

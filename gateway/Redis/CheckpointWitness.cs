@@ -27,6 +27,7 @@ internal sealed partial class CheckpointWitness : IAsyncDisposable
     private static readonly TimeSpan RetryAfter = TimeSpan.FromSeconds(1);
 
     private readonly RedisLink _link;
+    private readonly TimeProvider _time;
     private readonly RedisKey _key;
     private readonly ILogger<CheckpointWitness> _logger;
     private readonly Lock _lock = new();
@@ -37,11 +38,13 @@ internal sealed partial class CheckpointWitness : IAsyncDisposable
     private bool _waited;
     private bool _failing;
     private bool _stopped;
+    private WitnessAgreement? _agreement;
 
     /// <summary>Starts observing the log's checkpoints; the one signed when the log opened waits for the first connection.</summary>
     public CheckpointWitness(RedisLink link, IAuditLog log, ISignedCheckpoints checkpoints, TimeProvider time, ILogger<CheckpointWitness> logger)
     {
         _link = link;
+        _time = time;
         _key = KeyOf(link.Node);
         _logger = logger;
         _retry = time.CreateTimer(static state => ((CheckpointWitness)state!).Trigger(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
@@ -52,6 +55,30 @@ internal sealed partial class CheckpointWitness : IAsyncDisposable
         }
 
         link.Restored += Trigger;
+    }
+
+    /// <summary>Whether Redis, read back after the last publish, holds this node's newest checkpoint and nothing contradicting it; null before the first publish.</summary>
+    public WitnessAgreement? Agreement => Volatile.Read(ref _agreement);
+
+    /// <summary>
+    /// The witness agrees when the only note Redis holds at this node's newest size is the one just
+    /// published and none is larger; another note at that size is a fork, a larger one a checkpoint this
+    /// log does not have (another process writing under this node name, or a log cut back).
+    /// </summary>
+    private WitnessAgreement Compare(long size, RedisValue published, RedisValue[] atSize, SortedSetEntry[] top)
+    {
+        var now = _time.GetUtcNow();
+        if (atSize.Any(n => n != published))
+        {
+            return new WitnessAgreement(size, false, $"Redis holds another signed checkpoint of size {size} for this node: a fork (run auditgw verify --redis)", now);
+        }
+
+        if (top.Length == 1 && (long)top[0].Score > size)
+        {
+            return new WitnessAgreement(size, false, $"Redis holds a checkpoint of size {(long)top[0].Score} for this node, larger than its log's {size} (run auditgw verify --redis)", now);
+        }
+
+        return new WitnessAgreement(size, true, null, now);
     }
 
     /// <summary>The sorted set of a node's witnessed checkpoints.</summary>
@@ -170,15 +197,19 @@ internal sealed partial class CheckpointWitness : IAsyncDisposable
     private async Task<bool> TryWriteAsync(IDatabase database, SignedCheckpoint[] round)
     {
         var members = round.Select(c => new SortedSetEntry(c.Note.ToString(), c.Checkpoint.Size)).ToArray();
+        var newest = round[^1].Checkpoint.Size;
         try
         {
             var batch = database.CreateBatch();
             var added = batch.SortedSetAddAsync(_key, members);
             var trimmed = batch.SortedSetRemoveRangeByRankAsync(_key, 0, -(Keep + 1));
             var announced = batch.PublishAsync(Channel, members[^1].Element);
+            var atSize = batch.SortedSetRangeByScoreAsync(_key, newest, newest);
+            var top = batch.SortedSetRangeByRankWithScoresAsync(_key, -1, -1);
             batch.Execute();
-            await Task.WhenAll(added, trimmed, announced);
+            await Task.WhenAll(added, trimmed, announced, atSize, top);
             Volatile.Write(ref _failing, false);
+            Volatile.Write(ref _agreement, Compare(newest, members[^1].Element, await atSize, await top));
             return true;
         }
         catch (Exception e) when (e is RedisException or TimeoutException)
@@ -220,3 +251,6 @@ internal sealed partial class CheckpointWitness : IAsyncDisposable
         public static partial void CaughtUp(ILogger logger, int count, long size, long dropped);
     }
 }
+
+/// <summary>What this node last saw of its witness: the newest size it published, and whether Redis agrees (else why not).</summary>
+internal sealed record WitnessAgreement(long Size, bool Agrees, string? Problem, DateTimeOffset CheckedAt);

@@ -454,7 +454,12 @@ function renderIntegrity() {
     const redis = ready.redis;
     const line = () => (redis
       ? [redis.up ? badge('ok', 'Redis up') : badge('bad', `Redis down since ${utc(redis.downSince)}: ${redis.reason ?? ''}`),
-        ` ${redis.url} · ${redis.replicas} replicas · checkpoint witness agreement is not reported by the admin API`]
+        ` ${redis.url} · ${redis.replicas} replicas · `,
+        redis.witness
+          ? (redis.witness.agrees
+            ? [badge('ok', 'witness agrees'), ` at size ${redis.witness.size} (read back ${utc(redis.witness.checkedAt)})`]
+            : [badge('bad', 'witness disagrees'), ` ${redis.witness.problem ?? ''}`])
+          : [badge('info', 'witness'), ' nothing published yet']]
       : [badge('info', 'no witness'), ' (Redis not configured)']);
     witness.push(['witness', el('span', { 'data-slot': 'witness' }, line())]);
     brief.push(['witness', el('span', {}, line())]);
