@@ -18,7 +18,7 @@ public sealed class NamespaceCycleTests
         ["Proxy"] = ["Audit", "Policy", "Routing", "ControlPlane", "Telemetry"],
         ["Search"] = ["Configuration", "Audit"],
         ["Reports"] = ["Configuration", "Audit"],
-        ["Redis"] = ["Configuration", "Audit", "Policy", "ControlPlane", "Search"],
+        ["Redis"] = ["Configuration", "Audit", "Policy", "ControlPlane", "Search", "Reports"],
         ["Admin"] = ["Configuration", "Audit", "Policy", "Routing", "ControlPlane", "Search", "Reports", "Redis"],
         ["Hosting"] = ["Configuration", "Audit", "Kubernetes", "Policy", "Routing", "ControlPlane", "Proxy", "Admin", "Reports", "Telemetry", "Redis"],
         ["Demo"] = ["Hosting", "Proxy"],

@@ -66,6 +66,20 @@ internal static class AdminEndpoints
             return WriteJson(context, ready, AdminJsonContext.Readable.Readiness);
         });
         ReportEndpoints.Map(endpoints);
+        endpoints.MapGet("/api/replicas/live", static async context =>
+        {
+            if (context.RequestServices.GetService<ReplicaViews>() is not { } views)
+            {
+                context.Response.StatusCode = StatusCodes.Status404NotFound;
+                await context.Response.WriteAsync("404 Not Found: a single node: redis.connection is not set (docs/replicas.md)\n");
+                return;
+            }
+
+            await context.RequestServices.GetRequiredService<AdminReads>().RecordAsync(context, "report routes (live, all replicas)");
+            var reports = await views.LiveRoutesAsync();
+            context.Response.ContentType = "application/json; charset=utf-8";
+            await context.Response.WriteAsync("{\"replicas\":[" + string.Join(",", reports) + "]}\n");
+        });
         endpoints.MapGet("/api/routes", static context =>
         {
             var table = context.RequestServices.GetRequiredService<RoutingState>().Current;

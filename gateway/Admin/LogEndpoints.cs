@@ -8,6 +8,7 @@ using AuditGateway.Audit.Entries;
 using AuditGateway.Audit.Hashing;
 using AuditGateway.Audit.Notes;
 using AuditGateway.Audit.Verification;
+using AuditGateway.Redis;
 using AuditGateway.Search;
 
 namespace AuditGateway.Admin;
@@ -174,12 +175,32 @@ internal static class LogEndpoints
             return;
         }
 
-        await context.RequestServices.GetRequiredService<AdminReads>().RecordAsync(context, "stream log");
+        var replicas = context.Request.Query["replicas"].FirstOrDefault();
+        if (replicas is not (null or "all"))
+        {
+            await PlainAsync(context, StatusCodes.Status400BadRequest, $"400 Bad Request: replicas '{replicas}': expected all");
+            return;
+        }
+
+        var allReplicas = replicas == "all";
+        var views = context.RequestServices.GetService<ReplicaViews>();
+        if (allReplicas && views is not { StreamsEntries: true })
+        {
+            await PlainAsync(context, StatusCodes.Status400BadRequest, "400 Bad Request: replicas=all needs redis.connection and redis.streamEntries: true (docs/replicas.md)");
+            return;
+        }
+
+        await context.RequestServices.GetRequiredService<AdminReads>().RecordAsync(context, allReplicas ? "stream log (all replicas)" : "stream log");
         var log = context.RequestServices.GetRequiredService<IAuditLog>();
         var ct = context.RequestAborted;
         context.Response.ContentType = EventStream;
         context.Response.Headers.CacheControl = "no-cache";
         context.Response.Headers["X-Accel-Buffering"] = "no";
+        if (allReplicas)
+        {
+            await StreamReplicasAsync(context, views!, query, ct);
+            return;
+        }
 
         var data = context.RequestServices.GetRequiredService<AuditOptions>().DataDirectory;
         try
@@ -189,6 +210,27 @@ internal static class LogEndpoints
                 if (!query.HasFilters || query.Matches(EntryParser.TryParse(Encoding.UTF8.GetBytes(entry.Json), out _)!))
                 {
                     await SendAsync(context, entry.Seq, entry.Kind, entry.Json);
+                    await context.Response.Body.FlushAsync(ct);
+                }
+            }
+        }
+        catch (Exception e) when (ct.IsCancellationRequested && e is OperationCanceledException or IOException)
+        {
+            // The client went away.
+        }
+    }
+
+    /// <summary>Every node's entries from now on, from their Redis streams (no resuming: the id is <c>node:seq</c>).</summary>
+    private static async Task StreamReplicasAsync(HttpContext context, ReplicaViews views, SearchQuery query, CancellationToken ct)
+    {
+        await context.Response.Body.FlushAsync(ct);
+        try
+        {
+            await foreach (var (node, seq, kind, line) in views.FollowAsync(ct))
+            {
+                if (!query.HasFilters || EntryParser.TryParse(Encoding.UTF8.GetBytes(line), out _) is { } entry && query.Matches(entry))
+                {
+                    await context.Response.WriteAsync(string.Create(CultureInfo.InvariantCulture, $"id: {node}:{seq}\nevent: {kind}\ndata: {line}\n\n"), ct);
                     await context.Response.Body.FlushAsync(ct);
                 }
             }

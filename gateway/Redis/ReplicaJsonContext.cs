@@ -6,4 +6,5 @@ namespace AuditGateway.Redis;
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
 [JsonSerializable(typeof(BlockRecord))]
 [JsonSerializable(typeof(AttributionMessage))]
+[JsonSerializable(typeof(string))]
 internal sealed partial class ReplicaJsonContext : JsonSerializerContext;

@@ -28,6 +28,7 @@ internal static class ReplicaServices
         services.AddSingleton<InMemoryBlockList>();
         services.AddSingleton<IBlockList, SharedBlockList>();
         services.AddSingleton<CheckpointWitness>();
+        services.AddSingleton<ReplicaViews>();
         if (redis.StreamEntries)
         {
             services.AddSingleton<EntryStream>();
@@ -55,6 +56,7 @@ internal static class ReplicaServices
         services.GetRequiredService<IRateLimitStore>();
         services.GetService<SharedAttribution>();
         services.GetRequiredService<CheckpointWitness>();
+        services.GetRequiredService<ReplicaViews>();
         services.GetService<EntryStream>()?.Start();
         link.Start();
     }
