@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Net;
 using System.Text.Json;
-using AuditGateway.Demo;
 using AuditGateway.Tests.Common;
 using Xunit.Abstractions;
 
@@ -15,41 +14,19 @@ namespace AuditGateway.Tests.Redis;
 [Collection(ReplicaTimingTests.Name)]
 public sealed class ReplicaBlockTests(ITestOutputHelper output) : IAsyncLifetime
 {
-    private const string Host = "app.test";
+    private const string Host = RedisReplicas.Host;
 
-    private EchoBackend? _backend;
-    private RedisServer? _redis;
-    private ReplicaSet? _replicas;
+    private RedisReplicas? _set;
 
-    private ReplicaSet Replicas => _replicas!;
+    private ReplicaSet Replicas => _set!.Replicas;
 
     public async Task InitializeAsync()
     {
-        _backend = await EchoBackend.StartAsync("web");
-        _redis = await RedisServer.StartAsync();
-        _replicas = await ReplicaSet.StartAsync(3, _redis.Url, Manifests.Documents(
-            Manifests.Backend("web", _backend.Port),
-            Manifests.Ingress("app", [new HostRule(Host, new PathRule("/", "Prefix", "web", 80))])));
-        await Task.WhenAll(Replicas.Replicas.Select(r => Eventually.TrueAsync(() => r.Output.Any(l => l.Contains("3 replica(s) share it", StringComparison.Ordinal)) || ReplicasSeen(r) == 3, TimeSpan.FromSeconds(20), $"{r.Node} counts 3 replicas")));
+        _set = await RedisReplicas.StartAsync(3);
+        await Task.WhenAll(Replicas.Replicas.Select(r => Eventually.TrueAsync(() => ReplicasSeen(r) == 3, TimeSpan.FromSeconds(20), $"{r.Node} counts 3 replicas")));
     }
 
-    public async Task DisposeAsync()
-    {
-        if (_replicas is not null)
-        {
-            await _replicas.DisposeAsync();
-        }
-
-        if (_redis is not null)
-        {
-            await _redis.DisposeAsync();
-        }
-
-        if (_backend is not null)
-        {
-            await _backend.DisposeAsync();
-        }
-    }
+    public async Task DisposeAsync() => await _set!.DisposeAsync();
 
     [Fact]
     public async Task A_probe_through_one_replica_blocks_the_client_on_the_others_within_100_ms_at_p99_over_200_blocks()
@@ -106,7 +83,7 @@ public sealed class ReplicaBlockTests(ITestOutputHelper output) : IAsyncLifetime
             await Eventually.TrueAsync(() => BlockEntries(replica).Count == 3, TimeSpan.FromSeconds(10), $"{replica.Node} has the first 3 blocks");
         }
 
-        await _redis!.StopAsync();
+        await _set!.Redis.StopAsync();
         foreach (var replica in Replicas.Replicas)
         {
             await Eventually.TrueAsync(() => Lifecycle(replica, "redis-down").Count == 1, TimeSpan.FromSeconds(10), $"{replica.Node} records redis-down");
@@ -127,7 +104,7 @@ public sealed class ReplicaBlockTests(ITestOutputHelper output) : IAsyncLifetime
         await Task.Delay(TimeSpan.FromSeconds(30)); // the outage the scenario is about, not a wait for something
 
         var expected = before.Skip(1).Concat(during).Select(x => x.ToString()).ToHashSet(StringComparer.Ordinal);
-        await _redis.StartAgainAsync();
+        await _set.Redis.StartAgainAsync();
         var started = DateTimeOffset.UtcNow;
         var convergedAt = new List<DateTimeOffset>();
         foreach (var replica in new[] { b, c })

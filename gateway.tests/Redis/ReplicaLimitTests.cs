@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
-using AuditGateway.Demo;
 using AuditGateway.Tests.Common;
 using Xunit.Abstractions;
 
@@ -18,43 +17,24 @@ public sealed class ReplicaLimitTests(ITestOutputHelper output) : IAsyncLifetime
     private const string Fast = "fast.test";
     private const int Limit = 50;
 
-    private EchoBackend? _backend;
-    private RedisServer? _redis;
-    private ReplicaSet? _replicas;
+    private RedisReplicas? _set;
 
-    private ReplicaSet Replicas => _replicas!;
+    private ReplicaSet Replicas => _set!.Replicas;
+
+    private RedisServer Redis => _set!.Redis;
 
     public async Task InitializeAsync()
     {
-        _backend = await EchoBackend.StartAsync("web");
-        _redis = await RedisServer.StartAsync();
-        _replicas = await ReplicaSet.StartAsync(3, _redis.Url, Manifests.Documents(
-            Manifests.Backend("web", _backend.Port),
+        _set = await RedisReplicas.StartAsync(3, [
             Manifests.Ingress("limited", [new HostRule(Limited, new PathRule("/", "Prefix", "web", 80))], annotations: new Dictionary<string, string> { ["auditgateway.io/rate-limit"] = $"{Limit}r/s" }),
-            Manifests.Ingress("fast", [new HostRule(Fast, new PathRule("/", "Prefix", "web", 80))], annotations: new Dictionary<string, string> { ["auditgateway.io/rate-limit"] = "50000r/s" })));
+            Manifests.Ingress("fast", [new HostRule(Fast, new PathRule("/", "Prefix", "web", 80))], annotations: new Dictionary<string, string> { ["auditgateway.io/rate-limit"] = "50000r/s" })]);
         foreach (var replica in Replicas.Replicas)
         {
             await Eventually.TrueAsync(() => replica.AdminAsync(HttpMethod.Get, "/readyz").GetAwaiter().GetResult().Body.Contains("\"replicas\": 3", StringComparison.Ordinal), TimeSpan.FromSeconds(20), $"{replica.Node} counts 3 replicas");
         }
     }
 
-    public async Task DisposeAsync()
-    {
-        if (_replicas is not null)
-        {
-            await _replicas.DisposeAsync();
-        }
-
-        if (_redis is not null)
-        {
-            await _redis.DisposeAsync();
-        }
-
-        if (_backend is not null)
-        {
-            await _backend.DisposeAsync();
-        }
-    }
+    public async Task DisposeAsync() => await _set!.DisposeAsync();
 
     [Fact]
     public async Task A_limit_of_50_per_second_spread_over_three_replicas_accepts_no_more_than_the_limit_plus_replicas_times_batch_over_20_s()
@@ -87,7 +67,7 @@ public sealed class ReplicaLimitTests(ITestOutputHelper output) : IAsyncLifetime
         var phase = TimeSpan.FromSeconds(5);
         var baseline = await Task.WhenAll(Replicas.Replicas.Select(r => LoadAsync(r, Fast, client, phase, perSecond: 100)));
 
-        _redis!.Pause();
+        Redis.Pause();
         List<(int Status, double Ms)>[] paused;
         try
         {
@@ -101,7 +81,7 @@ public sealed class ReplicaLimitTests(ITestOutputHelper output) : IAsyncLifetime
         }
         finally
         {
-            _redis.Resume();
+            Redis.Resume();
         }
 
         var before = P99(baseline);
@@ -122,7 +102,7 @@ public sealed class ReplicaLimitTests(ITestOutputHelper output) : IAsyncLifetime
     [Fact]
     public async Task While_Redis_is_down_each_replica_enforces_the_limit_divided_by_the_replicas_it_last_saw()
     {
-        await _redis!.StopAsync();
+        await Redis.StopAsync();
         var replica = Replicas[1];
         await Eventually.TrueAsync(() => LifecycleEvents(replica).Contains("redis-down"), TimeSpan.FromSeconds(10), "redis-down is logged");
         var started = Stopwatch.GetTimestamp();

@@ -1,6 +1,5 @@
 using System.Net;
 using System.Text.Json;
-using AuditGateway.Demo;
 using AuditGateway.Tests.Common;
 
 namespace AuditGateway.Tests.Redis;
@@ -13,34 +12,20 @@ namespace AuditGateway.Tests.Redis;
 [Collection(ReplicaTimingTests.Name)]
 public sealed class ReplicaViewsTests : IAsyncLifetime
 {
-    private const string Host = "app.test";
+    private const string Host = RedisReplicas.Host;
 
-    private EchoBackend? _backend;
-    private RedisServer? _redis;
-    private ReplicaSet? _replicas;
+    private RedisReplicas? _set;
 
-    public async Task InitializeAsync()
-    {
-        _backend = await EchoBackend.StartAsync("web");
-        _redis = await RedisServer.StartAsync();
-        _replicas = await ReplicaSet.StartAsync(
-            2,
-            _redis.Url,
-            Manifests.Documents(Manifests.Backend("web", _backend.Port), Manifests.Ingress("app", [new HostRule(Host, new PathRule("/", "Prefix", "web", 80))])),
-            redisKeys: "streamEntries: true");
-    }
+    private ReplicaSet Replicas => _set!.Replicas;
 
-    public async Task DisposeAsync()
-    {
-        await _replicas!.DisposeAsync();
-        await _redis!.DisposeAsync();
-        await _backend!.DisposeAsync();
-    }
+    public async Task InitializeAsync() => _set = await RedisReplicas.StartAsync(2, redisKeys: "streamEntries: true");
+
+    public async Task DisposeAsync() => await _set!.DisposeAsync();
 
     [Fact]
     public async Task One_replica_serves_the_live_route_reports_and_the_entries_of_every_replica()
     {
-        var (a, b) = (_replicas![0], _replicas[1]);
+        var (a, b) = (Replicas[0], Replicas[1]);
         Assert.Equal(200, await a.GetAsync(Host, "/on-a", IPAddress.Loopback));
         for (var i = 0; i < 3; i++)
         {
@@ -88,7 +73,7 @@ public sealed class ReplicaViewsTests : IAsyncLifetime
         Assert.Contains("/from-b-live", data, StringComparison.Ordinal);
         Assert.DoesNotContain("/filtered-out", data, StringComparison.Ordinal);
 
-        var (single, _) = await _replicas[0].AdminAsync(HttpMethod.Get, "/api/log/stream?replicas=some");
+        var (single, _) = await Replicas[0].AdminAsync(HttpMethod.Get, "/api/log/stream?replicas=some");
         Assert.Equal(400, single);
     }
 

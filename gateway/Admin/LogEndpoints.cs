@@ -159,12 +159,22 @@ internal static class LogEndpoints
     /// </summary>
     private static async Task StreamAsync(HttpContext context)
     {
+        var replicas = context.Request.Query["replicas"].FirstOrDefault();
+        if (replicas is not (null or "all"))
+        {
+            await PlainAsync(context, StatusCodes.Status400BadRequest, $"400 Bad Request: replicas '{replicas}': expected all");
+            return;
+        }
+
+        var allReplicas = replicas == "all";
         SearchQuery query;
         long? lastId;
         try
         {
             query = Parameters(context).Parse(context.RequestServices.GetRequiredService<TimeProvider>(), commandLine: false);
-            var last = context.Request.Headers["Last-Event-ID"].FirstOrDefault() ?? context.Request.Query["lastEventId"].FirstOrDefault();
+
+            // Every replica's stream is not resumable (its ids are node:seq): a Last-Event-ID is not for it.
+            var last = allReplicas ? null : context.Request.Headers["Last-Event-ID"].FirstOrDefault() ?? context.Request.Query["lastEventId"].FirstOrDefault();
             lastId = last is null ? null
                 : long.TryParse(last, NumberStyles.None, CultureInfo.InvariantCulture, out var id) ? id
                 : throw new SearchParameterException($"Last-Event-ID '{last}': expected the seq of an event (a whole number)");
@@ -175,14 +185,6 @@ internal static class LogEndpoints
             return;
         }
 
-        var replicas = context.Request.Query["replicas"].FirstOrDefault();
-        if (replicas is not (null or "all"))
-        {
-            await PlainAsync(context, StatusCodes.Status400BadRequest, $"400 Bad Request: replicas '{replicas}': expected all");
-            return;
-        }
-
-        var allReplicas = replicas == "all";
         var views = context.RequestServices.GetService<ReplicaViews>();
         if (allReplicas && views is not { StreamsEntries: true })
         {

@@ -404,6 +404,42 @@ async function pollReadiness() {
   const response = await fetch('readyz', { cache: 'no-store', credentials: 'omit' });
   state.readiness = await response.json();
   renderIntegrity();
+  if (state.readiness.redis && !state.replicaCounts) {
+    // With Redis, every replica's live numbers and (with redis.streamEntries) its entries.
+    state.replicaCounts = new Map();
+    $('#replicas-panel').hidden = false;
+    $('#access-replicas').hidden = false;
+    every(1000, pollReplicas);
+  }
+}
+
+async function pollReplicas() {
+  const live = await getJson('api/replicas/live');
+  const now = performance.now();
+  const rows = [];
+  let total = 0;
+  for (const replica of live.replicas) {
+    for (const route of replica.report.routes) {
+      const key = `${replica.node}|${route.route}`;
+      const previous = state.replicaCounts.get(key);
+      const rate = previous && now > previous.at ? Math.max(0, route.requests - previous.requests) / ((now - previous.at) / 1000) : 0;
+      state.replicaCounts.set(key, { requests: route.requests, at: now });
+      total += route.requests;
+      const statuses = route.statuses ?? {};
+      const errors = (statuses['4xx'] ?? 0) + (statuses['5xx'] ?? 0);
+      rows.push(el('tr', { 'data-replica': replica.node, 'data-replica-route': route.route },
+        el('td', { class: 'strong', text: replica.node }),
+        el('td', { class: 'meta id', text: route.route }),
+        el('td', { class: 'num', text: rate.toFixed(1) }),
+        el('td', { class: 'num', text: String(route.requests) }),
+        el('td', { class: 'num', text: route.requests ? `${errors} · ${Math.round((100 * errors) / route.requests)} %` : '0' }),
+        el('td', { class: 'num', text: String(route.denied ?? 0) }),
+        ...['p50', 'p99'].map((p) => el('td', { class: 'num', text: route.latency?.count ? micros(route.latency[p]) : '—' }))));
+    }
+  }
+  if (rows.length === 0) rows.push(el('tr', {}, el('td', { colspan: 8, class: 'empty', text: 'No replica has published numbers yet.' })));
+  replace($('#replicas tbody'), rows);
+  replace($('#replicas-meta'), `${live.replicas.length} replicas · ${total} requests since their starts`);
 }
 
 function checkWord(check) {
@@ -577,13 +613,17 @@ function startAccess() {
     const text = String(form.get(name) ?? '').trim();
     if (text) query.set(name, text);
   }
+  const everyReplica = form.get('replicas') === 'all';
+  if (everyReplica) query.set('replicas', 'all');
+  state.accessAll = everyReplica;
   const controller = new AbortController();
   state.access = controller;
   state.streams.add(controller);
   replace($('#access tbody'));
   replace($('#access-error'));
   const filters = [...query].filter(([name]) => name !== 'kind').map(([n, v]) => `${n}=${v}`).join(', ') || 'no filter';
-  const from = state.lastSeq === null ? null : Math.max(0, state.lastSeq - ACCESS_BACKFILL);
+  // Every replica's stream starts now (its ids are node:seq, not resumable); this replica's backfills.
+  const from = everyReplica || state.lastSeq === null ? null : Math.max(0, state.lastSeq - ACCESS_BACKFILL);
   follow(`api/log/stream?${query}`, {
     headers,
     lastEventId: from,
@@ -619,7 +659,8 @@ function addAccessRow(entry) {
   const identity = r.identity?.subject ?? r.identity?.clientId ?? null;
   const target = `${r.method} ${r.host}${r.path}${r.query ? `?${r.query}` : ''}`;
   const row = el('tr', { 'data-seq': entry.seq },
-    el('td', { class: 'num', text: String(entry.seq) }),
+    el('td', { class: 'num clip', title: `${entry.node} seq ${entry.seq}` },
+      el('div', { text: String(entry.seq) }), state.accessAll ? el('div', { class: 'meta', 'data-node': entry.node, text: entry.node }) : null),
     el('td', { title: utc(entry.ts), text: clock(entry.ts) }),
     el('td', { class: 'clip', title: r.client?.ip ?? '', text: r.client?.ip ?? '—' }),
     el('td', { class: 'clip request', title: target, text: target }),
@@ -629,7 +670,8 @@ function addAccessRow(entry) {
     el('td', { class: 'clip', title: identity ?? 'anonymous', text: identity ?? '(anonymous)' }),
     el('td', { class: 'num', text: micros(r.latencyUs) }),
     el('td', { class: 'clip', title: r.userAgent ?? '', text: r.userAgent ?? '—' }),
-    el('td', {}, el('button', { type: 'button', class: 'link', title: `inclusion proof of seq ${entry.seq}`, onclick: () => openProof(entry.seq) }, 'proof')));
+    // Another replica's entry is proven by that replica's own admin API (its own tree): no button here.
+    el('td', {}, state.accessAll ? null : el('button', { type: 'button', class: 'link', title: `inclusion proof of seq ${entry.seq}`, onclick: () => openProof(entry.seq) }, 'proof')));
   const body = $('#access tbody');
   body.prepend(row);
   while (body.children.length > ACCESS_ROWS) body.lastElementChild.remove();
