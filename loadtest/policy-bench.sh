@@ -13,6 +13,9 @@
 # JWT) and gateway-plain (no JWT, no rules; the audit log stays on, it cannot be turned off).
 # TRACED=1 adds gateway-traced to every round: the full gateway with tracing at a 10 % ratio, exporting
 # OTLP/HTTP to a local receiver (a second nginx server answering 200 to every export), judged like the gateway.
+# NGINX=1 adds nginx-proxy to every round (issue 19's comparison): nginx as a reverse proxy in its own process,
+# upstream keep-alive, a buffered JSON access log (buffer=64k flush=50ms) and the same 1,000 CIDR rules as
+# deny lines (none containing 127.0.0.1), to the same backend.
 # REDIS=1 gives every gateway row redis.connection to a redis-server of its own on loopback (docs/replicas.md).
 # Everything listens on 127.0.0.1 only; every step is bounded; the trap stops what this script started.
 #
@@ -24,6 +27,7 @@
 #   VARIANTS [0] 1 = also measure gateway-nojwt and gateway-plain
 #   TRACED [0]   1 = also measure gateway-traced in every round (telemetry.traceSampleRatio 0.1, OTLP set)
 #   REDIS [0]    1 = the gateways share state through a local redis-server (needs redis-server)
+#   NGINX [0]    1 = also measure nginx-proxy in every round (gateway/nginx ratios printed too)
 #   BUILD [auto] 1 = always build Release; 0 = never; auto = when missing
 #   THREAD_CPU [0] 1 = also print each measured process's CPU per request by thread name
 #   MAX_SECONDS [600] watchdog for the whole script
@@ -40,6 +44,7 @@ ROUNDS=${ROUNDS:-6}
 VARIANTS=${VARIANTS:-0}
 TRACED=${TRACED:-0}
 REDIS=${REDIS:-0}
+NGINX=${NGINX:-0}
 BUILD=${BUILD:-auto}
 MAX_SECONDS=${MAX_SECONDS:-600}
 HOST_HEADER=bench.local
@@ -90,6 +95,7 @@ http {
     listen 127.0.0.1:$backend_port;
     location / { default_type text/plain; return 200 "hello from the backend\n"; }
   }
+  # NGINX=1: nginx as the proxy under test (its own process below), not this backend.
   # The OTLP receiver of TRACED=1: an empty protobuf answer is a valid ExportServiceResponse.
   server {
     listen 127.0.0.1:$otlp_port;
@@ -101,6 +107,7 @@ EOF
 nginx -t -q -c "$work/nginx/nginx.conf" -p "$work/nginx/" 2>"$work/nginx/test.log" || { cat "$work/nginx/test.log" >&2; exit 1; }
 nginx -c "$work/nginx/nginx.conf" -p "$work/nginx/" 2>>"$work/nginx/error.log" &
 pids+=($!)
+
 
 # --- REDIS=1: a redis-server on loopback, no persistence ---
 redis_port=""
@@ -129,6 +136,32 @@ deny_ranges() {
   for ((i = 0; i < 99; i++)); do printf '"2001:db8:%x::/48", ' "$i"; done
   printf '"2001:db8:ffff::/48"'
 }
+
+# --- NGINX=1: nginx as a reverse proxy, configured as issue 19 describes, in its own process ---
+proxy_port=""
+if [[ $NGINX == 1 ]]; then
+  proxy_port=$(free_port)
+  mkdir -p "$work/nginx-proxy"
+  {
+    echo "# Temporary: written and removed by loadtest/policy-bench.sh. Loopback only."
+    echo "$user_line"
+    echo "daemon off; worker_processes 1; pid $work/nginx-proxy/nginx.pid; error_log $work/nginx-proxy/error.log warn;"
+    echo "events { worker_connections 4096; }"
+    echo "http {"
+    echo "  log_format json escape=json '{\"ts\":\"\$time_iso8601\",\"client\":\"\$remote_addr\",\"method\":\"\$request_method\",\"host\":\"\$host\",\"uri\":\"\$request_uri\",\"status\":\$status,\"bytes\":\$body_bytes_sent,\"rt\":\$request_time,\"urt\":\"\$upstream_response_time\",\"ua\":\"\$http_user_agent\"}';"
+    echo "  access_log $work/nginx-proxy/access.log json buffer=64k flush=50ms;"
+    echo "  keepalive_requests 1000000;"
+    for dir in client_body proxy fastcgi uwsgi scgi; do echo "  ${dir}_temp_path $work/nginx-proxy/$dir;"; done
+    echo "  upstream backend { server 127.0.0.1:$backend_port; keepalive 64; }"
+    echo "  server {"
+    echo "    listen 127.0.0.1:$proxy_port;"
+    deny_ranges | tr -d '"' | tr ',' '\n' | sed -E 's/^ *(.+)$/    deny \1;/'
+    echo "    location / { proxy_pass http://backend; proxy_http_version 1.1; proxy_set_header Connection \"\"; proxy_set_header Host \$host; }"
+    echo "  }"
+    echo "}"
+  } >"$work/nginx-proxy/nginx.conf"
+  nginx -t -q -c "$work/nginx-proxy/nginx.conf" -p "$work/nginx-proxy/" 2>"$work/nginx-proxy/test.log" || { cat "$work/nginx-proxy/test.log" >&2; exit 1; }
+fi
 
 manifests() { # dir annotations-yaml
   mkdir -p "$1"
@@ -313,6 +346,16 @@ pid[gateway]=$gw_pid
 url[gateway]=http://127.0.0.1:$gw_port/
 gw_full_dir=$work/gw-full
 targets=(yarp forwarder gateway)
+if [[ $NGINX == 1 ]]; then
+  nginx -c "$work/nginx-proxy/nginx.conf" -p "$work/nginx-proxy/" 2>>"$work/nginx-proxy/error.log" &
+  pids+=($!)
+  master=$!
+  check "http://127.0.0.1:$proxy_port/" 200
+  # The worker does the proxying: its CPU and memory are what is measured.
+  pid[nginx-proxy]=$(pgrep -P "$master" | head -1)
+  url[nginx-proxy]=http://127.0.0.1:$proxy_port/
+  targets+=(nginx-proxy)
+fi
 if [[ $TRACED == 1 ]]; then
   start_gateway traced
   check "http://127.0.0.1:$gw_port/" 200 "$token"
@@ -329,6 +372,7 @@ for ((round = 1; round <= ROUNDS; round++)); do
   order=(yarp gateway forwarder)
   (( round % 2 == 0 )) && order=(gateway yarp forwarder)
   [[ $TRACED == 1 ]] && order+=(gateway-traced)
+  [[ $NGINX == 1 ]] && order+=(nginx-proxy)
   for target in "${order[@]}"; do
     measure "$target#$round" "${url[$target]}" "${pid[$target]}"
   done
@@ -376,6 +420,15 @@ ratio=$(median "${ratios[@]}")
 delta=$(median "${deltas[@]}")
 verdict=$(awk -v r="$ratio" -v d="$delta" 'BEGIN {print ((r >= 0.90 && d <= 1.0) ? "meets" : "misses")}')
 echo "median of $ROUNDS rounds: throughput ratio $ratio (goal >= 0.90), p99 gateway - yarp $delta ms (goal <= 1 ms): $verdict the goals"
+if [[ $NGINX == 1 ]]; then
+  nginx_ratios=() yarp_nginx=()
+  for ((round = 1; round <= ROUNDS; round++)); do
+    nginx_ratios+=("$(quotient "${rps[gateway#$round]}" "${rps[nginx-proxy#$round]}")")
+    yarp_nginx+=("$(quotient "${rps[yarp#$round]}" "${rps[nginx-proxy#$round]}")")
+  done
+  echo "nginx rounds: gateway/nginx ratios ${nginx_ratios[*]}"
+  echo "median of $ROUNDS rounds: gateway/nginx throughput $(median "${nginx_ratios[@]}") (issue 19's goal >= 1.0), yarp/nginx $(median "${yarp_nginx[@]}")"
+fi
 if [[ $TRACED == 1 ]]; then
   traced_ratios=() traced_deltas=()
   for ((round = 1; round <= ROUNDS; round++)); do
