@@ -73,7 +73,7 @@ internal sealed partial class EntryStream : IAsyncDisposable
     private static RedisValue IdOf(long seq) => string.Create(CultureInfo.InvariantCulture, $"{seq}-1");
 
     /// <summary>The seq a Stream id stands for (its first part), or null for an id that is not a number.</summary>
-    private static long? SeqOf(RedisValue id)
+    internal static long? SeqOf(RedisValue id)
     {
         var text = ((string?)id ?? "").AsSpan();
         var dash = text.IndexOf('-');

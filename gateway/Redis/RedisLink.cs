@@ -109,6 +109,20 @@ internal sealed partial class RedisLink : IAsyncDisposable
     /// <summary>Pub/sub, or null before the first connection attempt finished.</summary>
     public ISubscriber? Subscriber => _connection?.GetSubscriber();
 
+    /// <summary>The keys matching <paramref name="pattern"/> (SCAN, a page at a time, each bounded by <c>redis.timeout</c>); none before the first connection attempt finished.</summary>
+    public async IAsyncEnumerable<RedisKey> KeysAsync(string pattern)
+    {
+        if (_connection is not { } connection)
+        {
+            yield break;
+        }
+
+        await foreach (var key in connection.GetServers()[0].KeysAsync(_options.Database, pattern, pageSize: 1000))
+        {
+            yield return key;
+        }
+    }
+
     /// <summary>Counts a failed operation (for the metric); callers log their own incident once.</summary>
     public void Failed() => _failures.Add(1);
 

@@ -53,9 +53,14 @@ internal sealed class ReplicaViews : IDisposable
             return [];
         }
 
-        var keys = await KeysAsync(database, LiveKeyPrefix + "*");
+        var keys = new List<RedisKey>();
+        await foreach (var key in _link.KeysAsync(LiveKeyPrefix + "*"))
+        {
+            keys.Add(key);
+        }
+
         keys.Sort((x, y) => string.CompareOrdinal(x, y));
-        var values = keys.Count == 0 ? [] : await database.StringGetAsync([.. keys.Select(k => (RedisKey)k)]);
+        var values = keys.Count == 0 ? [] : await database.StringGetAsync([.. keys]);
         return [.. values.Where(v => v.HasValue).Select(v => (string)v!)];
     }
 
@@ -80,8 +85,9 @@ internal sealed class ReplicaViews : IDisposable
                     if (lastDiscovery is not { } discovered || _time.GetElapsedTime(discovered) >= TimeSpan.FromSeconds(1))
                     {
                         lastDiscovery = _time.GetTimestamp();
-                        foreach (var key in await KeysAsync(database, EntryStream.KeyPrefix + "*"))
+                        await foreach (var found in _link.KeysAsync(EntryStream.KeyPrefix + "*"))
                         {
+                            var key = found.ToString();
                             if (!positions.ContainsKey(key))
                             {
                                 // Streams there when following began start at their end; later ones at their start.
@@ -109,9 +115,7 @@ internal sealed class ReplicaViews : IDisposable
                 foreach (var entry in read[i])
                 {
                     positions[streams[i]] = entry.Id;
-                    var id = (string?)entry.Id ?? "";
-                    var dash = id.IndexOf('-', StringComparison.Ordinal);
-                    if (long.TryParse(dash < 0 ? id : id[..dash], NumberStyles.None, CultureInfo.InvariantCulture, out var seq) && (string?)entry[LineField] is { } line)
+                    if (EntryStream.SeqOf(entry.Id) is { } seq && (string?)entry[LineField] is { } line)
                     {
                         yield return (node, seq, (string?)entry["kind"] ?? "", line);
                     }
@@ -153,19 +157,5 @@ internal sealed class ReplicaViews : IDisposable
         {
             Volatile.Write(ref _publishing, 0);
         }
-    }
-
-    private static async Task<List<string>> KeysAsync(IDatabase database, string pattern)
-    {
-        var keys = new List<string>();
-        var cursor = 0L;
-        do
-        {
-            var result = (RedisResult[])(await database.ExecuteAsync("SCAN", cursor.ToString(CultureInfo.InvariantCulture), "MATCH", pattern, "COUNT", "1000"))!;
-            cursor = long.Parse((string)result[0]!, CultureInfo.InvariantCulture);
-            keys.AddRange(((RedisResult[])result[1]!).Select(k => (string)k!));
-        }
-        while (cursor != 0);
-        return keys;
     }
 }
