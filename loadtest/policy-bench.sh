@@ -16,6 +16,11 @@
 # NGINX=1 adds nginx-proxy to every round (issue 19's comparison): nginx as a reverse proxy in its own process,
 # upstream keep-alive, a buffered JSON access log (buffer=64k flush=50ms) and the same 1,000 CIDR rules as
 # deny lines (none containing 127.0.0.1), to the same backend.
+# PROFILE=1 after the rounds loads yarp and the gateway once more each under `perf record` (JIT symbols from the
+# runtime's perf map) and prints where their CPU time goes, and the gateway's allocations and GCs per request
+# (from its /metrics), for finding where the time goes (loadtest/README.md "Where the time goes").
+# H2=1 (implies NGINX=1) also loads nginx-proxy, yarp and the gateway over HTTP/2 with prior knowledge (h2c) with h2load,
+# in rounds of their own after the HTTP/1.1 rounds: nginx on an `http2` listener, bareyarp --h2c, the gateway's plain listener.
 # REDIS=1 gives every gateway row redis.connection to a redis-server of its own on loopback (docs/replicas.md).
 # Everything listens on 127.0.0.1 only; every step is bounded; the trap stops what this script started.
 #
@@ -28,6 +33,12 @@
 #   TRACED [0]   1 = also measure gateway-traced in every round (telemetry.traceSampleRatio 0.1, OTLP set)
 #   REDIS [0]    1 = the gateways share state through a local redis-server (needs redis-server)
 #   NGINX [0]    1 = also measure nginx-proxy in every round (gateway/nginx ratios printed too)
+#   H2 [0]       1 = also measure over HTTP/2 with h2load (-t THREADS -c CONNECTIONS -m STREAMS [10] -D DURATION)
+#   PROFILE [0]  1 = also profile yarp and the gateway after the rounds (needs perf: apt-get install -y linux-perf)
+#   GATEWAY_DLL [gateway/bin/Release/net10.0/auditgw.dll]  another build of the gateway to measure (not built here)
+#   INGRESSES [1] Ingresses the gateways load (the measured one and INGRESSES - 1 on other hosts)
+#   GATEWAY_ENV []  NAME=VALUE ... given to the gateway processes only (runtime settings to compare, e.g.
+#               DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=0 for the runtime's default)
 #   BUILD [auto] 1 = always build Release; 0 = never; auto = when missing
 #   THREAD_CPU [0] 1 = also print each measured process's CPU per request by thread name
 #   MAX_SECONDS [600] watchdog for the whole script
@@ -45,6 +56,11 @@ VARIANTS=${VARIANTS:-0}
 TRACED=${TRACED:-0}
 REDIS=${REDIS:-0}
 NGINX=${NGINX:-0}
+PROFILE=${PROFILE:-0}
+H2=${H2:-0}
+STREAMS=${STREAMS:-10}
+INGRESSES=${INGRESSES:-1}
+[[ $H2 == 1 ]] && NGINX=1
 BUILD=${BUILD:-auto}
 MAX_SECONDS=${MAX_SECONDS:-600}
 HOST_HEADER=bench.local
@@ -52,13 +68,20 @@ ISSUER=https://bench.example/
 AUDIENCE=api://bench
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-gateway_dll=$repo/gateway/bin/Release/net10.0/auditgw.dll
+gateway_dll=${GATEWAY_DLL:-$repo/gateway/bin/Release/net10.0/auditgw.dll}
 bare_dll=$repo/loadtest/bareyarp/bin/Release/net10.0/bareyarp.dll
 for tool in dotnet wrk nginx openssl curl; do
   command -v "$tool" >/dev/null || { echo "policy-bench: '$tool' not found (apt-get install -y wrk nginx-light openssl curl)" >&2; exit 2; }
 done
 
+[[ $H2 == 1 ]] && ! command -v h2load >/dev/null && { echo "policy-bench: H2=1 needs h2load (apt-get install -y nghttp2-client)" >&2; exit 2; }
 scratch_with_watchdog policy-bench "$MAX_SECONDS"
+if [[ $PROFILE == 1 ]]; then
+  command -v perf >/dev/null || { echo "policy-bench: PROFILE=1 needs perf (apt-get install -y linux-perf)" >&2; exit 2; }
+  # The runtime writes /tmp/perf-<pid>.map so perf can name JIT-compiled methods.
+  # Without W^X double mapping, so the map's addresses are where the code runs (else perf sees memfd:doublemapper).
+  export DOTNET_PerfMapEnabled=1 DOTNET_EnableWriteXorExecute=0
+fi
 
 build() { # project dll
   if [[ $BUILD == 1 || ( $BUILD == auto && ! -f $2 ) ]]; then
@@ -66,7 +89,8 @@ build() { # project dll
     timeout 300 dotnet build -c Release "$repo/$1" -v quiet -nologo >"$work/build.log" 2>&1 || { cat "$work/build.log" >&2; exit 1; }
   fi
 }
-build gateway "$gateway_dll"
+[[ -n ${GATEWAY_DLL:-} ]] || build gateway "$gateway_dll"
+[[ -f $gateway_dll ]] || { echo "policy-bench: no gateway build at $gateway_dll" >&2; exit 2; }
 build loadtest/bareyarp "$bare_dll"
 
 # --- the backend: nginx, a static 200 with keep-alive ---
@@ -138,9 +162,17 @@ deny_ranges() {
 }
 
 # --- NGINX=1: nginx as a reverse proxy, configured as issue 19 describes, in its own process ---
-proxy_port=""
+proxy_port="" proxy_h2_port=""
+proxy_server() { # port [http2]: one server block of the nginx proxy
+  echo "  server {"
+  echo "    listen 127.0.0.1:$1${2:+ $2};"
+  deny_ranges | tr -d '"' | tr ',' '\n' | sed -E 's/^ *(.+)$/    deny \1;/'
+  echo "    location / { proxy_pass http://backend; proxy_http_version 1.1; proxy_set_header Connection \"\"; proxy_set_header Host \$host; }"
+  echo "  }"
+}
 if [[ $NGINX == 1 ]]; then
   proxy_port=$(free_port)
+  proxy_h2_port=$(free_port)
   mkdir -p "$work/nginx-proxy"
   {
     echo "# Temporary: written and removed by loadtest/policy-bench.sh. Loopback only."
@@ -153,11 +185,9 @@ if [[ $NGINX == 1 ]]; then
     echo "  keepalive_requests 1000000;"
     for dir in client_body proxy fastcgi uwsgi scgi; do echo "  ${dir}_temp_path $work/nginx-proxy/$dir;"; done
     echo "  upstream backend { server 127.0.0.1:$backend_port; keepalive 64; }"
-    echo "  server {"
-    echo "    listen 127.0.0.1:$proxy_port;"
-    deny_ranges | tr -d '"' | tr ',' '\n' | sed -E 's/^ *(.+)$/    deny \1;/'
-    echo "    location / { proxy_pass http://backend; proxy_http_version 1.1; proxy_set_header Connection \"\"; proxy_set_header Host \$host; }"
-    echo "  }"
+    proxy_server "$proxy_port"
+    # H2=1: the same proxy over HTTP/2 with prior knowledge.
+    proxy_server "$proxy_h2_port" http2
     echo "}"
   } >"$work/nginx-proxy/nginx.conf"
   nginx -t -q -c "$work/nginx-proxy/nginx.conf" -p "$work/nginx-proxy/" 2>"$work/nginx-proxy/test.log" || { cat "$work/nginx-proxy/test.log" >&2; exit 1; }
@@ -195,6 +225,14 @@ spec:
       http:
         paths: [{ path: /, pathType: Prefix, backend: { service: { name: backend, port: { number: 80 } } } }]
 EOF
+  # INGRESSES > 1: that many Ingresses loaded in all, the others on hosts of their own (wrk never asks for them).
+  local i
+  ((INGRESSES > 1)) || return 0
+  for ((i = 2; i <= INGRESSES; i++)); do
+    printf -- '---\napiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata: { name: extra-%d, namespace: default }\n' "$i"
+    printf 'spec:\n  ingressClassName: auditgateway\n  rules:\n    - host: extra-%d.bench.local\n' "$i"
+    printf '      http:\n        paths: [{ path: /, pathType: Prefix, backend: { service: { name: backend, port: { number: 80 } } } }]\n'
+  done >"$1/extra.yaml"
 }
 
 # gateway config: full = JWT + 1,000 rules; traced = full + 10 % tracing over OTLP; nojwt = rules only; plain = neither.
@@ -226,7 +264,8 @@ gateway_config() { # dir kind
 start_gateway() { # kind -> sets gw_port, gw_pid
   local dir=$work/gw-$1
   gateway_config "$dir" "$1"
-  (cd "$dir" && exec dotnet "$gateway_dll" run --manifests "$dir/manifests" --config "$dir/gateway.yaml" --data "$dir/data" \
+  # shellcheck disable=SC2086 # GATEWAY_ENV is a list of NAME=VALUE words
+  (cd "$dir" && exec env ${GATEWAY_ENV:-} dotnet "$gateway_dll" run --manifests "$dir/manifests" --config "$dir/gateway.yaml" --data "$dir/data" \
     --http 127.0.0.1:0 --https 127.0.0.1:0 --admin 127.0.0.1:0 >"$dir/out.log" 2>&1) &
   gw_pid=$!
   pids+=("$gw_pid")
@@ -377,6 +416,93 @@ for ((round = 1; round <= ROUNDS; round++)); do
     measure "$target#$round" "${url[$target]}" "${pid[$target]}"
   done
 done
+
+# "name value" for the gateway's runtime counters that say what a request allocates and collects.
+gc_counters() { # admin-port
+  curl -s --max-time 5 "http://127.0.0.1:$1/metrics" | awk '
+    /^dotnet_gc_heap_total_allocated_bytes(_total)? / {print "allocated", $2}
+    /^dotnet_gc_collections(_total)?\{/ {match($0, /generation="[^"]*"/); print "gc_" substr($0, RSTART + 12, RLENGTH - 13), $2}'
+}
+
+profile() { # target
+  local target=$1 data=$work/perf-$1.data out requests
+  perf record -F 499 -g -o "$data" -p "${pid[$target]}" -- sleep "$DURATION" >/dev/null 2>"$work/perf-$target.log" &
+  local recorder=$!
+  out=$(wrk_load "$DURATION" "${url[$target]}")
+  wait "$recorder" || true
+  requests=$(awk -v r="$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")" -v d="$DURATION" 'BEGIN {printf "%.0f", r * d}')
+  echo "--- $target under perf: $requests requests; CPU samples by module, then the hottest methods (self time) ---"
+  perf report -i "$data" --stdio --no-children --sort dso --percent-limit 1 2>/dev/null | grep -E '^ +[0-9]' | head -15
+  perf report -i "$data" --stdio --no-children --sort sym --percent-limit 0.7 -g none 2>/dev/null | grep -E '^ +[0-9]' | head -40
+  [[ -n ${PROFILE_KEEP:-} ]] && cp "$data" "$PROFILE_KEEP/perf-$target.data" && cp /tmp/perf-"${pid[$target]}".map "$PROFILE_KEEP/" 2>/dev/null
+  profiled_requests=$requests
+}
+
+if [[ $PROFILE == 1 ]]; then
+  echo
+  profile yarp
+  gw_admin=$(grep -m1 '^auditgw: listening' "$gw_full_dir/out.log" | sed -E 's/.* admin=[^ ]*:([0-9]+) .*/\1/')
+  declare -A gc_before
+  while read -r key value; do gc_before[$key]=$value; done < <(gc_counters "$gw_admin")
+  profile gateway
+  echo "--- gateway allocations and collections over those $profiled_requests requests ---"
+  while read -r key value; do
+    awk -v k="$key" -v a="${gc_before[$key]:-0}" -v b="$value" -v n="$profiled_requests" 'BEGIN {
+      if (k == "allocated") printf "  allocated: %.0f bytes per request\n", (b - a) / n
+      else printf "  %s collections: %d (%.2f per 10,000 requests)\n", k, b - a, (b - a) * 10000 / n }'
+  done < <(gc_counters "$gw_admin")
+fi
+
+
+# --- H2=1: the same three proxies over HTTP/2 (h2c, prior knowledge), in rounds of their own ---
+declare -A h2_rps h2_mean h2_max h2_errors h2_cpu h2_rss
+h2_rows=()
+h2_load() { # seconds url [h2load options...]
+  timeout $(($1 + 30)) h2load -t"$THREADS" -c"$CONNECTIONS" -m"$STREAMS" -D"$1" "${@:3}" \
+    -H ":authority: $HOST_HEADER" -H "Authorization: Bearer $token" "$2"
+}
+measure_h2() { # name url pid
+  local name=$1 out before after requests
+  before=$(cpu_ticks "$3")
+  out=$(h2_load "$DURATION" "$2")
+  after=$(cpu_ticks "$3")
+  echo "$out" >"$work/h2load-$name.txt"
+  h2_rss[$name]=$(awk '/^VmHWM:/ {printf "%.0f", $2 / 1024}' "/proc/$3/status")
+  h2_rps[$name]=$(awk '/^finished in/ {print $4}' <<<"$out")
+  h2_mean[$name]=$(to_ms "$(awk '/^time for request:/ {print $6}' <<<"$out")")
+  h2_max[$name]=$(to_ms "$(awk '/^time for request:/ {print $5}' <<<"$out")")
+  h2_errors[$name]=$(awk '/^requests:/ {n += $10} /^status codes:/ {n += $7 + $9} END {print n + 0}' <<<"$out")
+  requests=$(awk '/^requests:/ {print $8}' <<<"$out")
+  h2_cpu[$name]=$(awk -v t=$((after - before)) -v hz="$(getconf CLK_TCK)" -v n="$requests" 'BEGIN {printf "%.1f", (n > 0 ? t / hz * 1e6 / n : 0)}')
+  h2_rows+=("$name")
+}
+if [[ $H2 == 1 ]]; then
+  port=$(free_port)
+  dotnet "$bare_dll" "127.0.0.1:$port" "http://127.0.0.1:$backend_port/" --h2c >"$work/yarp-h2.log" 2>&1 &
+  pid[yarp-h2]=$!
+  pids+=("${pid[yarp-h2]}")
+  url[yarp-h2]=http://127.0.0.1:$port/
+  pid[nginx-h2]=${pid[nginx-proxy]}
+  url[nginx-h2]=http://127.0.0.1:$proxy_h2_port/
+  pid[gateway-h2]=${pid[gateway]}
+  url[gateway-h2]=${url[gateway]}
+  for target in nginx-h2 yarp-h2 gateway-h2; do
+    for _ in $(seq 1 100); do
+      h2_load 1 "${url[$target]}" 2>/dev/null | grep -q '^status codes: [1-9][0-9]* 2xx' && break
+      sleep 0.1
+    done
+    h2_load 1 "${url[$target]}" | grep -q '^status codes: [1-9][0-9]* 2xx' || { echo "policy-bench: $target does not answer 200 over h2c" >&2; exit 1; }
+    h2_load "$WARMUP" "${url[$target]}" >/dev/null
+  done
+  for ((round = 1; round <= ROUNDS; round++)); do
+    order=(yarp-h2 gateway-h2 nginx-h2)
+    (( round % 2 == 0 )) && order=(gateway-h2 yarp-h2 nginx-h2)
+    for target in "${order[@]}"; do
+      measure_h2 "$target#$round" "${url[$target]}" "${pid[$target]}"
+    done
+  done
+  stop "${pid[yarp-h2]}"
+fi
 for target in "${targets[@]}"; do
   stop "${pid[$target]}"
 done
@@ -438,6 +564,20 @@ if [[ $TRACED == 1 ]]; then
   echo "traced rounds: gateway-traced/yarp ratios ${traced_ratios[*]}"
   echo "median of $ROUNDS rounds, tracing at 10 %: throughput ratio $(median "${traced_ratios[@]}") (goal >= 0.90)," \
     "p99 gateway-traced - yarp $(median "${traced_deltas[@]}") ms"
+fi
+if [[ $H2 == 1 ]]; then
+  printf '\nHTTP/2 (h2load -t%s -c%s -m%s -D%ss, h2c)\n%-16s %12s %10s %10s %8s %12s %12s\n' "$THREADS" "$CONNECTIONS" "$STREAMS" "$DURATION" \
+    target requests/s mean_ms max_ms errors cpu_us/req peak_rss_mb
+  for name in "${h2_rows[@]}"; do
+    printf '%-16s %12s %10s %10s %8s %12s %12s\n' "$name" "${h2_rps[$name]}" "${h2_mean[$name]}" "${h2_max[$name]}" "${h2_errors[$name]}" "${h2_cpu[$name]}" "${h2_rss[$name]}"
+    [[ ${h2_errors[$name]} == 0 ]] || { echo "policy-bench: $name had errors over HTTP/2 (see h2load output)" >&2; failed=1; }
+  done
+  h2_nginx=() h2_yarp=()
+  for ((round = 1; round <= ROUNDS; round++)); do
+    h2_nginx+=("$(quotient "${h2_rps[gateway-h2#$round]}" "${h2_rps[nginx-h2#$round]}")")
+    h2_yarp+=("$(quotient "${h2_rps[gateway-h2#$round]}" "${h2_rps[yarp-h2#$round]}")")
+  done
+  echo "median of $ROUNDS HTTP/2 rounds: gateway/nginx throughput $(median "${h2_nginx[@]}"), gateway/yarp $(median "${h2_yarp[@]}")"
 fi
 for name in "${rows[@]}"; do
   [[ ${errors[$name]} == 0 ]] || { echo "policy-bench: $name had errors; its numbers are not comparable (see wrk output)" >&2; failed=1; }

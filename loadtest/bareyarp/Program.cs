@@ -1,20 +1,24 @@
 using System.Globalization;
 using System.Net;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Yarp.ReverseProxy.Configuration;
 using Yarp.ReverseProxy.Forwarder;
 
-// bareyarp LISTEN DESTINATION [--forwarder]: Kestrel on LISTEN (e.g. 127.0.0.1:0) proxying every
+// bareyarp LISTEN DESTINATION [--forwarder] [--h2c]: Kestrel on LISTEN (e.g. 127.0.0.1:0) proxying every
 // request to DESTINATION (e.g. http://127.0.0.1:8081/).
 //   default      YARP as a reverse proxy is deployed: one catch-all route to one cluster, in-memory
 //                config, MapReverseProxy with YARP's default pipeline and transforms (X-Forwarded-*).
 //   --forwarder  the floor under that: YARP's direct forwarder (IHttpForwarder) with HttpTransformer.Default,
 //                no routing, no transforms.
+//   --h2c        the listener speaks HTTP/2 only, with prior knowledge (for h2load); HTTP/1.1 otherwise.
 // Prints "bareyarp: listening http=127.0.0.1:PORT" once it accepts connections.
-var forwarderOnly = args.Length == 3 && args[2] == "--forwarder";
-if (args.Length is not (2 or 3) || (args.Length == 3 && !forwarderOnly)
+var flags = args.Skip(2).ToHashSet(StringComparer.Ordinal);
+var forwarderOnly = flags.Remove("--forwarder");
+var h2c = flags.Remove("--h2c");
+if (args.Length < 2 || flags.Count > 0
     || !IPEndPoint.TryParse(args[0], out var listen) || !Uri.TryCreate(args[1], UriKind.Absolute, out var destination))
 {
-    Console.Error.WriteLine("usage: bareyarp LISTEN(ip:port) DESTINATION(http://host:port/) [--forwarder]");
+    Console.Error.WriteLine("usage: bareyarp LISTEN(ip:port) DESTINATION(http://host:port/) [--forwarder] [--h2c]");
     return 2;
 }
 
@@ -23,7 +27,7 @@ builder.Logging.ClearProviders();
 builder.WebHost.ConfigureKestrel(k =>
 {
     k.AddServerHeader = false;
-    k.Listen(listen);
+    k.Listen(listen, l => l.Protocols = h2c ? HttpProtocols.Http2 : HttpProtocols.Http1AndHttp2);
 });
 
 var prefix = destination.GetLeftPart(UriPartial.Authority) + "/";
