@@ -12,8 +12,8 @@ namespace AuditGateway.Tests.Grpc;
 /// <summary>
 /// One gateway in front of a real gRPC service over h2c (<c>backend-protocol: GRPC</c>), the same
 /// service over TLS (ingress-nginx's <c>backend-protocol: GRPCS</c>), a plain HTTP/2-only backend
-/// (<c>H2C</c>), and a gRPC route every client is denied. Clients reach the gateway over its TLS
-/// listener, where ALPN gives them HTTP/2.
+/// (<c>H2C</c>), a gRPC route every client is denied and one whose endpoint is down. Clients reach
+/// the gateway over its TLS listener, where ALPN gives them HTTP/2.
 /// </summary>
 public sealed class GrpcGatewayFixture : IAsyncLifetime
 {
@@ -33,18 +33,24 @@ public sealed class GrpcGatewayFixture : IAsyncLifetime
         // Answers with the protocol it was spoken to in; it speaks HTTP/2 only.
         _plain = await LoopbackServer.StartAsync(app => app.Run(c => c.Response.WriteAsync(c.Request.Protocol)), listen: l => l.Protocols = HttpProtocols.Http2);
 
+        // Stopped before the tests: its EndpointSlice lists a port nothing listens on.
+        var gone = await EchoBackend.StartAsync("gone");
+        await gone.DisposeAsync();
+
         var gateway = new TestGateway();
         _gateway = gateway;
         gateway.WriteManifest("grpc.yaml", Manifests.Documents(
             Manifests.Backend("probe", _h2c.Port),
             Manifests.Backend("probe-tls", _tls.Port, portName: "grpcs"),
             Manifests.Backend("plain", _plain.Port),
+            Manifests.Backend("gone", gone.Port),
             Ingress("grpc", "grpc.test", "probe", ("auditgateway.io/backend-protocol", "GRPC")),
             Ingress("grpcs", "grpcs.test", "probe-tls", ("nginx.ingress.kubernetes.io/backend-protocol", "grpcs")),
             Ingress("h2c", "h2c.test", "plain", ("auditgateway.io/backend-protocol", "H2C")),
-            Ingress("denied", "denied.test", "probe", ("auditgateway.io/backend-protocol", "GRPC"), ("auditgateway.io/allow-source-range", "10.0.0.0/8"))));
+            Ingress("denied", "denied.test", "probe", ("auditgateway.io/backend-protocol", "GRPC"), ("auditgateway.io/allow-source-range", "10.0.0.0/8")),
+            Ingress("gone", "gone.test", "gone", ("auditgateway.io/backend-protocol", "GRPC"))));
         await gateway.StartAsync();
-        await gateway.WaitForAsync(t => t.Routes.Count(r => r.Backend.DestinationPrefixes.Count == 1) == 4);
+        await gateway.WaitForAsync(t => t.Routes.Count(r => r.Backend.DestinationPrefixes.Count == 1) == 5);
     }
 
     public async Task DisposeAsync()
@@ -186,7 +192,7 @@ public sealed class GrpcProxyTests(GrpcGatewayFixture fixture) : IClassFixture<G
     {
         var denied = await Assert.ThrowsAsync<RpcException>(() => Client("denied.test").EchoAsync(new EchoRequest { Name = "eve" }).ResponseAsync);
         Assert.Equal(StatusCode.PermissionDenied, denied.StatusCode);
-        Assert.Contains("allow", denied.Status.Detail, StringComparison.OrdinalIgnoreCase);
+        Assert.Equal("client 127.0.0.1 is not in an allowed range", denied.Status.Detail);
 
         var entry = await EntryForHostAsync("denied.test");
         Assert.Equal(403, (int?)entry["status"]);
@@ -201,5 +207,20 @@ public sealed class GrpcProxyTests(GrpcGatewayFixture fixture) : IClassFixture<G
         var noRoute = await EntryForHostAsync("nowhere.test");
         Assert.Equal(404, (int?)noRoute["status"]);
         Assert.Equal(12, (int?)noRoute["grpc"]!["status"]);
+    }
+
+    [Fact]
+    public async Task A_call_whose_backend_is_down_gets_UNAVAILABLE_with_the_reason_and_the_entry_keeps_the_502()
+    {
+        var failed = await Assert.ThrowsAsync<RpcException>(() => Client("gone.test").EchoAsync(new EchoRequest { Name = "eve" }).ResponseAsync);
+        Assert.Equal(StatusCode.Unavailable, failed.StatusCode);
+        Assert.StartsWith("backend 127.0.0.1:", failed.Status.Detail, StringComparison.Ordinal);
+        Assert.Contains("not retried", failed.Status.Detail, StringComparison.Ordinal);
+
+        var entry = await EntryForHostAsync("gone.test");
+        Assert.Equal(502, (int?)entry["status"]);
+        Assert.Equal(14, (int?)entry["grpc"]!["status"]);
+        Assert.Equal(failed.Status.Detail, (string?)entry["grpc"]!["message"]);
+        Assert.NotNull((string?)entry["upstreamError"]);
     }
 }
