@@ -1,3 +1,5 @@
+using AuditGateway.Audit.Cli;
+using AuditGateway.Audit.Entries;
 using AuditGateway.Proxy;
 using Microsoft.AspNetCore.Http.Features;
 
@@ -77,6 +79,17 @@ public sealed class GrpcProtocolTests
         Assert.Equal(grpc, GrpcProtocol.StatusFor(http));
         Assert.Equal(new(grpc, "50% off", 0, 0), GrpcProtocol.Outcome(context, null, null));
         Assert.Equal("application/grpc", context.Response.ContentType);
+    }
+
+    [Fact]
+    public void Tail_shows_a_calls_status_and_messages_in_and_out()
+    {
+        var sample = (RequestBody)SampleEntries.Request(1, DateTimeOffset.UnixEpoch).Body;
+        string Tail(GrpcCall? grpc) => EntrySummary.Describe(new LoggedEntry(1, DateTimeOffset.UnixEpoch, "n", new string('0', 64), sample with { Grpc = grpc }));
+
+        Assert.EndsWith(" grpc=5 messages=1/0", Tail(new(5, "gone", 1, 0)), StringComparison.Ordinal);
+        Assert.EndsWith(" grpc=- messages=1/2", Tail(new(null, null, 1, 2)), StringComparison.Ordinal);
+        Assert.DoesNotContain("grpc=", Tail(null), StringComparison.Ordinal);
     }
 
     private sealed class TrailersFeature(IHeaderDictionary trailers) : IHttpResponseTrailersFeature
