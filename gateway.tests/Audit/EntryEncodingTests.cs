@@ -82,6 +82,29 @@ public sealed class EntryEncodingTests
     }
 
     [Fact]
+    public void The_grpc_object_comes_last_with_status_and_message_only_when_known_and_round_trips()
+    {
+        var sample = (RequestBody)SampleEntries.Request(1, DateTimeOffset.UnixEpoch).Body;
+        (RequestBody Body, string End)[] cases =
+        [
+            (sample with { Grpc = new GrpcCall(0, null, 1, 3) }, "\"upstreamError\":null,\"grpc\":{\"status\":0,\"messagesIn\":1,\"messagesOut\":3}}}"),
+            (sample with { Grpc = new GrpcCall(null, null, 1, 2) }, "\"upstreamError\":null,\"grpc\":{\"messagesIn\":1,\"messagesOut\":2}}}"),
+            (sample with { Grpc = new GrpcCall(5, "no \"probe\" é", 1, 0) }, "\"grpc\":{\"status\":5,\"message\":\"no \\\"probe\\\" é\",\"messagesIn\":1,\"messagesOut\":0}}}"),
+            (sample with { TraceId = "4bf92f3577b34da6a3ce929d0e0e4736", Grpc = new GrpcCall(14, null, 0, 0) }, "\"traceId\":\"4bf92f3577b34da6a3ce929d0e0e4736\",\"grpc\":{\"status\":14,\"messagesIn\":0,\"messagesOut\":0}}}"),
+        ];
+        foreach (var (body, end) in cases)
+        {
+            var line = Encode(body);
+            Assert.EndsWith(end, line, StringComparison.Ordinal);
+            var parsed = EntryParser.TryParseCanonical(Encoding.UTF8.GetBytes(line), new EntryEncoder(), out var error);
+            Assert.True(parsed is not null, error);
+            Assert.Equal(body.Grpc, ((RequestBody)parsed.Body).Grpc);
+        }
+
+        Assert.DoesNotContain("grpc", Encode(sample), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Strings_are_escaped_as_RFC_8785_says()
     {
         var line = Encode(new SecurityBody

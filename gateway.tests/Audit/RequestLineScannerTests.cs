@@ -40,7 +40,23 @@ public sealed class RequestLineScannerTests
         yield return sample with { Identity = new RequestIdentity { Claims = new Dictionary<string, IReadOnlyList<string>>() } };
         yield return sample with { Identity = new RequestIdentity { Authenticated = false, Subject = "not-validated" } };
         yield return sample with { Route = new RouteRef { Id = "x", Namespace = "n", Ingress = "i", Path = "/", PathType = "Exact", Service = "s", Port = "http" } };
+        foreach (var grpc in GrpcCalls())
+        {
+            yield return sample with { Grpc = grpc };
+        }
+
+        yield return sample with { TraceId = "4bf92f3577b34da6a3ce929d0e0e4736", Attempts = [], Grpc = new GrpcCall(14, null, 0, 0) };
     }
+
+    /// <summary>The <c>grpc</c> object with its optional keys absent and present.</summary>
+    private static IEnumerable<GrpcCall> GrpcCalls() =>
+    [
+        new(0, null, 1, 3),
+        new(null, null, 1, 2),
+        new(5, "no probe named ünï 🎉", 1, 0),
+        new(null, "", long.MaxValue, 0),
+        new(int.MinValue, "m", -1, long.MinValue),
+    ];
 
     private static byte[] Encode(AuditBody body, long seq = 7, DateTimeOffset? time = null)
     {
@@ -99,29 +115,45 @@ public sealed class RequestLineScannerTests
     [Fact]
     public void Every_single_byte_change_of_a_request_line_is_accepted_exactly_when_the_re_encode_accepts_it()
     {
-        // At every position: each byte replaced, removed, or preceded by white space or another byte.
-        byte[] replacements = [(byte)' ', (byte)'0', (byte)'9', (byte)'-', (byte)'a', (byte)'A', (byte)'"', (byte)',', (byte)'}', (byte)'n', 0xC3, 0xFF, (byte)'\\', 0x01];
-        var lines = Requests().Take(5).Select(b => Encode(b)).ToList();
-        var mutants = 0;
-        foreach (var line in lines)
-        {
-            for (var at = 0; at < line.Length; at++)
-            {
-                foreach (var b in replacements)
-                {
-                    if (line[at] != b)
-                    {
-                        Check([.. line[..at], b, .. line[(at + 1)..]]);
-                    }
+        var mutants = Requests().Take(5).Sum(b => MutateEveryByte(Encode(b)));
+        Assert.True(mutants > 10_000);
+    }
 
-                    Check([.. line[..at], b, .. line[at..]]);
+    [Fact]
+    public void Every_single_byte_change_of_a_grpc_object_is_accepted_exactly_when_the_re_encode_accepts_it()
+    {
+        foreach (var grpc in GrpcCalls().Take(3))
+        {
+            var line = Encode((RequestBody)SampleEntries.Request(1, s_time).Body with { Grpc = grpc });
+            Assert.True(MutateEveryByte(line, from: line.AsSpan().IndexOf(",\"grpc\":"u8)) > 1000);
+        }
+    }
+
+    /// <summary>
+    /// Checks that the scanner and the re-encode agree on every change of one byte of <paramref name="line"/>
+    /// at or after <paramref name="from"/>: replaced, removed, or preceded by white space or another byte.
+    /// Returns how many changed lines were checked.
+    /// </summary>
+    private static int MutateEveryByte(byte[] line, int from = 0)
+    {
+        byte[] replacements = [(byte)' ', (byte)'0', (byte)'9', (byte)'-', (byte)'a', (byte)'A', (byte)'"', (byte)',', (byte)'}', (byte)'n', 0xC3, 0xFF, (byte)'\\', 0x01];
+        var mutants = 0;
+        for (var at = from; at < line.Length; at++)
+        {
+            foreach (var b in replacements)
+            {
+                if (line[at] != b)
+                {
+                    Check([.. line[..at], b, .. line[(at + 1)..]]);
                 }
 
-                Check([.. line[..at], .. line[(at + 1)..]]);
+                Check([.. line[..at], b, .. line[at..]]);
             }
+
+            Check([.. line[..at], .. line[(at + 1)..]]);
         }
 
-        Assert.True(mutants > 10_000);
+        return mutants;
 
         void Check(byte[] mutant)
         {
@@ -222,13 +254,30 @@ public sealed class RequestLineScannerTests
     [InlineData("\"upstreamError\":null}}", "\"upstreamError\":null},\"x\":1}")]
     [InlineData("{\"seq\"", " {\"seq\"")]
     [InlineData("{\"seq\"", "\ufeff{\"seq\"")]
-    public void A_changed_request_line_is_accepted_exactly_when_the_re_encode_accepts_it(string from, string to)
-    {
-        var line = Encoding.UTF8.GetString(Encode(SampleEntries.Request(42, s_time).Body));
-        Assert.Contains(from, line, StringComparison.Ordinal);
+    public void A_changed_request_line_is_accepted_exactly_when_the_re_encode_accepts_it(string from, string to) =>
+        AssertSameVerdictReplacing((RequestBody)SampleEntries.Request(42, s_time).Body, from, to);
 
-        AssertSameVerdict(Encoding.UTF8.GetBytes(line.Replace(from, to, StringComparison.Ordinal)));
-    }
+    [Theory]
+    [InlineData("\"grpc\":{\"status\":5,", "\"grpc\":{\"status\":null,")]
+    [InlineData("\"grpc\":{\"status\":5,", "\"grpc\":{\"status\":\"5\",")]
+    [InlineData("\"grpc\":{\"status\":5,", "\"grpc\":{\"status\":05,")]
+    [InlineData("\"grpc\":{\"status\":5,", "\"grpc\":{\"status\":4294967301,")]
+    [InlineData("\"grpc\":{\"status\":5,", "\"grpc\":{")]
+    [InlineData("\"grpc\":{\"status\":5,", "\"grpc\":{\"status\":5,\"status\":5,")]
+    [InlineData("\"message\":\"gone\",", "")]
+    [InlineData("\"message\":\"gone\",", "\"message\":null,")]
+    [InlineData("\"message\":\"gone\",", "\"message\":\"g\\u006fne\",")]
+    [InlineData("\"status\":5,\"message\":\"gone\",", "\"message\":\"gone\",\"status\":5,")]
+    [InlineData("\"messagesIn\":1,\"messagesOut\":0}", "\"messagesOut\":0,\"messagesIn\":1}")]
+    [InlineData("\"messagesIn\":1,\"messagesOut\":0}", "\"messagesIn\":1}")]
+    [InlineData("\"messagesIn\":1,\"messagesOut\":0}", "\"messagesIn\":1,\"messagesOut\":null}")]
+    [InlineData("\"messagesIn\":1,\"messagesOut\":0}", "\"messagesIn\":1,\"messagesOut\":0,}")]
+    [InlineData("\"messagesIn\":1,\"messagesOut\":0}", "\"messagesIn\":1,\"messagesOut\":-0}")]
+    [InlineData(",\"grpc\":{\"status\":5,\"message\":\"gone\",\"messagesIn\":1,\"messagesOut\":0}", ",\"grpc\":null")]
+    [InlineData(",\"grpc\":{\"status\":5,\"message\":\"gone\",\"messagesIn\":1,\"messagesOut\":0}", ",\"grpc\":{}")]
+    [InlineData(",\"grpc\":{\"status\":5,\"message\":\"gone\",\"messagesIn\":1,\"messagesOut\":0}", "")]
+    public void A_changed_grpc_object_is_accepted_exactly_when_the_re_encode_accepts_it(string from, string to) =>
+        AssertSameVerdictReplacing((RequestBody)SampleEntries.Request(42, s_time).Body with { Grpc = new GrpcCall(5, "gone", 1, 0) }, from, to);
 
     [Fact]
     public void Claims_with_a_repeated_name_are_refused_like_the_parser_refuses_them()
@@ -249,6 +298,15 @@ public sealed class RequestLineScannerTests
 
         Assert.True(Canonical(line));
         Assert.False(Scans(line));
+    }
+
+    /// <summary>The line of <paramref name="body"/> with <paramref name="from"/> (which it has) replaced: the same verdict from both.</summary>
+    private static void AssertSameVerdictReplacing(RequestBody body, string from, string to)
+    {
+        var line = Encoding.UTF8.GetString(Encode(body));
+        Assert.Contains(from, line, StringComparison.Ordinal);
+
+        AssertSameVerdict(Encoding.UTF8.GetBytes(line.Replace(from, to, StringComparison.Ordinal)));
     }
 
     /// <summary>The scanner never accepts a line the re-encode refuses, and decides the lines it decides the same way.</summary>

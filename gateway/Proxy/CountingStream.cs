@@ -2,11 +2,16 @@ namespace AuditGateway.Proxy;
 
 /// <summary>
 /// Passes a request or response body through and counts its bytes, for the audit entry's
-/// <c>bytesIn</c> and <c>bytesOut</c>.
+/// <c>bytesIn</c> and <c>bytesOut</c>; for a gRPC call also its messages (<c>grpc.messagesIn</c>, <c>grpc.messagesOut</c>).
 /// </summary>
-internal sealed class CountingStream(Stream inner, bool reading) : Stream
+internal sealed class CountingStream(Stream inner, bool reading, bool grpc = false) : Stream
 {
+    private GrpcMessageCounter _messages;
+
     public long Count { get; private set; }
+
+    /// <summary>The gRPC messages that passed whole; 0 unless the stream was made for a gRPC call.</summary>
+    public long Messages => _messages.Messages;
 
     public override bool CanRead => reading;
 
@@ -18,23 +23,32 @@ internal sealed class CountingStream(Stream inner, bool reading) : Stream
 
     public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
 
-    public override int Read(byte[] buffer, int offset, int count) => Counted(inner.Read(buffer, offset, count));
+    public override int Read(byte[] buffer, int offset, int count)
+    {
+        var read = inner.Read(buffer, offset, count);
+        Counted(buffer.AsSpan(offset, read));
+        return read;
+    }
 
-    public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) =>
-        Counted(await inner.ReadAsync(buffer, cancellationToken));
+    public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        var read = await inner.ReadAsync(buffer, cancellationToken);
+        Counted(buffer.Span[..read]);
+        return read;
+    }
 
     public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
         ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
 
     public override void Write(byte[] buffer, int offset, int count)
     {
-        Count += count;
+        Counted(buffer.AsSpan(offset, count));
         inner.Write(buffer, offset, count);
     }
 
     public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
     {
-        Count += buffer.Length;
+        Counted(buffer.Span);
         return inner.WriteAsync(buffer, cancellationToken);
     }
 
@@ -49,9 +63,12 @@ internal sealed class CountingStream(Stream inner, bool reading) : Stream
 
     public override void SetLength(long value) => throw new NotSupportedException();
 
-    private int Counted(int read)
+    private void Counted(ReadOnlySpan<byte> bytes)
     {
-        Count += read;
-        return read;
+        Count += bytes.Length;
+        if (grpc)
+        {
+            _messages.Add(bytes);
+        }
     }
 }

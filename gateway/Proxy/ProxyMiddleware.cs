@@ -45,6 +45,16 @@ internal sealed partial class ProxyMiddleware(
 {
     private static readonly ForwarderRequestConfig RequestConfig = new() { ActivityTimeout = TimeSpan.FromSeconds(60) };
 
+    /// <summary>
+    /// GRPC, GRPCS and H2C backends: HTTP/2 and nothing else, so prior knowledge (h2c) over <c>http://</c>
+    /// and ALPN <c>h2</c> over <c>https://</c>; never a fall back to HTTP/1.1, which cannot carry gRPC's trailers.
+    /// </summary>
+    private static readonly ForwarderRequestConfig Http2Config = RequestConfig with
+    {
+        Version = HttpVersion.Version20,
+        VersionPolicy = HttpVersionPolicy.RequestVersionExact,
+    };
+
     /// <summary>A backslash and what <see cref="char.IsControl(char)"/> calls control characters (C0, DEL, C1).</summary>
     private static readonly SearchValues<char> s_backslashOrControl = SearchValues.Create(
         [.. Enumerable.Range(0, 0x20).Select(c => (char)c), .. Enumerable.Range(0x7f, 0x21).Select(c => (char)c), '\\']);
@@ -65,6 +75,7 @@ internal sealed partial class ProxyMiddleware(
             if (await DecideAsync(context, record) is { } route)
             {
                 var destinations = route.Backend.DestinationPrefixes;
+                var config = route.Backend.Protocol is BackendProtocol.Grpc or BackendProtocol.Grpcs or BackendProtocol.H2c ? Http2Config : RequestConfig;
                 var index = health.Choose(destinations, (int)((uint)Interlocked.Increment(ref _roundRobin) % (uint)destinations.Count));
                 CountBodies(context, record);
                 var upstreamStart = time.GetTimestamp();
@@ -74,7 +85,7 @@ internal sealed partial class ProxyMiddleware(
                     record.DestinationIndex = index;
                     var destination = destinations[index];
                     record.ClientSpan = tracing.StartClient(record.Span, context.Request.Method, destination, attempt);
-                    error = await forwarder.SendAsync(context, destination, invoker, RequestConfig, ForwardingTransformer.Instance);
+                    error = await forwarder.SendAsync(context, destination, invoker, config, ForwardingTransformer.Instance);
                     RequestTracing.EndClient(record.ClientSpan, context.Response.StatusCode, error == ForwarderError.None ? null : error.ToString());
                     record.ClientSpan = null;
                     if (error == ForwarderError.None)
@@ -117,8 +128,13 @@ internal sealed partial class ProxyMiddleware(
                 {
                     // YARP answers its 502/504 with no body; say why, as the gateway's own 404/503 do.
                     var why = $"backend {route.Backend.Destinations[index]} failed: {record.UpstreamError}";
-                    context.Response.Headers["X-AuditGateway-Reason"] = HeaderSafe(
+                    var reason = HeaderSafe(
                         error == ForwarderError.Request && !Retryable(context, record) ? why + " (not retried: the request has a body and is not idempotent)" : why);
+                    context.Response.Headers["X-AuditGateway-Reason"] = reason;
+                    if (GrpcProtocol.IsCall(context.Request))
+                    {
+                        GrpcProtocol.AnswerOwn(context.Response, context.Response.StatusCode, reason);
+                    }
                 }
             }
         }
@@ -250,13 +266,14 @@ internal sealed partial class ProxyMiddleware(
     private static void CountBodies(HttpContext context, RequestRecord record)
     {
         var request = context.Request;
+        var grpc = GrpcProtocol.IsCall(request);
         if (context.Features.Get<IHttpRequestBodyDetectionFeature>()?.CanHaveBody != false)
         {
-            record.BodyIn = new CountingStream(request.Body, reading: true);
+            record.BodyIn = new CountingStream(request.Body, reading: true, grpc);
             request.Body = record.BodyIn;
         }
 
-        record.BodyOut = new CountingStream(context.Response.Body, reading: false);
+        record.BodyOut = new CountingStream(context.Response.Body, reading: false, grpc);
         context.Response.Body = record.BodyOut;
     }
 
@@ -313,11 +330,19 @@ internal sealed partial class ProxyMiddleware(
 
     private static Task Reply(HttpContext context, RequestRecord record, int status, string reason)
     {
+        var safe = HeaderSafe(reason);
+        context.Response.StatusCode = status;
+        context.Response.Headers["X-AuditGateway-Reason"] = safe;
+        if (GrpcProtocol.IsCall(context.Request))
+        {
+            // A gRPC client gets the reason as its status, in a response without a body (trailers-only).
+            GrpcProtocol.AnswerOwn(context.Response, status, safe);
+            return Task.CompletedTask;
+        }
+
         var body = $"{status} {Microsoft.AspNetCore.WebUtilities.ReasonPhrases.GetReasonPhrase(status)}: {reason}\n";
         record.GatewayBytesOut = Encoding.UTF8.GetByteCount(body);
-        context.Response.StatusCode = status;
         context.Response.ContentType = "text/plain; charset=utf-8";
-        context.Response.Headers["X-AuditGateway-Reason"] = HeaderSafe(reason);
         return context.Response.WriteAsync(body);
     }
 

@@ -101,6 +101,7 @@ internal sealed class RequestRecord(long startedAt, RouteTable table, ClientAddr
             UpstreamError = UpstreamError,
             Attempts = _attempts?.ConvertAll(a => new UpstreamAttempt(Route!.Backend.Destinations[a.Destination], a.Error)),
             TraceId = Span is { Recorded: true } span ? span.TraceId.ToHexString() : null,
+            Grpc = GrpcProtocol.IsCall(request) ? GrpcProtocol.Outcome(context, BodyIn, BodyOut) : null,
         };
     }
 

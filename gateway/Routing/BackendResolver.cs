@@ -80,6 +80,6 @@ internal static class BackendResolver
     private static RouteBackend WithDestinations(RouteBackend backend, List<string> destinations) => backend with
     {
         Destinations = destinations,
-        DestinationPrefixes = [.. destinations.Select(d => (backend.Protocol == BackendProtocol.Https ? "https://" : "http://") + d)],
+        DestinationPrefixes = [.. destinations.Select(d => (backend.Protocol is BackendProtocol.Https or BackendProtocol.Grpcs ? "https://" : "http://") + d)],
     };
 }

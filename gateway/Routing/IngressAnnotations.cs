@@ -40,7 +40,9 @@ internal sealed record IngressAnnotations
         var redact = reader.Names("redact-query");
         var sslRedirect = reader.Bool("ssl-redirect") ?? reader.Bool(NginxPrefix + "ssl-redirect");
         var force = reader.Bool(NginxPrefix + "force-ssl-redirect") ?? false;
-        var protocol = reader.OneOf("backend-protocol", "HTTP", "HTTPS") ?? reader.OneOf(NginxPrefix + "backend-protocol", "HTTP", "HTTPS");
+        // ingress-nginx's other values (AUTO_HTTP, FCGI) have no meaning here and are refused like any unknown value.
+        var protocol = reader.OneOf("backend-protocol", "HTTP", "HTTPS", "GRPC", "GRPCS", "H2C")
+            ?? reader.OneOf(NginxPrefix + "backend-protocol", "HTTP", "HTTPS", "GRPC", "GRPCS");
 
         foreach (var key in annotations.Keys)
         {
@@ -70,7 +72,15 @@ internal sealed record IngressAnnotations
             Policy = policy == new RoutePolicy() ? null : policy,
             SslRedirect = sslRedirect,
             ForceSslRedirect = force,
-            BackendProtocol = protocol switch { "HTTP" => Routing.BackendProtocol.Http, "HTTPS" => Routing.BackendProtocol.Https, _ => null },
+            BackendProtocol = protocol switch
+            {
+                "HTTP" => Routing.BackendProtocol.Http,
+                "HTTPS" => Routing.BackendProtocol.Https,
+                "GRPC" => Routing.BackendProtocol.Grpc,
+                "GRPCS" => Routing.BackendProtocol.Grpcs,
+                "H2C" => Routing.BackendProtocol.H2c,
+                _ => null,
+            },
         };
     }
 

@@ -78,6 +78,15 @@ internal enum BackendProtocol
 {
     [JsonStringEnumMemberName("http")] Http,
     [JsonStringEnumMemberName("https")] Https,
+
+    /// <summary>gRPC: HTTP/2 with prior knowledge over cleartext (h2c).</summary>
+    [JsonStringEnumMemberName("grpc")] Grpc,
+
+    /// <summary>gRPC over TLS: HTTP/2 negotiated by ALPN.</summary>
+    [JsonStringEnumMemberName("grpcs")] Grpcs,
+
+    /// <summary>Any HTTP/2 backend over cleartext, with prior knowledge.</summary>
+    [JsonStringEnumMemberName("h2c")] H2c,
 }
 
 /// <summary>A certificate for a host (exact or <c>*.suffix</c>) taken from a TLS Secret.</summary>

@@ -37,6 +37,11 @@ internal static class EntrySummary
                     sb.Append(" trace=").Append(r.TraceId);
                 }
 
+                if (r.Grpc is { } grpc)
+                {
+                    sb.Append(CultureInfo.InvariantCulture, $" grpc={grpc.Status?.ToString(CultureInfo.InvariantCulture) ?? "-"} messages={grpc.MessagesIn}/{grpc.MessagesOut}");
+                }
+
                 break;
             case ConfigBody c:
                 sb.Append(CultureInfo.InvariantCulture, $"{c.Operation} {c.Object.Kind} {c.Object.Namespace}/{c.Object.Name} by={c.Actor.Username ?? "-"} source={Name(EntryEncoder.ChangeSourceNames, (int)c.Source)} revision={c.RevisionAfter}");

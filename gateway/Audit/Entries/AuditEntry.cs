@@ -98,7 +98,17 @@ internal sealed record RequestBody : AuditBody
     /// absent from the line otherwise.
     /// </summary>
     public string? TraceId { get; init; }
+
+    /// <summary>A gRPC call's outcome and message counts (request content type <c>application/grpc</c>); absent from the line otherwise.</summary>
+    public GrpcCall? Grpc { get; init; }
 }
+
+/// <summary>
+/// What a gRPC call's audit entry adds: the <c>grpc-status</c> and <c>grpc-message</c> the client was
+/// answered with (null when it got none, e.g. it cancelled), and the length-prefixed messages that
+/// passed whole each way.
+/// </summary>
+internal sealed record GrpcCall(int? Status, string? Message, long MessagesIn, long MessagesOut);
 
 /// <summary>One try at forwarding: the endpoint, and why it failed (null for the attempt that answered).</summary>
 internal sealed record UpstreamAttempt(string Destination, string? Error);

@@ -183,6 +183,35 @@ internal sealed class EntryEncoder(bool cacheSharedParts = false)
             w.String(traceId);
         }
 
+        if (r.Grpc is { } grpc)
+        {
+            Write(w, grpc);
+        }
+
+        w.EndObject();
+    }
+
+    /// <summary><c>"grpc":{"status":0,"message":"…","messagesIn":1,"messagesOut":3}</c>, <c>status</c> and <c>message</c> absent when null.</summary>
+    private static void Write(CanonicalJsonWriter w, GrpcCall grpc)
+    {
+        w.Name("grpc"u8);
+        w.StartObject();
+        if (grpc.Status is { } status)
+        {
+            w.Name("status"u8);
+            w.Number(status);
+        }
+
+        if (grpc.Message is { } message)
+        {
+            w.Name("message"u8);
+            w.String(message);
+        }
+
+        w.Name("messagesIn"u8);
+        w.Number(grpc.MessagesIn);
+        w.Name("messagesOut"u8);
+        w.Number(grpc.MessagesOut);
         w.EndObject();
     }
 

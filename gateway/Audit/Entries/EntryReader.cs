@@ -96,6 +96,11 @@ internal static class EntryReader
                 return attempt;
             }) : null,
             TraceId = NextIs(ref r, "traceId"u8) ? String(ref r, "traceId"u8) : null,
+            Grpc = NextIs(ref r, "grpc"u8) ? Object(ref r, "grpc"u8, static (ref r) => new GrpcCall(
+                NextIs(ref r, "status"u8) ? (int)Int64(ref r, "status"u8) : null,
+                NextIs(ref r, "message"u8) ? String(ref r, "message"u8) : null,
+                Int64(ref r, "messagesIn"u8),
+                Int64(ref r, "messagesOut"u8))) : null,
         };
         Next(ref r, JsonTokenType.EndObject);
         return body;

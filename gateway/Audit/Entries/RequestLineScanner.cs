@@ -109,6 +109,7 @@ internal ref struct RequestLineScanner
             && Outcome(out var decision, out var rule, out var status, out var bytesIn, out var bytesOut, out var latency, out var upstream)
             && Attempts()
             && TraceId()
+            && Grpc()
             && Literal("}}"u8)))
         {
             return false;
@@ -364,6 +365,15 @@ internal ref struct RequestLineScanner
 
     /// <summary>The optional <c>traceId</c>: absent, or a string.</summary>
     private bool TraceId() => !Literal(",\"traceId\":"u8) || String();
+
+    /// <summary>The optional <c>grpc</c>: absent, or <c>{status?, message?, messagesIn, messagesOut}</c>.</summary>
+    private bool Grpc() =>
+        !Literal(",\"grpc\":{"u8)
+        || ((!Literal("\"status\":"u8) || (Int32(out _) && Literal(","u8)))
+            && (!Literal("\"message\":"u8) || (String() && Literal(","u8)))
+            && Literal("\"messagesIn\":"u8) && Integer(out _)
+            && Literal(",\"messagesOut\":"u8) && Integer(out _)
+            && Literal("}"u8));
 
     private bool DecisionName(out Decision decision)
     {
