@@ -25,6 +25,9 @@ public sealed class RequestLineScannerTests
         yield return sample with { Attempts = [new UpstreamAttempt("10.0.0.1:80", "reset"), new UpstreamAttempt("10.0.0.2:80", null)] };
         yield return sample with { Attempts = [], TraceId = "4bf92f3577b34da6a3ce929d0e0e4736" };
         yield return sample with { TraceId = "0af7651916cd43dd8448eb211c80319c" };
+        yield return sample with { Status = 101, WebSocket = new WebSocketInfo(1000, WebSocketInfo.Client, 3, 3) };
+        yield return sample with { TraceId = "0af7651916cd43dd8448eb211c80319c", Attempts = [], WebSocket = new WebSocketInfo(null, null, 0, long.MaxValue) };
+        yield return sample with { WebSocket = new WebSocketInfo(-1, WebSocketInfo.Backend, long.MinValue, 0) };
         yield return sample with { Status = -1, BytesIn = long.MaxValue, BytesOut = long.MinValue, LatencyUs = 0, UpstreamLatencyUs = -7 };
         yield return sample with { Status = int.MaxValue, Client = new ClientEndpoint("::1", int.MinValue) };
         yield return sample with { Path = "/ünïcödé/🎉/日本", Host = "", Tls = new TlsInfo(null, "TLSv1.2") };
@@ -101,7 +104,7 @@ public sealed class RequestLineScannerTests
     {
         // At every position: each byte replaced, removed, or preceded by white space or another byte.
         byte[] replacements = [(byte)' ', (byte)'0', (byte)'9', (byte)'-', (byte)'a', (byte)'A', (byte)'"', (byte)',', (byte)'}', (byte)'n', 0xC3, 0xFF, (byte)'\\', 0x01];
-        var lines = Requests().Take(5).Select(b => Encode(b)).ToList();
+        var lines = Requests().Take(5).Append(Requests().First(b => b.WebSocket is not null)).Select(b => Encode(b)).ToList();
         var mutants = 0;
         foreach (var line in lines)
         {
@@ -216,6 +219,16 @@ public sealed class RequestLineScannerTests
     [InlineData("\"upstreamError\":null}", "\"upstreamError\":null,\"attempts\":[{\"error\":null,\"destination\":\"d\"}]}")]
     [InlineData("\"upstreamError\":null}", "\"upstreamError\":null,\"attempts\":[{\"destination\":\"d\",\"error\":\"e\"},]}")]
     [InlineData("\"upstreamError\":null}", "\"upstreamError\":null,\"extra\":1}")]
+    [InlineData("\"upstreamError\":null}", "\"upstreamError\":null,\"websocket\":{\"closeStatus\":1000,\"closedBy\":\"client\",\"framesIn\":3,\"framesOut\":3}}")]
+    [InlineData("\"upstreamError\":null}", "\"upstreamError\":null,\"websocket\":{\"closeStatus\":null,\"closedBy\":null,\"framesIn\":0,\"framesOut\":0}}")]
+    [InlineData("\"upstreamError\":null}", "\"upstreamError\":null,\"websocket\":null}")]
+    [InlineData("\"upstreamError\":null}", "\"upstreamError\":null,\"websocket\":{}}")]
+    [InlineData("\"upstreamError\":null}", "\"upstreamError\":null,\"websocket\":{\"closeStatus\":4294967296,\"closedBy\":null,\"framesIn\":0,\"framesOut\":0}}")]
+    [InlineData("\"upstreamError\":null}", "\"upstreamError\":null,\"websocket\":{\"closeStatus\":1000,\"closedBy\":\"client\",\"framesIn\":null,\"framesOut\":3}}")]
+    [InlineData("\"upstreamError\":null}", "\"upstreamError\":null,\"websocket\":{\"closedBy\":\"client\",\"closeStatus\":1000,\"framesIn\":3,\"framesOut\":3}}")]
+    [InlineData("\"upstreamError\":null}", "\"upstreamError\":null,\"websocket\":{\"closeStatus\":1000,\"closedBy\":\"client\",\"framesIn\":3}}")]
+    [InlineData("\"upstreamError\":null}", "\"upstreamError\":null,\"websocket\":{\"closeStatus\":1000,\"closedBy\":\"client\",\"framesIn\":3,\"framesOut\":3},\"traceId\":\"abc\"}")]
+    [InlineData("\"upstreamError\":null}", "\"upstreamError\":null,\"traceId\":\"abc\",\"websocket\":{\"closeStatus\":1000,\"closedBy\":\"client\",\"framesIn\":3,\"framesOut\":3}}")]
     [InlineData("\"upstreamError\":null}}", "\"upstreamError\":null}} ")]
     [InlineData("\"upstreamError\":null}}", "\"upstreamError\":null}}\r")]
     [InlineData("\"upstreamError\":null}}", "\"upstreamError\":null}}{}")]

@@ -67,6 +67,7 @@ internal sealed partial class ProxyMiddleware(
                 var destinations = route.Backend.DestinationPrefixes;
                 var index = health.Choose(destinations, (int)((uint)Interlocked.Increment(ref _roundRobin) % (uint)destinations.Count));
                 CountBodies(context, record);
+                record.Tunnel = UpgradedTunnel.Watch(context);
                 var upstreamStart = time.GetTimestamp();
                 ForwarderError error;
                 for (var attempt = 0; ; attempt++)

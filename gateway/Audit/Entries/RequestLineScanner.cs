@@ -109,6 +109,7 @@ internal ref struct RequestLineScanner
             && Outcome(out var decision, out var rule, out var status, out var bytesIn, out var bytesOut, out var latency, out var upstream)
             && Attempts()
             && TraceId()
+            && WebSocket()
             && Literal("}}"u8)))
         {
             return false;
@@ -364,6 +365,15 @@ internal ref struct RequestLineScanner
 
     /// <summary>The optional <c>traceId</c>: absent, or a string.</summary>
     private bool TraceId() => !Literal(",\"traceId\":"u8) || String();
+
+    /// <summary>The optional <c>websocket</c>: absent, or <c>{closeStatus, closedBy, framesIn, framesOut}</c>.</summary>
+    private bool WebSocket() =>
+        !Literal(",\"websocket\":{\"closeStatus\":"u8)
+        || ((Literal("null"u8) || Int32(out _))
+            && Literal(",\"closedBy\":"u8) && StringOrNull()
+            && Literal(",\"framesIn\":"u8) && Integer(out _)
+            && Literal(",\"framesOut\":"u8) && Integer(out _)
+            && Literal("}"u8));
 
     private bool DecisionName(out Decision decision)
     {
