@@ -23,7 +23,9 @@ namespace AuditGateway.Proxy;
 /// request without a body. Otherwise the client gets the forwarder's 502 with the reason in
 /// <c>X-AuditGateway-Reason</c>. Every request, allowed or not, ends as one audit entry (listing each
 /// attempt when there was more than one or one failed), and feeds the probe detector; none is
-/// forwarded while the log cannot be written (<see cref="AuditGate"/>).
+/// forwarded while the log cannot be written (<see cref="AuditGate"/>). A WebSocket is checked at its
+/// upgrade and forwarded by YARP as a tunnel that <see cref="UpgradedTunnel"/> follows; its entry is
+/// written when the tunnel closes, with the table and route it was opened with.
 /// </summary>
 internal sealed partial class ProxyMiddleware(
     RoutingState state,

@@ -88,9 +88,9 @@ internal sealed class UpgradedTunnel
     }
 
     /// <summary>
-    /// A tunnel is a long-lived body: Kestrel's minimum data rate (240 B/s after 5 s) would cut an idle
-    /// WebSocket whose reads wait, and the request body size limit would cut a busy one. Idleness is
-    /// bounded by the forwarder's activity timeout instead (docs/annotations.md#websockets-and-http2).
+    /// A tunnel is a long-lived body: neither Kestrel's minimum data rate (240 B/s after a 5 s grace) nor
+    /// its request body size limit is meant for it, whichever of them a protocol version would apply to
+    /// it. Idleness is bounded by the forwarder's activity timeout instead (docs/annotations.md#websockets-and-http2).
     /// </summary>
     private static void LiftBodyLimits(IFeatureCollection features)
     {
