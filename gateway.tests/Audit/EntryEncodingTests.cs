@@ -66,6 +66,12 @@ public sealed class EntryEncodingTests
             SampleEntries.Request(2, since).Body is RequestBody traced
                 ? traced with { TraceId = "4bf92f3577b34da6a3ce929d0e0e4736" }
                 : throw new InvalidOperationException(),
+            SampleEntries.Request(3, since).Body is RequestBody webSocket
+                ? webSocket with { Status = 101, TraceId = "4bf92f3577b34da6a3ce929d0e0e4736", WebSocket = new WebSocketInfo(1000, WebSocketInfo.Client, 3, 4) }
+                : throw new InvalidOperationException(),
+            SampleEntries.Request(4, since).Body is RequestBody reset
+                ? reset with { WebSocket = new WebSocketInfo(null, null, 0, 17) }
+                : throw new InvalidOperationException(),
         ];
         foreach (var body in bodies)
         {
@@ -79,6 +85,12 @@ public sealed class EntryEncodingTests
         Assert.EndsWith("\"attempts\":[{\"destination\":\"10.0.0.1:80\",\"error\":\"connection refused\"},{\"destination\":\"10.0.0.2:80\",\"error\":null}]}}", Encode(bodies[2]), StringComparison.Ordinal);
         Assert.EndsWith("\"upstreamError\":null,\"traceId\":\"4bf92f3577b34da6a3ce929d0e0e4736\"}}", Encode(bodies[3]), StringComparison.Ordinal);
         Assert.DoesNotContain("traceId", Encode(bodies[2]), StringComparison.Ordinal);
+        Assert.EndsWith(
+            "\"traceId\":\"4bf92f3577b34da6a3ce929d0e0e4736\",\"websocket\":{\"closeStatus\":1000,\"closedBy\":\"client\",\"framesIn\":3,\"framesOut\":4}}}",
+            Encode(bodies[4]),
+            StringComparison.Ordinal);
+        Assert.EndsWith("\"upstreamError\":null,\"websocket\":{\"closeStatus\":null,\"closedBy\":null,\"framesIn\":0,\"framesOut\":17}}}", Encode(bodies[5]), StringComparison.Ordinal);
+        Assert.DoesNotContain("websocket", Encode(bodies[3]), StringComparison.Ordinal);
     }
 
     [Fact]

@@ -25,6 +25,9 @@ public sealed class RequestLineScannerTests
         yield return sample with { Attempts = [new UpstreamAttempt("10.0.0.1:80", "reset"), new UpstreamAttempt("10.0.0.2:80", null)] };
         yield return sample with { Attempts = [], TraceId = "4bf92f3577b34da6a3ce929d0e0e4736" };
         yield return sample with { TraceId = "0af7651916cd43dd8448eb211c80319c" };
+        yield return sample with { Status = 101, WebSocket = new WebSocketInfo(1000, WebSocketInfo.Client, 3, 3) };
+        yield return sample with { TraceId = "0af7651916cd43dd8448eb211c80319c", Attempts = [], WebSocket = new WebSocketInfo(null, null, 0, long.MaxValue) };
+        yield return sample with { WebSocket = new WebSocketInfo(-1, WebSocketInfo.Backend, long.MinValue, 0) };
         yield return sample with { Status = -1, BytesIn = long.MaxValue, BytesOut = long.MinValue, LatencyUs = 0, UpstreamLatencyUs = -7 };
         yield return sample with { Status = int.MaxValue, Client = new ClientEndpoint("::1", int.MinValue) };
         yield return sample with { Path = "/ünïcödé/🎉/日本", Host = "", Tls = new TlsInfo(null, "TLSv1.2") };
@@ -115,7 +118,8 @@ public sealed class RequestLineScannerTests
     [Fact]
     public void Every_single_byte_change_of_a_request_line_is_accepted_exactly_when_the_re_encode_accepts_it()
     {
-        var mutants = Requests().Take(5).Sum(b => MutateEveryByte(Encode(b)));
+        var lines = Requests().Take(5).Append(Requests().First(b => b.WebSocket is not null));
+        var mutants = lines.Sum(b => MutateEveryByte(Encode(b)));
         Assert.True(mutants > 10_000);
     }
 
@@ -248,6 +252,16 @@ public sealed class RequestLineScannerTests
     [InlineData("\"upstreamError\":null}", "\"upstreamError\":null,\"attempts\":[{\"error\":null,\"destination\":\"d\"}]}")]
     [InlineData("\"upstreamError\":null}", "\"upstreamError\":null,\"attempts\":[{\"destination\":\"d\",\"error\":\"e\"},]}")]
     [InlineData("\"upstreamError\":null}", "\"upstreamError\":null,\"extra\":1}")]
+    [InlineData("\"upstreamError\":null}", "\"upstreamError\":null,\"websocket\":{\"closeStatus\":1000,\"closedBy\":\"client\",\"framesIn\":3,\"framesOut\":3}}")]
+    [InlineData("\"upstreamError\":null}", "\"upstreamError\":null,\"websocket\":{\"closeStatus\":null,\"closedBy\":null,\"framesIn\":0,\"framesOut\":0}}")]
+    [InlineData("\"upstreamError\":null}", "\"upstreamError\":null,\"websocket\":null}")]
+    [InlineData("\"upstreamError\":null}", "\"upstreamError\":null,\"websocket\":{}}")]
+    [InlineData("\"upstreamError\":null}", "\"upstreamError\":null,\"websocket\":{\"closeStatus\":4294967296,\"closedBy\":null,\"framesIn\":0,\"framesOut\":0}}")]
+    [InlineData("\"upstreamError\":null}", "\"upstreamError\":null,\"websocket\":{\"closeStatus\":1000,\"closedBy\":\"client\",\"framesIn\":null,\"framesOut\":3}}")]
+    [InlineData("\"upstreamError\":null}", "\"upstreamError\":null,\"websocket\":{\"closedBy\":\"client\",\"closeStatus\":1000,\"framesIn\":3,\"framesOut\":3}}")]
+    [InlineData("\"upstreamError\":null}", "\"upstreamError\":null,\"websocket\":{\"closeStatus\":1000,\"closedBy\":\"client\",\"framesIn\":3}}")]
+    [InlineData("\"upstreamError\":null}", "\"upstreamError\":null,\"websocket\":{\"closeStatus\":1000,\"closedBy\":\"client\",\"framesIn\":3,\"framesOut\":3},\"traceId\":\"abc\"}")]
+    [InlineData("\"upstreamError\":null}", "\"upstreamError\":null,\"traceId\":\"abc\",\"websocket\":{\"closeStatus\":1000,\"closedBy\":\"client\",\"framesIn\":3,\"framesOut\":3}}")]
     [InlineData("\"upstreamError\":null}}", "\"upstreamError\":null}} ")]
     [InlineData("\"upstreamError\":null}}", "\"upstreamError\":null}}\r")]
     [InlineData("\"upstreamError\":null}}", "\"upstreamError\":null}}{}")]

@@ -29,7 +29,7 @@ internal sealed class TestGateway : IAsyncDisposable
 
     private readonly string _root;
     private readonly Dictionary<string, EchoBackend> _backends = new(StringComparer.Ordinal);
-    private readonly List<HttpClient> _clients = [];
+    private readonly List<HttpMessageInvoker> _clients = [];
     private GatewayApp? _app;
     private HttpClient? _client;
 
@@ -169,6 +169,32 @@ internal sealed class TestGateway : IAsyncDisposable
     /// <summary>A new client whose connections leave from <paramref name="localAddress"/> (e.g. 127.0.0.2: another loopback peer).</summary>
     public HttpClient CreateClient(Action<X509Certificate2>? onCertificate, IPAddress? localAddress)
     {
+        var client = new HttpClient(CreateHandler(onCertificate, localAddress)) { Timeout = Timeout };
+        lock (_clients)
+        {
+            _clients.Add(client);
+        }
+
+        return client;
+    }
+
+    /// <summary>
+    /// A new invoker with its own connections to the gateway's listeners, as a client's from <c>CreateClient</c>, but
+    /// without HttpClient's buffering and timeout: for <c>ClientWebSocket.ConnectAsync(uri, invoker, …)</c>.
+    /// </summary>
+    public HttpMessageInvoker CreateInvoker()
+    {
+        var invoker = new HttpMessageInvoker(CreateHandler(onCertificate: null, localAddress: null));
+        lock (_clients)
+        {
+            _clients.Add(invoker);
+        }
+
+        return invoker;
+    }
+
+    private SocketsHttpHandler CreateHandler(Action<X509Certificate2>? onCertificate, IPAddress? localAddress)
+    {
         var handler = new SocketsHttpHandler
         {
             UseProxy = false,
@@ -185,13 +211,7 @@ internal sealed class TestGateway : IAsyncDisposable
 
             return true;
         };
-        var client = new HttpClient(handler) { Timeout = Timeout };
-        lock (_clients)
-        {
-            _clients.Add(client);
-        }
-
-        return client;
+        return handler;
     }
 
     public Task<HttpResponseMessage> GetAsync(string url) => Client.GetAsync(new Uri(url));
@@ -410,7 +430,7 @@ internal sealed class TestGateway : IAsyncDisposable
     private async ValueTask<Stream> ConnectAsync(SocketsHttpConnectionContext context, IPAddress? localAddress, CancellationToken cancellationToken)
     {
         // A URI with an IP address (the admin API) is taken as it is; a host name goes to the gateway.
-        var https = context.InitialRequestMessage.RequestUri?.Scheme == Uri.UriSchemeHttps;
+        var https = context.InitialRequestMessage.RequestUri?.Scheme is "https" or "wss";
         var endpoint = IPAddress.TryParse(context.DnsEndPoint.Host, out var address)
             ? new IPEndPoint(address, context.DnsEndPoint.Port)
             : new IPEndPoint(ListenOnIPv6 ? IPAddress.IPv6Loopback : IPAddress.Loopback, https ? App.Ports.Https!.Value : App.Ports.Http!.Value);

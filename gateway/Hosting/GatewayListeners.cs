@@ -6,8 +6,11 @@ using Microsoft.AspNetCore.Server.Kestrel.Https;
 
 namespace AuditGateway.Hosting;
 
-/// <summary>The three listeners (docs/configuration.md): plain HTTP, HTTPS with certificates by SNI, and the admin listener.</summary>
-internal static class GatewayListeners
+/// <summary>
+/// The three listeners (docs/configuration.md): plain HTTP (HTTP/1.1, and HTTP/2 with prior knowledge),
+/// HTTPS with certificates by SNI (HTTP/1.1 and HTTP/2 by ALPN), and the admin listener.
+/// </summary>
+internal static partial class GatewayListeners
 {
     public static void Configure(KestrelServerOptions kestrel, GatewayOptions options, X509Certificate2? adminCertificate)
     {
@@ -19,6 +22,10 @@ internal static class GatewayListeners
         {
             ports.Register(ListenerKind.Http, l);
             rejected.Track(l, "http");
+            if (!Http2PriorKnowledge.TryUse(l, kestrel.Limits.KeepAliveTimeout))
+            {
+                LogNoPriorKnowledge(kestrel.ApplicationServices.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(GatewayListeners)), options.Http.ToString());
+            }
         });
         kestrel.Listen(options.Https, l =>
         {
@@ -45,4 +52,7 @@ internal static class GatewayListeners
             }
         });
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The plain listener {Endpoint} serves HTTP/1.1 only: this Kestrel version has no per-connection protocol feature for HTTP/2 with prior knowledge")]
+    private static partial void LogNoPriorKnowledge(ILogger logger, string endpoint);
 }

@@ -23,7 +23,9 @@ namespace AuditGateway.Proxy;
 /// request without a body. Otherwise the client gets the forwarder's 502 with the reason in
 /// <c>X-AuditGateway-Reason</c>. Every request, allowed or not, ends as one audit entry (listing each
 /// attempt when there was more than one or one failed), and feeds the probe detector; none is
-/// forwarded while the log cannot be written (<see cref="AuditGate"/>).
+/// forwarded while the log cannot be written (<see cref="AuditGate"/>). A WebSocket is checked at its
+/// upgrade and forwarded by YARP as a tunnel that <see cref="UpgradedTunnel"/> follows; its entry is
+/// written when the tunnel closes, with the table and route it was opened with.
 /// </summary>
 internal sealed partial class ProxyMiddleware(
     RoutingState state,
@@ -78,6 +80,7 @@ internal sealed partial class ProxyMiddleware(
                 var config = route.Backend.Protocol is BackendProtocol.Grpc or BackendProtocol.Grpcs or BackendProtocol.H2c ? Http2Config : RequestConfig;
                 var index = health.Choose(destinations, (int)((uint)Interlocked.Increment(ref _roundRobin) % (uint)destinations.Count));
                 CountBodies(context, record);
+                record.Tunnel = UpgradedTunnel.Watch(context);
                 var upstreamStart = time.GetTimestamp();
                 ForwarderError error;
                 for (var attempt = 0; ; attempt++)

@@ -43,6 +43,9 @@ internal sealed class RequestRecord(long startedAt, RouteTable table, ClientAddr
 
     public CountingStream? BodyOut { get; set; }
 
+    /// <summary>The connection an upgrade request may become (a WebSocket); null for every other request.</summary>
+    public UpgradedTunnel? Tunnel { get; set; }
+
     /// <summary>Bytes the gateway wrote itself (its own 403/404/503 replies).</summary>
     public long GatewayBytesOut { get; set; }
 
@@ -91,8 +94,8 @@ internal sealed class RequestRecord(long startedAt, RouteTable table, ClientAddr
                     Decision.Rule ?? route?.Id,
                     Decision.Reason),
             Status = context.Response.StatusCode,
-            BytesIn = BodyIn?.Count ?? 0,
-            BytesOut = (BodyOut?.Count ?? 0) + GatewayBytesOut,
+            BytesIn = (BodyIn?.Count ?? 0) + (Tunnel?.BytesIn ?? 0),
+            BytesOut = (BodyOut?.Count ?? 0) + GatewayBytesOut + (Tunnel?.BytesOut ?? 0),
             LatencyUs = latencyMicroseconds,
             UpstreamLatencyUs = UpstreamMicroseconds,
             Tls = context.Features.Get<ITlsHandshakeFeature>() is { } tls
@@ -102,6 +105,7 @@ internal sealed class RequestRecord(long startedAt, RouteTable table, ClientAddr
             Attempts = _attempts?.ConvertAll(a => new UpstreamAttempt(Route!.Backend.Destinations[a.Destination], a.Error)),
             TraceId = Span is { Recorded: true } span ? span.TraceId.ToHexString() : null,
             Grpc = GrpcProtocol.IsCall(request) ? GrpcProtocol.Outcome(context, BodyIn, BodyOut) : null,
+            WebSocket = Tunnel?.Entry,
         };
     }
 

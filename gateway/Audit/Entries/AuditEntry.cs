@@ -101,6 +101,21 @@ internal sealed record RequestBody : AuditBody
 
     /// <summary>A gRPC call's outcome and message counts (request content type <c>application/grpc</c>); absent from the line otherwise.</summary>
     public GrpcCall? Grpc { get; init; }
+
+    /// <summary>A WebSocket (HTTP/1.1 upgrade or HTTP/2 extended CONNECT) the request became; absent from the line otherwise.</summary>
+    public WebSocketInfo? WebSocket { get; init; }
+}
+
+/// <summary>
+/// How a proxied WebSocket ended: the status code of the first Close frame (null when it carried
+/// none, or no side sent one), the side that sent it (<see cref="WebSocketInfo.Client"/>,
+/// <see cref="WebSocketInfo.Backend"/>, or null when the connection ended without a Close frame), and
+/// the frames each way (control frames included). Its bytes are the entry's <c>bytesIn</c> and <c>bytesOut</c>.
+/// </summary>
+internal sealed record WebSocketInfo(int? CloseStatus, string? ClosedBy, long FramesIn, long FramesOut)
+{
+    public const string Client = "client";
+    public const string Backend = "backend";
 }
 
 /// <summary>

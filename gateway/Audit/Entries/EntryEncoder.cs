@@ -188,6 +188,21 @@ internal sealed class EntryEncoder(bool cacheSharedParts = false)
             Write(w, grpc);
         }
 
+        if (r.WebSocket is { } webSocket)
+        {
+            w.Name("websocket"u8);
+            w.StartObject();
+            w.Name("closeStatus"u8);
+            w.Number(webSocket.CloseStatus);
+            w.Name("closedBy"u8);
+            w.String(webSocket.ClosedBy);
+            w.Name("framesIn"u8);
+            w.Number(webSocket.FramesIn);
+            w.Name("framesOut"u8);
+            w.Number(webSocket.FramesOut);
+            w.EndObject();
+        }
+
         w.EndObject();
     }
 

@@ -101,6 +101,11 @@ internal static class EntryReader
                 NextIs(ref r, "message"u8) ? String(ref r, "message"u8) : null,
                 Int64(ref r, "messagesIn"u8),
                 Int64(ref r, "messagesOut"u8))) : null,
+            WebSocket = NextIs(ref r, "websocket"u8) ? Object(ref r, "websocket"u8, static (ref r) => new WebSocketInfo(
+                (int?)Int64OrNull(ref r, "closeStatus"u8),
+                StringOrNull(ref r, "closedBy"u8),
+                Int64(ref r, "framesIn"u8),
+                Int64(ref r, "framesOut"u8))) : null,
         };
         Next(ref r, JsonTokenType.EndObject);
         return body;

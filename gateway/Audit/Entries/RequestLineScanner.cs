@@ -110,6 +110,7 @@ internal ref struct RequestLineScanner
             && Attempts()
             && TraceId()
             && Grpc()
+            && WebSocket()
             && Literal("}}"u8)))
         {
             return false;
@@ -373,6 +374,15 @@ internal ref struct RequestLineScanner
             && (!Literal("\"message\":"u8) || (String() && Literal(","u8)))
             && Literal("\"messagesIn\":"u8) && Integer(out _)
             && Literal(",\"messagesOut\":"u8) && Integer(out _)
+            && Literal("}"u8));
+
+    /// <summary>The optional <c>websocket</c>: absent, or <c>{closeStatus, closedBy, framesIn, framesOut}</c>.</summary>
+    private bool WebSocket() =>
+        !Literal(",\"websocket\":{\"closeStatus\":"u8)
+        || ((Literal("null"u8) || Int32(out _))
+            && Literal(",\"closedBy\":"u8) && StringOrNull()
+            && Literal(",\"framesIn\":"u8) && Integer(out _)
+            && Literal(",\"framesOut\":"u8) && Integer(out _)
             && Literal("}"u8));
 
     private bool DecisionName(out Decision decision)
