@@ -1,6 +1,5 @@
 using AuditGateway.Audit.Entries;
 using Microsoft.AspNetCore.Http.Features;
-using Microsoft.AspNetCore.Server.Kestrel.Core.Features;
 
 namespace AuditGateway.Proxy;
 
@@ -72,7 +71,6 @@ internal sealed class UpgradedTunnel
         {
             var tunnel = new UpgradedTunnel(string.Equals(request.Headers.Upgrade.ToString(), WebSocketProtocol, StringComparison.OrdinalIgnoreCase));
             features.Set<IHttpUpgradeFeature>(new UpgradeFeature(upgrade, tunnel));
-            LiftBodyLimits(features);
             return tunnel;
         }
 
@@ -80,29 +78,10 @@ internal sealed class UpgradedTunnel
         {
             var tunnel = new UpgradedTunnel(string.Equals(connect.Protocol, WebSocketProtocol, StringComparison.OrdinalIgnoreCase));
             features.Set<IHttpExtendedConnectFeature>(new ExtendedConnectFeature(connect, tunnel));
-            LiftBodyLimits(features);
             return tunnel;
         }
 
         return null;
-    }
-
-    /// <summary>
-    /// A tunnel is a long-lived body: neither Kestrel's minimum data rate (240 B/s after a 5 s grace) nor
-    /// its request body size limit is meant for it, whichever of them a protocol version would apply to
-    /// it. Idleness is bounded by the forwarder's activity timeout instead (docs/annotations.md#websockets-and-http2).
-    /// </summary>
-    private static void LiftBodyLimits(IFeatureCollection features)
-    {
-        if (features.Get<IHttpMinRequestBodyDataRateFeature>() is { } rate)
-        {
-            rate.MinDataRate = null;
-        }
-
-        if (features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } size)
-        {
-            size.MaxRequestBodySize = null;
-        }
     }
 
     private Stream Open(Stream client)
