@@ -1,3 +1,5 @@
 using AuditGateway;
+using AuditGateway.Hosting;
 
+RuntimeTuning.Apply();
 return await CommandLine.RunAsync(args);

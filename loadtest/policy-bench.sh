@@ -39,6 +39,8 @@
 #   INGRESSES [1] Ingresses the gateways load (the measured one and INGRESSES - 1 on other hosts)
 #   GATEWAY_ENV []  NAME=VALUE ... given to the gateway processes only (runtime settings to compare, e.g.
 #               DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=0 for the runtime's default)
+#   GATEWAY_B_ENV [] NAME=VALUE ...: also measure gateway-b, the full gateway with these settings, beside the gateway
+#               in every round (A/B of runtime settings in one run; its ratios to the gateway are printed)
 #   BUILD [auto] 1 = always build Release; 0 = never; auto = when missing
 #   THREAD_CPU [0] 1 = also print each measured process's CPU per request by thread name
 #   MAX_SECONDS [600] watchdog for the whole script
@@ -238,6 +240,7 @@ EOF
 # gateway config: full = JWT + 1,000 rules; traced = full + 10 % tracing over OTLP; nojwt = rules only; plain = neither.
 gateway_config() { # dir kind
   local dir=$1 kind=$2
+  [[ $kind == b ]] && kind=full
   mkdir -p "$dir"
   cp "$work/issuer.pub.pem" "$dir/"
   {
@@ -264,8 +267,10 @@ gateway_config() { # dir kind
 start_gateway() { # kind -> sets gw_port, gw_pid
   local dir=$work/gw-$1
   gateway_config "$dir" "$1"
-  # shellcheck disable=SC2086 # GATEWAY_ENV is a list of NAME=VALUE words
-  (cd "$dir" && exec env ${GATEWAY_ENV:-} dotnet "$gateway_dll" run --manifests "$dir/manifests" --config "$dir/gateway.yaml" --data "$dir/data" \
+  local settings=${GATEWAY_ENV:-}
+  [[ $1 == b ]] && settings=$GATEWAY_B_ENV
+  # shellcheck disable=SC2086 # the settings are a list of NAME=VALUE words
+  (cd "$dir" && exec env $settings dotnet "$gateway_dll" run --manifests "$dir/manifests" --config "$dir/gateway.yaml" --data "$dir/data" \
     --http 127.0.0.1:0 --https 127.0.0.1:0 --admin 127.0.0.1:0 >"$dir/out.log" 2>&1) &
   gw_pid=$!
   pids+=("$gw_pid")
@@ -376,6 +381,11 @@ for mode in yarp forwarder; do
   pid[$mode]=$!
   pids+=("${pid[$mode]}")
   url[$mode]=http://127.0.0.1:$port/
+  for _ in $(seq 1 300); do
+    grep -q '^bareyarp: listening' "$work/$mode.log" && break
+    kill -0 "${pid[$mode]}" 2>/dev/null || { cat "$work/$mode.log" >&2; echo "policy-bench: bareyarp ($mode) exited" >&2; exit 1; }
+    sleep 0.1
+  done
   check "${url[$mode]}" 200
 done
 start_gateway full
@@ -402,6 +412,13 @@ if [[ $TRACED == 1 ]]; then
   url[gateway-traced]=http://127.0.0.1:$gw_port/
   targets+=(gateway-traced)
 fi
+if [[ -n ${GATEWAY_B_ENV:-} ]]; then
+  start_gateway b
+  check "http://127.0.0.1:$gw_port/" 200 "$token"
+  pid[gateway-b]=$gw_pid
+  url[gateway-b]=http://127.0.0.1:$gw_port/
+  targets+=(gateway-b)
+fi
 for target in "${targets[@]}"; do
   warm "${url[$target]}"
 done
@@ -411,6 +428,10 @@ for ((round = 1; round <= ROUNDS; round++)); do
   order=(yarp gateway forwarder)
   (( round % 2 == 0 )) && order=(gateway yarp forwarder)
   [[ $TRACED == 1 ]] && order+=(gateway-traced)
+  if [[ -n ${GATEWAY_B_ENV:-} ]]; then
+    # gateway-b right beside the gateway, before it in odd rounds and after it in even ones
+    if (( round % 2 )); then order=(gateway-b "${order[@]}"); else order=(gateway gateway-b "${order[@]:1}"); fi
+  fi
   [[ $NGINX == 1 ]] && order+=(nginx-proxy)
   for target in "${order[@]}"; do
     measure "$target#$round" "${url[$target]}" "${pid[$target]}"
@@ -554,6 +575,15 @@ if [[ $NGINX == 1 ]]; then
   done
   echo "nginx rounds: gateway/nginx ratios ${nginx_ratios[*]}"
   echo "median of $ROUNDS rounds: gateway/nginx throughput $(median "${nginx_ratios[@]}") (issue 19's goal >= 1.0), yarp/nginx $(median "${yarp_nginx[@]}")"
+fi
+if [[ -n ${GATEWAY_B_ENV:-} ]]; then
+  b_ratios=() b_cpu=()
+  for ((round = 1; round <= ROUNDS; round++)); do
+    b_ratios+=("$(quotient "${rps[gateway-b#$round]}" "${rps[gateway#$round]}")")
+    b_cpu+=("$(quotient "${cpu_us[gateway-b#$round]}" "${cpu_us[gateway#$round]}")")
+  done
+  echo "gateway-b ($GATEWAY_B_ENV) against gateway (${GATEWAY_ENV:-defaults}): throughput ratios ${b_ratios[*]}; CPU per request ratios ${b_cpu[*]}"
+  echo "median of $ROUNDS rounds: gateway-b/gateway throughput $(median "${b_ratios[@]}"), CPU per request $(median "${b_cpu[@]}")"
 fi
 if [[ $TRACED == 1 ]]; then
   traced_ratios=() traced_deltas=()

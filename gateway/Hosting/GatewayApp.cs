@@ -53,6 +53,7 @@ internal sealed partial class GatewayApp : IAsyncDisposable
         GatewayServices.Add(builder.Services, options, settings, cluster);
         configure?.Invoke(builder.Services);
         builder.WebHost.ConfigureKestrel((_, kestrel) => GatewayListeners.Configure(kestrel, options, adminCertificate));
+        builder.WebHost.UseSockets(o => o.UnsafePreferInlineScheduling = RuntimeTuning.PreferInlineScheduling);
 
         var app = builder.Build();
         if (generatedToken is not null)
@@ -121,7 +122,7 @@ internal sealed partial class GatewayApp : IAsyncDisposable
         var auditWebhookToken = options.File.Admin?.AuditWebhookToken;
         app.MapWhen(
             context => ListenerPorts.IsOn(context, ListenerKind.Admin),
-            admin => admin.UseRouting().UseAdminAuthentication().UseEndpoints(endpoints =>
+            admin => admin.Use(OffTransportThreadAsync).UseRouting().UseAdminAuthentication().UseEndpoints(endpoints =>
             {
                 AdminEndpoints.Map(endpoints);
                 Admin.Dashboard.DashboardEndpoints.Map(endpoints);
@@ -132,6 +133,17 @@ internal sealed partial class GatewayApp : IAsyncDisposable
                 }
             }));
         app.Run(app.Services.GetRequiredService<ProxyMiddleware>().InvokeAsync);
+    }
+
+    /// <summary>
+    /// With inline scheduling (<see cref="RuntimeTuning.InlineScheduling"/>) a request starts on the transport thread
+    /// that read it. Admin reads (reports, search, proofs, /metrics) may compute for a while: they continue on the
+    /// thread pool, so they never hold up the proxied connections that thread serves.
+    /// </summary>
+    private static async Task OffTransportThreadAsync(HttpContext context, RequestDelegate next)
+    {
+        await Task.Yield();
+        await next(context);
     }
 
     private static async Task ListenAsync(WebApplication app, CancellationToken cancellationToken)
