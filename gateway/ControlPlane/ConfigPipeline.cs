@@ -1,4 +1,5 @@
 using System.Diagnostics.Metrics;
+using System.Runtime;
 using AuditGateway.Audit;
 using AuditGateway.Kubernetes.Models;
 using AuditGateway.Routing;
@@ -106,7 +107,17 @@ internal sealed partial class ConfigPipeline : IConfigSink, IDisposable
         }
     }
 
-    public void MarkSynced() => _state.MarkSynced();
+    /// <summary>
+    /// The first full view is in force. Loading it allocated far more than stays live (every manifest
+    /// parsed, every object's config entry), and the GC keeps what it once committed: one compacting
+    /// collection now hands that back to the system, so the resident set reflects what is in force.
+    /// </summary>
+    public void MarkSynced()
+    {
+        _state.MarkSynced();
+        GCSettings.LargeObjectHeapCompactionMode = GCLargeObjectHeapCompactionMode.CompactOnce;
+        GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+    }
 
     public void Dispose()
     {
