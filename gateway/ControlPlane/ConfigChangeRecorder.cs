@@ -96,15 +96,7 @@ internal sealed class ConfigChangeRecorder(IAuditLog log, TimeProvider time, ICh
     /// </summary>
     private static RouteEffect EffectOf(ResourceChange change, RouteTableUpdate update)
     {
-        var effect = update.Effect;
-        if (update.Changes.Count > 1)
-        {
-            var related = RelatedRoutes(change, update);
-            effect = new RouteTableDiff(
-                [.. effect.Added.Where(related.Contains)],
-                [.. effect.Removed.Where(related.Contains)],
-                [.. effect.Changed.Where(related.Contains)]);
-        }
+        var effect = update.Changes.Count > 1 ? update.Effect.Restrict(RelatedRoutes(change, update)) : update.Effect;
 
         return effect.IsEmpty ? RouteEffect.None : new RouteEffect { Added = effect.Added, Removed = effect.Removed, Changed = effect.Changed };
     }

@@ -53,6 +53,9 @@ internal sealed partial class ConfigPipeline : IConfigSink, IDisposable
     /// <summary>Every object in force (never changed after it is published; readers never lock).</summary>
     public IReadOnlyDictionary<ObjectKey, KubeResource> Objects => _model.Index.Objects;
 
+    /// <summary>The IngressClasses in force (for the admission webhook's class check, without walking every object).</summary>
+    public IReadOnlyList<IngressClass> IngressClasses => [.. _model.Index.Classes.Values];
+
     /// <summary>The change that has failed to take effect and is being retried; null when none is.</summary>
     public PendingChange? Pending => _pending;
 
@@ -129,7 +132,9 @@ internal sealed partial class ConfigPipeline : IConfigSink, IDisposable
     private async Task ReconcileAsync(Attempt attempt, CancellationToken cancellationToken)
     {
         // The plan depends only on what is in force, which stays put while this batch is retried.
+        var started = _time.GetTimestamp();
         var plan = attempt.Plan ??= Plan(attempt.Changes, attempt.Context);
+        var planned = _time.GetTimestamp();
         var commits = new Action[_appliers.Length];
         for (var i = 0; i < _appliers.Length; i++)
         {
@@ -138,7 +143,13 @@ internal sealed partial class ConfigPipeline : IConfigSink, IDisposable
 
         // Write-ahead: nothing of the change takes effect before its entries are durable. Entries
         // already durable from an earlier attempt are not written again.
+        var prepared = _time.GetTimestamp();
         await _recorder.RecordAsync(plan.Record, cancellationToken);
+        if (_logger.IsEnabled(LogLevel.Debug))
+        {
+            var (planMs, prepareMs, recordMs) = (Ms(started, planned), Ms(planned, prepared), _time.GetElapsedTime(prepared).TotalMilliseconds);
+            LogTimings(_logger, attempt.Changes.Count, planMs, prepareMs, recordMs);
+        }
 
         foreach (var commit in commits)
         {
@@ -206,6 +217,11 @@ internal sealed partial class ConfigPipeline : IConfigSink, IDisposable
             }
         }
     }
+
+    private double Ms(long from, long to) => _time.GetElapsedTime(from, to).TotalMilliseconds;
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Reconcile of {Changes} changes: translated in {PlanMs:0.00} ms, prepared in {PrepareMs:0.00} ms, recorded (durable) in {RecordMs:0.00} ms")]
+    private static partial void LogTimings(ILogger logger, int changes, double planMs, double prepareMs, double recordMs);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Route table {Before} -> {After}: {Added} added, {Removed} removed, {Changed} changed (via {Via})")]
     private static partial void LogSwapped(ILogger logger, string before, string after, int added, int removed, int changed, ChangeVia via);
