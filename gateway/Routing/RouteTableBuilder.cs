@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
@@ -26,20 +27,21 @@ internal static class RouteTableBuilder
     /// <summary><c>sha256:</c> and 16 hex digits of the hash of the parts' hashes, each part a section in order.</summary>
     public static string Revision(IEnumerable<byte[]> routes, byte[]? defaultBackend, IEnumerable<byte[]> tls, IEnumerable<byte[]> reports)
     {
-        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        Section(hash, "routes", routes);
-        Section(hash, "default-backend", defaultBackend is null ? [] : [defaultBackend]);
-        Section(hash, "tls", tls);
-        Section(hash, "ingresses", reports);
-        return "sha256:" + Convert.ToHexStringLower(hash.GetHashAndReset())[..16];
+        // One buffer, hashed at once: an incremental hash would cross into the crypto library once per part.
+        var content = new ArrayBufferWriter<byte>(64 * 1024);
+        Section(content, "routes", routes);
+        Section(content, "default-backend", defaultBackend is null ? [] : [defaultBackend]);
+        Section(content, "tls", tls);
+        Section(content, "ingresses", reports);
+        return "sha256:" + Convert.ToHexStringLower(SHA256.HashData(content.WrittenSpan))[..16];
     }
 
-    private static void Section(IncrementalHash hash, string name, IEnumerable<byte[]> parts)
+    private static void Section(ArrayBufferWriter<byte> content, string name, IEnumerable<byte[]> parts)
     {
-        hash.AppendData(Encoding.ASCII.GetBytes(name + "\n"));
+        content.Write(Encoding.ASCII.GetBytes(name + "\n"));
         foreach (var part in parts)
         {
-            hash.AppendData(part);
+            content.Write(part);
         }
     }
 }
