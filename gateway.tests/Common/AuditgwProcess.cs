@@ -28,6 +28,31 @@ internal static class AuditgwProcess
         return info;
     }
 
+    /// <summary>
+    /// Reads the process's output up to its <c>auditgw: listening</c> line and returns it, then keeps
+    /// the output drained; fails the test with the error output if the process ends first.
+    /// </summary>
+    public static async Task<string> WaitListeningAsync(Process process)
+    {
+        var stderr = process.StandardError.ReadToEndAsync();
+        string? line;
+        while ((line = await process.StandardOutput.ReadLineAsync()) is not null && !line.StartsWith("auditgw: listening", StringComparison.Ordinal))
+        {
+        }
+
+        if (line is null)
+        {
+            Assert.Fail("auditgw did not start: " + await stderr);
+        }
+
+        _ = process.StandardOutput.ReadToEndAsync();
+        return line;
+    }
+
+    /// <summary>The address of one listener (<c>http</c>, <c>https</c>, <c>admin</c>) in the listening line.</summary>
+    public static string Listener(string listening, string name) =>
+        listening.Split(' ').Single(p => p.StartsWith(name + "=", StringComparison.Ordinal))[(name.Length + 1)..];
+
     /// <summary>Runs to completion; a process still running after <paramref name="timeout"/> is killed and fails the test.</summary>
     public static Task<Result> RunAsync(TimeSpan timeout, params string[] args) => RunInAsync(null, timeout, args);
 

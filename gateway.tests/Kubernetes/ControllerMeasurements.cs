@@ -93,19 +93,7 @@ public sealed class ControllerMeasurements(ITestOutputHelper output)
                 using var process = Process.Start(info)!;
                 try
                 {
-                    var stderr = process.StandardError.ReadToEndAsync();
-                    string? line;
-                    while ((line = await process.StandardOutput.ReadLineAsync()) is not null && !line.StartsWith("auditgw: listening", StringComparison.Ordinal))
-                    {
-                    }
-
-                    if (line is null)
-                    {
-                        Assert.Fail("auditgw did not start: " + await stderr);
-                    }
-
-                    var stdout = process.StandardOutput.ReadToEndAsync(); // keep the pipe drained
-                    var admin = line.Split(' ').Single(p => p.StartsWith("admin=", StringComparison.Ordinal))[6..];
+                    var admin = AuditgwProcess.Listener(await AuditgwProcess.WaitListeningAsync(process), "admin");
                     using var client = new HttpClient(new SocketsHttpHandler { UseProxy = false }) { Timeout = TimeSpan.FromSeconds(10) };
                     var started = Stopwatch.StartNew();
                     while (!(await client.GetAsync(new Uri($"http://{admin}/readyz"))).IsSuccessStatusCode)

@@ -96,19 +96,12 @@ internal sealed class ConfigChangeRecorder(IAuditLog log, TimeProvider time, ICh
     /// </summary>
     private static RouteEffect EffectOf(ResourceChange change, RouteTableUpdate update)
     {
-        var effect = update.Effect;
-        if (update.Changes.Count > 1)
-        {
-            var related = RelatedRoutes(change, update);
-            effect = new RouteTableDiff(
-                [.. effect.Added.Where(related.Contains)],
-                [.. effect.Removed.Where(related.Contains)],
-                [.. effect.Changed.Where(related.Contains)]);
-        }
+        var effect = update.Changes.Count > 1 ? update.Effect.Restrict(RelatedRoutes(change, update)) : update.Effect;
 
         return effect.IsEmpty ? RouteEffect.None : new RouteEffect { Added = effect.Added, Removed = effect.Removed, Changed = effect.Changed };
     }
 
+    /// <summary>The ids of the batch's affected routes (either version) of this Ingress, or whose backend is this Service.</summary>
     private static HashSet<string> RelatedRoutes(ResourceChange change, RouteTableUpdate update)
     {
         var key = change.Key;
@@ -118,22 +111,11 @@ internal sealed class ConfigChangeRecorder(IAuditLog log, TimeProvider time, ICh
             ResourceKind.EndpointSlice => (change.New ?? change.Old)!.Object.Metadata?.Labels?.GetValueOrDefault(EndpointSlice.ServiceNameLabel),
             _ => null,
         };
-        var routes = update.Before.Routes.Concat(update.After.Routes);
-        if (update.Before.DefaultBackend is { } before)
-        {
-            routes = routes.Append(before);
-        }
-
-        if (update.After.DefaultBackend is { } after)
-        {
-            routes = routes.Append(after);
-        }
-
-        return routes
-            .Where(r => r.Namespace == key.Namespace
-                && (key.Kind == ResourceKind.Ingress ? r.Ingress == key.Name : r.Backend.Service == service))
-            .Select(r => r.Id)
-            .ToHashSet(StringComparer.Ordinal);
+        var index = update.Effect.Owners;
+        var owner = key.Kind == ResourceKind.Ingress ? new RouteOwner(key.Namespace, key.Name, IsService: false)
+            : service is null ? (RouteOwner?)null
+            : new RouteOwner(key.Namespace, service, IsService: true);
+        return owner is { } o ? [.. index[o]] : [];
     }
 
     private static IReadOnlyList<string> ErrorsOf(ResourceChange change, RouteTable table)
@@ -143,8 +125,7 @@ internal sealed class ConfigChangeRecorder(IAuditLog log, TimeProvider time, ICh
             return [];
         }
 
-        var name = $"{change.Key.Namespace}/{change.Key.Name}";
-        var report = table.Ingresses.FirstOrDefault(r => r.Ingress == name);
+        var report = table.Report($"{change.Key.Namespace}/{change.Key.Name}");
         return report is null ? [] : [.. report.Errors.Select(e => e.ToString())];
     }
 }

@@ -1,4 +1,5 @@
 using System.Diagnostics.Metrics;
+using System.Runtime;
 using AuditGateway.Audit;
 using AuditGateway.Kubernetes.Models;
 using AuditGateway.Routing;
@@ -18,7 +19,6 @@ internal sealed partial class ConfigPipeline : IConfigSink, IDisposable
 {
     private readonly SemaphoreSlim _gate = new(1, 1);
     private readonly RoutingState _state;
-    private readonly ClassOptions _classes;
     private readonly ConfigChangeRecorder _recorder;
     private readonly IRouteTableApplier[] _appliers;
     private readonly ReconcileRetry _retry;
@@ -26,9 +26,7 @@ internal sealed partial class ConfigPipeline : IConfigSink, IDisposable
     private readonly ILogger _logger;
     private readonly Meter _meter;
     private readonly Counter<long> _failures;
-    private IReadOnlyDictionary<ObjectKey, Ingress> _accepted = new Dictionary<ObjectKey, Ingress>();
-    private Dictionary<string, IngressReport> _reports = new(StringComparer.Ordinal);
-    private volatile IReadOnlyDictionary<ObjectKey, KubeResource> _objects = new Dictionary<ObjectKey, KubeResource>();
+    private volatile RoutingModel _model;
     private volatile PendingChange? _pending;
 
     public ConfigPipeline(
@@ -42,10 +40,10 @@ internal sealed partial class ConfigPipeline : IConfigSink, IDisposable
         ILogger<ConfigPipeline> logger)
     {
         _state = state;
-        _classes = classes;
         _recorder = recorder;
         _appliers = [.. appliers];
         _retry = retry;
+        _model = RoutingModel.Empty(classes);
         _time = time;
         _logger = logger;
         _meter = meterFactory.Create(LogAvailability.MeterName);
@@ -53,7 +51,10 @@ internal sealed partial class ConfigPipeline : IConfigSink, IDisposable
     }
 
     /// <summary>Every object in force (never changed after it is published; readers never lock).</summary>
-    public IReadOnlyDictionary<ObjectKey, KubeResource> Objects => _objects;
+    public IReadOnlyDictionary<ObjectKey, KubeResource> Objects => _model.Index.Objects;
+
+    /// <summary>The IngressClasses in force (for the admission webhook's class check, without walking every object).</summary>
+    public IReadOnlyList<IngressClass> IngressClasses => [.. _model.Index.Classes.Values];
 
     /// <summary>The change that has failed to take effect and is being retried; null when none is.</summary>
     public PendingChange? Pending => _pending;
@@ -109,7 +110,17 @@ internal sealed partial class ConfigPipeline : IConfigSink, IDisposable
         }
     }
 
-    public void MarkSynced() => _state.MarkSynced();
+    /// <summary>
+    /// The first full view is in force. Loading it allocated far more than stays live (every manifest
+    /// parsed, every object's config entry), and the GC keeps what it once committed: one compacting
+    /// collection now hands that back to the system, so the resident set reflects what is in force.
+    /// </summary>
+    public void MarkSynced()
+    {
+        _state.MarkSynced();
+        GCSettings.LargeObjectHeapCompactionMode = GCLargeObjectHeapCompactionMode.CompactOnce;
+        GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+    }
 
     public void Dispose()
     {
@@ -121,7 +132,9 @@ internal sealed partial class ConfigPipeline : IConfigSink, IDisposable
     private async Task ReconcileAsync(Attempt attempt, CancellationToken cancellationToken)
     {
         // The plan depends only on what is in force, which stays put while this batch is retried.
+        var started = _time.GetTimestamp();
         var plan = attempt.Plan ??= Plan(attempt.Changes, attempt.Context);
+        var planned = _time.GetTimestamp();
         var commits = new Action[_appliers.Length];
         for (var i = 0; i < _appliers.Length; i++)
         {
@@ -130,7 +143,13 @@ internal sealed partial class ConfigPipeline : IConfigSink, IDisposable
 
         // Write-ahead: nothing of the change takes effect before its entries are durable. Entries
         // already durable from an earlier attempt are not written again.
+        var prepared = _time.GetTimestamp();
         await _recorder.RecordAsync(plan.Record, cancellationToken);
+        if (_logger.IsEnabled(LogLevel.Debug))
+        {
+            var (planMs, prepareMs, recordMs) = (Ms(started, planned), Ms(planned, prepared), _time.GetElapsedTime(prepared).TotalMilliseconds);
+            LogTimings(_logger, attempt.Changes.Count, planMs, prepareMs, recordMs);
+        }
 
         foreach (var commit in commits)
         {
@@ -138,8 +157,7 @@ internal sealed partial class ConfigPipeline : IConfigSink, IDisposable
         }
 
         // Before the swap: whoever wakes on the new table (the status writer) finds its objects.
-        _objects = plan.Objects;
-        _accepted = plan.Accepted;
+        _model = plan.Model;
         var (before, after) = (plan.Update.Before, plan.Update.After);
         if (after.Revision != before.Revision)
         {
@@ -148,34 +166,15 @@ internal sealed partial class ConfigPipeline : IConfigSink, IDisposable
             LogSwapped(_logger, before.Revision, after.Revision, effect.Added.Count, effect.Removed.Count, effect.Changed.Count, attempt.Context.Via);
         }
 
-        LogReports(after);
+        LogReports(plan.ChangedReports);
     }
 
-    /// <summary>The objects with the batch applied (a copy), their route table, and what the change does.</summary>
+    /// <summary>The model with the batch applied (the one in force is left as it is), its route table, and what the change does.</summary>
     private ReconcilePlan Plan(IReadOnlyList<ResourceChange> changes, ChangeContext context)
     {
-        var objects = new Dictionary<ObjectKey, KubeResource>(_objects);
-        foreach (var change in changes)
-        {
-            if (change.New is null)
-            {
-                objects.Remove(change.Key);
-            }
-            else
-            {
-                objects[change.Key] = change.New;
-            }
-        }
-
-        var result = IngressTranslator.Translate(new TranslationInput
-        {
-            Objects = objects,
-            LastAccepted = _accepted,
-            Classes = _classes,
-        });
-        var before = _state.Current;
-        var update = new RouteTableUpdate(before, result.Table, RouteTableDiff.Compute(before, result.Table), changes, context);
-        return new ReconcilePlan(objects, result.Accepted, update, new ConfigRecord(update));
+        var step = _model.Apply(changes);
+        var update = new RouteTableUpdate(_model.Table, step.Model.Table, step.Effect, changes, context);
+        return new ReconcilePlan(step.Model, step.ChangedReports, update, new ConfigRecord(update));
     }
 
     /// <summary>Counts a failed attempt; the first failure of a change is one error line and makes it pending.</summary>
@@ -201,34 +200,28 @@ internal sealed partial class ConfigPipeline : IConfigSink, IDisposable
         return changes.Count > Named ? $"{names} and {changes.Count - Named} more" : names;
     }
 
-    /// <summary>Logs refusals and warnings when they change, naming the Ingress and the field.</summary>
-    private void LogReports(RouteTable table)
+    /// <summary>Logs refusals and warnings of the reports that changed, naming the Ingress and the field.</summary>
+    private void LogReports(IReadOnlyList<IngressReport> changed)
     {
-        var reports = table.Ingresses.ToDictionary(r => r.Ingress, StringComparer.Ordinal);
-        foreach (var (name, report) in reports)
+        foreach (var report in changed)
         {
-            if (_reports.TryGetValue(name, out var previous)
-                && previous.Status == report.Status
-                && previous.Errors.SequenceEqual(report.Errors)
-                && previous.Warnings.SequenceEqual(report.Warnings))
-            {
-                continue;
-            }
-
             if (report.Errors.Count > 0)
             {
                 var serving = report.Status == IngressOutcome.Refused ? "not served" : "its previous valid version keeps serving";
-                LogRefused(_logger, name, string.Join("; ", report.Errors), serving);
+                LogRefused(_logger, report.Ingress, string.Join("; ", report.Errors), serving);
             }
 
             foreach (var warning in report.Warnings)
             {
-                LogWarning(_logger, name, warning);
+                LogWarning(_logger, report.Ingress, warning);
             }
         }
-
-        _reports = reports;
     }
+
+    private double Ms(long from, long to) => _time.GetElapsedTime(from, to).TotalMilliseconds;
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Reconcile of {Changes} changes: translated in {PlanMs:0.00} ms, prepared in {PrepareMs:0.00} ms, recorded (durable) in {RecordMs:0.00} ms")]
+    private static partial void LogTimings(ILogger logger, int changes, double planMs, double prepareMs, double recordMs);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Route table {Before} -> {After}: {Added} added, {Removed} removed, {Changed} changed (via {Via})")]
     private static partial void LogSwapped(ILogger logger, string before, string after, int added, int removed, int changed, ChangeVia via);
@@ -264,8 +257,8 @@ internal sealed partial class ConfigPipeline : IConfigSink, IDisposable
     }
 
     private sealed record ReconcilePlan(
-        Dictionary<ObjectKey, KubeResource> Objects,
-        IReadOnlyDictionary<ObjectKey, Ingress> Accepted,
+        RoutingModel Model,
+        IReadOnlyList<IngressReport> ChangedReports,
         RouteTableUpdate Update,
         ConfigRecord Record);
 }

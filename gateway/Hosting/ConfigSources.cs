@@ -66,7 +66,7 @@ internal static class ConfigSources
         services.AddSingleton(sp => new AdmissionWebhook(
             sp.GetRequiredService<AttributionStore>(),
             sp.GetRequiredService<ClassOptions>(),
-            () => [.. sp.GetRequiredService<ConfigPipeline>().Objects.Values.Select(o => o.Object).OfType<Kubernetes.Models.IngressClass>()],
+            () => sp.GetRequiredService<ConfigPipeline>().IngressClasses,
             sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton(sp => new AuditWebhook(sp.GetRequiredService<AttributionStore>(), sp.GetRequiredService<TimeProvider>()));
         var timings = options.Election;

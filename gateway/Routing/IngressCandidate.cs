@@ -4,76 +4,84 @@ namespace AuditGateway.Routing;
 
 /// <summary>
 /// One Ingress that takes part in a translation: ours by class, and either valid or, while its new
-/// version is refused, served in its last accepted version. Candidates are translated oldest first,
-/// which is what makes the older Ingress win anything two of them ask for.
+/// version is refused, served in its last accepted version. Candidates are resolved oldest first
+/// (<see cref="Age"/>), which is what makes the older Ingress win anything two of them ask for.
 /// </summary>
-internal sealed record IngressCandidate(ObjectKey Key, Ingress Ingress, IngressAnnotations Annotations, List<string> Warnings)
+internal sealed record IngressCandidate(ObjectKey Key, Ingress Ingress, IngressAnnotations Annotations)
 {
     public IReadOnlyList<ValidationError> Errors { get; init; } = [];
 
     public bool ServingPrevious { get; init; }
 
+    public IngressAge Age { get; } = IngressAge.Of(Key, Ingress);
+
+    /// <summary><c>namespace/name</c>.</summary>
+    public string Name => $"{Key.Namespace}/{Key.Name}";
+
     /// <summary>
-    /// The input's candidates, oldest first. <paramref name="accepted"/> receives the version of each
-    /// Ingress that serves; <paramref name="reports"/> the Ingresses refused with nothing to serve.
+    /// What becomes of one Ingress: a candidate (valid, or refused but serving <paramref name="lastAccepted"/>),
+    /// or null — with <paramref name="refused"/> set when it is ours, refused, and has nothing to serve.
     /// </summary>
-    public static List<IngressCandidate> Collect(
-        TranslationInput input, ObjectIndex index, Dictionary<ObjectKey, Ingress> accepted, List<IngressReport> reports)
+    public static IngressCandidate? Evaluate(
+        ObjectKey key, Ingress ingress, ObjectIndex index, ClassOptions classes, Ingress? lastAccepted, out IngressReport? refused)
     {
-        var candidates = new List<IngressCandidate>();
-        foreach (var (key, ingress) in index.Ingresses)
+        refused = null;
+        if (!IngressClassFilter.IsOurs(ingress, index.Classes, classes))
         {
-            if (!IngressClassFilter.IsOurs(ingress, index.Classes, input.Classes))
-            {
-                continue;
-            }
-
-            var errors = new List<ValidationError>();
-            var annotations = IngressValidator.Validate(ingress, errors);
-            var name = $"{key.Namespace}/{key.Name}";
-            if (errors.Count == 0)
-            {
-                accepted[key] = ingress;
-                candidates.Add(new IngressCandidate(key, ingress, annotations, []));
-                continue;
-            }
-
-            if (input.LastAccepted.TryGetValue(key, out var previous))
-            {
-                accepted[key] = previous;
-                var previousAnnotations = IngressValidator.Validate(previous, []);
-                candidates.Add(new IngressCandidate(key, previous, previousAnnotations, []) { Errors = errors, ServingPrevious = true });
-            }
-            else
-            {
-                reports.Add(new IngressReport { Ingress = name, Status = IngressOutcome.Refused, Errors = errors });
-            }
+            return null;
         }
 
-        candidates.Sort(static (a, b) => CompareAge(a, b));
-        return candidates;
+        var errors = new List<ValidationError>();
+        var annotations = IngressValidator.Validate(ingress, errors);
+        if (errors.Count == 0)
+        {
+            return new IngressCandidate(key, ingress, annotations);
+        }
+
+        if (lastAccepted is not null)
+        {
+            return new IngressCandidate(key, lastAccepted, IngressValidator.Validate(lastAccepted, [])) { Errors = errors, ServingPrevious = true };
+        }
+
+        refused = new IngressReport { Ingress = $"{key.Namespace}/{key.Name}", Status = IngressOutcome.Refused, Errors = errors };
+        return null;
     }
 
-    /// <summary>The report of this Ingress once it has been translated.</summary>
-    public IngressReport Report() => new()
+    /// <summary>The report of this Ingress once it has been resolved.</summary>
+    public IngressReport Report(IReadOnlyList<string> warnings) => new()
     {
-        Ingress = $"{Key.Namespace}/{Key.Name}",
+        Ingress = Name,
         Status = ServingPrevious ? IngressOutcome.RefusedServingPrevious : IngressOutcome.Accepted,
         Errors = Errors,
-        Warnings = Warnings,
+        Warnings = warnings,
     };
+}
 
-    /// <summary>Older first (by creation time), then by namespace and name.</summary>
-    private static int CompareAge(IngressCandidate a, IngressCandidate b)
+/// <summary>Precedence between Ingresses: older first (by creation time), then by namespace and name.</summary>
+internal readonly record struct IngressAge(DateTimeOffset Created, string Namespace, string Name) : IComparable<IngressAge>
+{
+    public static IngressAge Of(ObjectKey key, Ingress ingress) =>
+        new(ingress.Metadata?.CreationTimestamp ?? DateTimeOffset.MaxValue, key.Namespace, key.Name);
+
+    public ObjectKey Key => new(ResourceKind.Ingress, Namespace, Name);
+
+    public int CompareTo(IngressAge other)
     {
-        var byTime = (a.Ingress.Metadata?.CreationTimestamp ?? DateTimeOffset.MaxValue)
-            .CompareTo(b.Ingress.Metadata?.CreationTimestamp ?? DateTimeOffset.MaxValue);
+        var byTime = Created.CompareTo(other.Created);
         if (byTime != 0)
         {
             return byTime;
         }
 
-        var byNamespace = string.CompareOrdinal(a.Key.Namespace, b.Key.Namespace);
-        return byNamespace != 0 ? byNamespace : string.CompareOrdinal(a.Key.Name, b.Key.Name);
+        var byNamespace = string.CompareOrdinal(Namespace, other.Namespace);
+        return byNamespace != 0 ? byNamespace : string.CompareOrdinal(Name, other.Name);
     }
+
+    public static bool operator <(IngressAge left, IngressAge right) => left.CompareTo(right) < 0;
+
+    public static bool operator >(IngressAge left, IngressAge right) => left.CompareTo(right) > 0;
+
+    public static bool operator <=(IngressAge left, IngressAge right) => left.CompareTo(right) <= 0;
+
+    public static bool operator >=(IngressAge left, IngressAge right) => left.CompareTo(right) >= 0;
 }

@@ -11,12 +11,13 @@ internal sealed class RouteMatcher
 {
     public static readonly RouteMatcher Empty = new([], null);
 
-    private readonly Dictionary<string, PathTable> _exactHosts = new(StringComparer.OrdinalIgnoreCase);
-    private readonly Dictionary<string, PathTable> _wildcardHosts = new(StringComparer.OrdinalIgnoreCase);
+    private readonly Dictionary<string, PathTable> _exactHosts;
+    private readonly Dictionary<string, PathTable> _wildcardHosts;
     private readonly Dictionary<string, PathTable>.AlternateLookup<ReadOnlySpan<char>> _exactLookup;
     private readonly Dictionary<string, PathTable>.AlternateLookup<ReadOnlySpan<char>> _wildcardLookup;
     private readonly PathTable? _anyHost;
     private readonly IngressRoute? _defaultBackend;
+    private readonly bool _ignoreCase;
 
     /// <summary>
     /// The same routes with paths compared case-insensitively; only when some route has a policy and
@@ -33,35 +34,85 @@ internal sealed class RouteMatcher
     private RouteMatcher(IReadOnlyList<IngressRoute> routes, IngressRoute? defaultBackend, bool ignoreCase)
     {
         _defaultBackend = defaultBackend;
-        if (!ignoreCase && routes.Any(r => r.Policy is not null) && routes.Any(r => r.Path is { } p && HasCase(p)))
+        _ignoreCase = ignoreCase;
+        if (!ignoreCase && NeedsCaseless(routes))
         {
             _caseless = new RouteMatcher(routes, null, ignoreCase: true);
         }
 
-        PathTable? anyHost = null;
-        foreach (var route in routes)
+        _exactHosts = new(StringComparer.OrdinalIgnoreCase);
+        _wildcardHosts = new(StringComparer.OrdinalIgnoreCase);
+        foreach (var group in routes.GroupBy(r => r.Host ?? "", StringComparer.Ordinal))
         {
-            PathTable table;
-            if (route.Host is null)
+            var table = new PathTable(group, ignoreCase);
+            if (group.Key.Length == 0)
             {
-                table = anyHost ??= new PathTable();
-            }
-            else if (route.Host.StartsWith("*.", StringComparison.Ordinal))
-            {
-                table = GetOrAdd(_wildcardHosts, route.Host[2..]);
+                _anyHost = table;
             }
             else
             {
-                table = GetOrAdd(_exactHosts, route.Host);
+                (group.Key.StartsWith("*.", StringComparison.Ordinal) ? _wildcardHosts : _exactHosts)[HostKey(group.Key)] = table;
             }
-
-            table.Add(route, ignoreCase);
         }
 
-        _anyHost = anyHost;
         _exactLookup = _exactHosts.GetAlternateLookup<ReadOnlySpan<char>>();
         _wildcardLookup = _wildcardHosts.GetAlternateLookup<ReadOnlySpan<char>>();
     }
+
+    private RouteMatcher(RouteMatcher previous, IReadOnlyCollection<string> hosts, Func<string, IEnumerable<IngressRoute>> routesOf, IngressRoute? defaultBackend, RouteMatcher? caseless)
+    {
+        _defaultBackend = defaultBackend;
+        _ignoreCase = previous._ignoreCase;
+        _caseless = caseless;
+        _exactHosts = new(previous._exactHosts, StringComparer.OrdinalIgnoreCase);
+        _wildcardHosts = new(previous._wildcardHosts, StringComparer.OrdinalIgnoreCase);
+        _anyHost = previous._anyHost;
+        foreach (var host in hosts)
+        {
+            var routes = routesOf(host).ToList();
+            var table = routes.Count == 0 ? null : new PathTable(routes, _ignoreCase);
+            if (host.Length == 0)
+            {
+                _anyHost = table;
+                continue;
+            }
+
+            var tables = host.StartsWith("*.", StringComparison.Ordinal) ? _wildcardHosts : _exactHosts;
+            if (table is null)
+            {
+                tables.Remove(HostKey(host));
+            }
+            else
+            {
+                tables[HostKey(host)] = table;
+            }
+        }
+
+        _exactLookup = _exactHosts.GetAlternateLookup<ReadOnlySpan<char>>();
+        _wildcardLookup = _wildcardHosts.GetAlternateLookup<ReadOnlySpan<char>>();
+    }
+
+    /// <summary>
+    /// This matcher with the paths of <paramref name="hosts"/> (lower case, <c>*.suffix</c>, or <c>""</c>
+    /// for rules without a host) replaced by <paramref name="routesOf"/> each, in precedence order; the
+    /// other hosts' tables are shared. <paramref name="all"/> gives every route, for when the
+    /// case-insensitive twin comes into being.
+    /// </summary>
+    public RouteMatcher With(
+        IReadOnlyCollection<string> hosts, Func<string, IEnumerable<IngressRoute>> routesOf, IngressRoute? defaultBackend, bool caseless, Func<IReadOnlyList<IngressRoute>> all)
+    {
+        var twin = !caseless ? null
+            : _caseless is { } existing ? new RouteMatcher(existing, hosts, routesOf, null, null)
+            : new RouteMatcher(all(), null, ignoreCase: true);
+        return new RouteMatcher(this, hosts, routesOf, defaultBackend, twin);
+    }
+
+    /// <summary>Whether a table of these routes needs the case-insensitive twin (see <see cref="MatchIgnoringCase"/>).</summary>
+    public static bool NeedsCaseless(IReadOnlyCollection<IngressRoute> routes) =>
+        routes.Any(r => r.Policy is not null) && routes.Any(r => HasCase(r));
+
+    /// <summary>Whether the route's path has a letter with case.</summary>
+    public static bool HasCase(IngressRoute route) => route.Path is { } p && HasCase(p);
 
     /// <summary>
     /// The route the path matches when case is ignored, if any route has a policy: a request
@@ -97,15 +148,8 @@ internal sealed class RouteMatcher
     private static bool HasCase(string path) =>
         !path.Equals(path.ToLowerInvariant(), StringComparison.Ordinal) || !path.Equals(path.ToUpperInvariant(), StringComparison.Ordinal);
 
-    private static PathTable GetOrAdd(Dictionary<string, PathTable> tables, string key)
-    {
-        if (!tables.TryGetValue(key, out var table))
-        {
-            tables[key] = table = new PathTable();
-        }
-
-        return table;
-    }
+    /// <summary>A route's host as the host tables key it: an exact host, or a wildcard's suffix.</summary>
+    private static string HostKey(string host) => host.StartsWith("*.", StringComparison.Ordinal) ? host[2..] : host;
 
     /// <summary>The paths of one host.</summary>
     private sealed class PathTable
@@ -117,9 +161,16 @@ internal sealed class RouteMatcher
 
         private readonly Dictionary<string, IngressRoute>.AlternateLookup<ReadOnlySpan<char>> _prefixLookup;
 
-        public PathTable() => _prefixLookup = _prefix.GetAlternateLookup<ReadOnlySpan<char>>();
+        public PathTable(IEnumerable<IngressRoute> routes, bool ignoreCase)
+        {
+            _prefixLookup = _prefix.GetAlternateLookup<ReadOnlySpan<char>>();
+            foreach (var route in routes)
+            {
+                Add(route, ignoreCase);
+            }
+        }
 
-        public void Add(IngressRoute route, bool ignoreCase)
+        private void Add(IngressRoute route, bool ignoreCase)
         {
             var path = ignoreCase ? route.Path!.ToLowerInvariant() : route.Path!;
             if (route.PathType == "Exact")

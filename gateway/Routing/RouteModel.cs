@@ -9,7 +9,7 @@ namespace AuditGateway.Routing;
 /// </summary>
 internal sealed record RouteTable
 {
-    public static readonly RouteTable Empty = RouteTableBuilder.Seal(new RouteTable());
+    public static readonly RouteTable Empty = new() { Revision = RouteTableBuilder.Revision([], null, [], []) };
 
     /// <summary>Content hash of everything below (<c>sha256:</c> + 16 hex digits).</summary>
     public string Revision { get; init; } = "";
@@ -24,6 +24,25 @@ internal sealed record RouteTable
 
     [JsonIgnore]
     public RouteMatcher Matcher { get; init; } = RouteMatcher.Empty;
+
+    /// <summary>The report of the Ingress <c>namespace/name</c>, if it is ours (<see cref="Ingresses"/> is ordered by name).</summary>
+    public IngressReport? Report(string ingress)
+    {
+        var (low, high) = (0, Ingresses.Count - 1);
+        while (low <= high)
+        {
+            var middle = low + ((high - low) / 2);
+            var order = string.CompareOrdinal(Ingresses[middle].Ingress, ingress);
+            if (order == 0)
+            {
+                return Ingresses[middle];
+            }
+
+            (low, high) = order < 0 ? (middle + 1, high) : (low, middle - 1);
+        }
+
+        return null;
+    }
 }
 
 /// <summary>One path of one Ingress rule, resolved to its backend.</summary>

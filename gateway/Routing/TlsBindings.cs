@@ -9,71 +9,55 @@ namespace AuditGateway.Routing;
 /// its secret, the oldest Ingress first. A missing or unusable secret leaves its hosts on the default
 /// certificate, with a warning on the Ingress.
 /// </summary>
-internal sealed class TlsBindings(ObjectIndex index)
+internal static class TlsBindings
 {
-    private readonly Dictionary<string, TlsBinding> _bindings = new(StringComparer.Ordinal);
-
-    /// <summary>Binds the candidate's TLS hosts; returns every host its <c>spec.tls</c> lists (lower case), bound or not.</summary>
-    public List<string> Bind(IngressCandidate candidate)
+    /// <summary>
+    /// Reads the candidate's <c>spec.tls</c>: per entry its hosts and either its binding material or the
+    /// warning saying why it has none.
+    /// </summary>
+    public static List<TlsEntry> Read(IngressCandidate candidate, ObjectIndex index)
     {
-        var hosts = new List<string>();
+        var result = new List<TlsEntry>();
         var entries = candidate.Ingress.Spec!.Tls ?? [];
         for (var i = 0; i < entries.Count; i++)
         {
             var entry = entries[i];
-            var entryHosts = entry.Hosts ?? [];
-            hosts.AddRange(entryHosts.Select(h => h.ToLowerInvariant()));
+            var hosts = (entry.Hosts ?? []).Select(h => h.ToLowerInvariant()).ToList();
             if (string.IsNullOrEmpty(entry.SecretName))
             {
-                candidate.Warnings.Add($"spec.tls[{i}].secretName: not set; these hosts get the default certificate");
+                result.Add(new TlsEntry(hosts, null, $"spec.tls[{i}].secretName: not set; these hosts get the default certificate"));
                 continue;
             }
 
             var secretName = $"{candidate.Key.Namespace}/{entry.SecretName}";
             if (!index.Secrets.TryGetValue((candidate.Key.Namespace, entry.SecretName), out var secret))
             {
-                candidate.Warnings.Add($"spec.tls[{i}].secretName: secret {secretName} not found; these hosts get the default certificate");
+                result.Add(new TlsEntry(hosts, null, $"spec.tls[{i}].secretName: secret {secretName} not found; these hosts get the default certificate"));
                 continue;
             }
 
             if (!TryReadTlsSecret(secret, out var certificate, out var key, out var problem))
             {
-                candidate.Warnings.Add($"spec.tls[{i}].secretName: secret {secretName} {problem}; these hosts get the default certificate");
+                result.Add(new TlsEntry(hosts, null, $"spec.tls[{i}].secretName: secret {secretName} {problem}; these hosts get the default certificate"));
                 continue;
             }
 
-            foreach (var host in entryHosts)
+            var material = new TlsBinding
             {
-                var lower = host.ToLowerInvariant();
-                if (_bindings.TryGetValue(lower, out var existing))
-                {
-                    if (existing.Secret != secretName)
-                    {
-                        candidate.Warnings.Add($"spec.tls[{i}]: host {lower} already uses secret {existing.Secret} from an older Ingress");
-                    }
-
-                    continue;
-                }
-
-                _bindings[lower] = new TlsBinding
-                {
-                    Host = lower,
-                    Secret = secretName,
-                    ContentHash = Hash(certificate + "\n" + key),
-                    CertificatePem = certificate,
-                    KeyPem = key,
-                };
-            }
+                Host = "",
+                Secret = secretName,
+                ContentHash = Hash(certificate + "\n" + key),
+                CertificatePem = certificate,
+                KeyPem = key,
+            };
+            result.Add(new TlsEntry(hosts, material, null));
         }
 
-        return hosts;
+        return result;
     }
 
-    /// <summary>The bindings, ordered by host.</summary>
-    public List<TlsBinding> ByHost() => [.. _bindings.Values.OrderBy(b => b.Host, StringComparer.Ordinal)];
-
     /// <summary>Whether one of <paramref name="tlsHosts"/> is <paramref name="host"/>, or a <c>*.</c> wildcard one label above it.</summary>
-    public static bool Covers(List<string> tlsHosts, string host)
+    public static bool Covers(IEnumerable<string> tlsHosts, string host)
     {
         foreach (var tlsHost in tlsHosts)
         {
@@ -140,3 +124,6 @@ internal sealed class TlsBindings(ObjectIndex index)
     /// <summary>SHA-256 of the certificate and key PEM, so a rotation changes the table's revision.</summary>
     private static string Hash(string text) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text)));
 }
+
+/// <summary>One <c>spec.tls</c> entry: its hosts (lower case), and its secret's material (with an empty host) or why there is none.</summary>
+internal sealed record TlsEntry(List<string> Hosts, TlsBinding? Material, string? Warning);

@@ -54,7 +54,7 @@ internal sealed class RequestMetrics : IDisposable
         _other = new RouteSeries(OtherRoutes, null, null);
         _none = new RouteSeries(NoRoute, null, null);
         _detached = new RouteSeries("_detached", null, null);
-        _set = new SeriesSet(null, new Dictionary<string, RouteSeries>(StringComparer.Ordinal), new Dictionary<IngressRoute, RouteSeries>(ReferenceEqualityComparer.Instance), []);
+        _set = new SeriesSet(null, new Dictionary<string, RouteSeries>(StringComparer.Ordinal), new Dictionary<IngressRoute, RouteSeries>(ReferenceEqualityComparer.Instance));
         _meter = meterFactory.Create(MeterName);
         var advice = new InstrumentAdvice<double> { HistogramBucketBoundaries = HistogramCell.HttpDurationBuckets };
         _meter.CreateObservableCounter("auditgw_requests_total", ObserveRequests, description: Help.Requests);
@@ -230,8 +230,7 @@ internal sealed class RequestMetrics : IDisposable
                 }
             }
 
-            var ordered = byId.Values.OrderBy(s => s.Route, StringComparer.Ordinal).ToArray();
-            _set = set = new SeriesSet(table, byId, byRoute, ordered);
+            _set = set = new SeriesSet(table, byId, byRoute);
             return set;
         }
     }
@@ -239,8 +238,13 @@ internal sealed class RequestMetrics : IDisposable
     private sealed record SeriesSet(
         RouteTable? Table,
         Dictionary<string, RouteSeries> ById,
-        Dictionary<IngressRoute, RouteSeries> ByRoute,
-        RouteSeries[] Ordered);
+        Dictionary<IngressRoute, RouteSeries> ByRoute)
+    {
+        private RouteSeries[]? _ordered;
+
+        /// <summary>By route id, for the exposition: sorted at the first scrape of a table, not by the first request after a swap.</summary>
+        public RouteSeries[] Ordered => _ordered ??= [.. ById.Values.OrderBy(s => s.Route, StringComparer.Ordinal)];
+    }
 
     private static class Help
     {

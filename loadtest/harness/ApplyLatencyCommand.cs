@@ -43,9 +43,14 @@ internal static class ApplyLatencyCommand
         var poll = new Option<int>("--poll-ms") { Description = "Pause between probes (0 = back to back)", DefaultValueFactory = _ => 1 };
         var gap = new Option<int>("--gap-ms") { Description = "Quiet time after an edit is observed, before the next", DefaultValueFactory = _ => 200 };
         var timeout = new Option<int>("--timeout-ms") { Description = "Give up on one edit after this long", DefaultValueFactory = _ => 3000 };
+        var ingresses = new Option<int>("--ingresses")
+        {
+            Description = "Other Ingresses (each with its Service and EndpointSlice) in the manifest directory, 33 to a file; the edited one keeps its own file",
+            DefaultValueFactory = _ => 0,
+        };
         var gateway = new Option<string>("--gateway") { Description = "auditgw.dll (default: the repository's Release build)" };
         var command = new Command("apply-latency", "Time from a manifest write to the new routing being observable.");
-        foreach (var option in (Option[])[edits, mode, write, poll, gap, timeout, gateway])
+        foreach (var option in (Option[])[edits, mode, write, poll, gap, timeout, ingresses, gateway])
         {
             command.Options.Add(option);
         }
@@ -58,12 +63,13 @@ internal static class ApplyLatencyCommand
             Math.Clamp(result.GetValue(poll), 0, 100),
             Math.Clamp(result.GetValue(gap), 0, 10_000),
             TimeSpan.FromMilliseconds(Math.Clamp(result.GetValue(timeout), 10, 60_000)),
+            Math.Clamp(result.GetValue(ingresses), 0, 1_000_000),
             cancellationToken));
         return command;
     }
 
     private static async Task<int> RunAsync(
-        string dll, int count, Mode mode, WriteStyle style, int pollMs, int gapMs, TimeSpan bound, CancellationToken cancellationToken)
+        string dll, int count, Mode mode, WriteStyle style, int pollMs, int gapMs, TimeSpan bound, int others, CancellationToken cancellationToken)
     {
         var work = Directory.CreateTempSubdirectory("auditgw-apply-");
         try
@@ -75,6 +81,7 @@ internal static class ApplyLatencyCommand
             var serviceFile = Path.Combine(manifests, "service.yaml");
             File.WriteAllText(ingressFile, IngressYaml("/edit-0"));
             File.WriteAllText(serviceFile, ServiceYaml(a.Port));
+            ScaleManifests.Write(manifests, others, a.Port);
 
             // The harness polls for routes that do not exist yet: to the gateway that is a client
             // scanning for paths, and probe detection would block it. It is switched off here.
@@ -82,7 +89,7 @@ internal static class ApplyLatencyCommand
             File.WriteAllText(config, "policy:\n  probeDetection:\n    enabled: false\n");
             var (listeners, http, admin) = Gateway.ListenerArguments();
             await using var process = GatewayProcess.Start(dll, ["run", "--manifests", manifests, "--config", config, .. listeners], work.FullName);
-            await process.WaitListeningAsync(TimeSpan.FromSeconds(60));
+            await process.WaitListeningAsync(TimeSpan.FromSeconds(120));
             using var client = Gateway.Client();
             var readyz = new Uri($"http://127.0.0.1:{admin}/readyz");
             var gatewayBase = $"http://127.0.0.1:{http}";
@@ -91,7 +98,11 @@ internal static class ApplyLatencyCommand
                 throw new InvalidOperationException($"the initial route does not answer:\n{process.Tail()}");
             }
 
-            Console.WriteLine($"apply-latency: {dll}, {count} edits, mode {mode}, write {style}, probe every {pollMs} ms, {gapMs} ms between edits");
+            var ready = Stopwatch.GetElapsedTime(process.StartedAt);
+            Console.WriteLine($"apply-latency: {dll}, {count} edits, mode {mode}, write {style}, probe every {pollMs} ms, {gapMs} ms between edits, "
+                + $"{others + 1} Ingresses");
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"ready (process start to the edited route answering): {ready.TotalMilliseconds:F0} ms; "
+                + $"RSS {Mib(process.Memory().RssKb)}"));
             var results = new List<Edit>();
             for (var i = 1; i <= count; i++)
             {
@@ -140,6 +151,8 @@ internal static class ApplyLatencyCommand
             Console.WriteLine($"/readyz revision:    {Summary.Of(ok.Select(r => r.Revision).ToList())}");
             Console.WriteLine($"timed out: {results.Count(r => r.TimedOut)}; edits with more than one table swap: {results.Count(r => r.Applies > 1)}; "
                 + $"manifest errors logged by the gateway: {process.ManifestErrors}");
+            var (rss, peak) = process.Memory();
+            Console.WriteLine($"gateway memory: RSS {Mib(rss)} after the edits, peak (VmHWM) {Mib(peak)}; load average {File.ReadAllText("/proc/loadavg").Trim()}");
             return results.Any(r => r.TimedOut) ? 1 : 0;
         }
         finally
@@ -147,6 +160,8 @@ internal static class ApplyLatencyCommand
             work.Delete(recursive: true);
         }
     }
+
+    private static string Mib(long kb) => string.Create(CultureInfo.InvariantCulture, $"{kb / 1024.0:F0} MiB");
 
     private static void Write(string path, string text, WriteStyle style)
     {
@@ -201,13 +216,13 @@ internal static class ApplyLatencyCommand
                       service: { name: echo, port: { name: http } }
         """;
 
-    /// <summary>Service <c>loadtest/echo</c> (port <c>http</c>, 80) with one EndpointSlice: 127.0.0.1:<paramref name="backendPort"/>.</summary>
-    internal static string ServiceYaml(int backendPort) => string.Create(CultureInfo.InvariantCulture, $$"""
+    /// <summary>Service <c>NS/NAME</c> (default <c>loadtest/echo</c>; port <c>http</c>, 80) with one EndpointSlice: 127.0.0.1:<paramref name="backendPort"/>.</summary>
+    internal static string ServiceYaml(int backendPort, string name = "echo", string ns = "loadtest") => string.Create(CultureInfo.InvariantCulture, $$"""
         apiVersion: v1
         kind: Service
         metadata:
-          name: echo
-          namespace: loadtest
+          name: {{name}}
+          namespace: {{ns}}
         spec:
           ports:
             - name: http
@@ -217,10 +232,10 @@ internal static class ApplyLatencyCommand
         apiVersion: discovery.k8s.io/v1
         kind: EndpointSlice
         metadata:
-          name: echo-1
-          namespace: loadtest
+          name: {{name}}-1
+          namespace: {{ns}}
           labels:
-            kubernetes.io/service-name: echo
+            kubernetes.io/service-name: {{name}}
         addressType: IPv4
         ports:
           - name: http

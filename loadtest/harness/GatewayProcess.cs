@@ -96,6 +96,27 @@ internal sealed class GatewayProcess : IAsyncDisposable
             : $"auditgw did not print its listening line within {timeout.TotalSeconds:F0} s:\n{Tail()}");
     }
 
+    /// <summary>The process's resident set now and its peak so far (<c>VmRSS</c>, <c>VmHWM</c> of <c>/proc/PID/status</c>), in KiB.</summary>
+    public (long RssKb, long PeakKb) Memory()
+    {
+        long rss = 0, peak = 0;
+        foreach (var line in File.ReadLines($"/proc/{_process.Id}/status"))
+        {
+            if (line.StartsWith("VmRSS:", StringComparison.Ordinal))
+            {
+                rss = Kb(line);
+            }
+            else if (line.StartsWith("VmHWM:", StringComparison.Ordinal))
+            {
+                peak = Kb(line);
+            }
+        }
+
+        return (rss, peak);
+
+        static long Kb(string line) => long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], System.Globalization.CultureInfo.InvariantCulture);
+    }
+
     public string Tail()
     {
         lock (_tail)

@@ -79,7 +79,7 @@ internal static partial class SoakCommand
             while (!running.IsCompleted)
             {
                 await Task.WhenAny(running, Task.Delay(TimeSpan.FromSeconds(30), cancellationToken));
-                var sample = (Stopwatch.GetElapsedTime(started).TotalMinutes, Rss(process.Id), Disk.Of(data, archive), load.Sent);
+                var sample = (Stopwatch.GetElapsedTime(started).TotalMinutes, process.Memory().RssKb, Disk.Of(data, archive), load.Sent);
                 samples.Add(sample);
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"  {sample.Item1,5:0.0} min  rss {sample.Item2 / 1024.0,7:0.0} MiB  sent {sample.Item4,9}  local {sample.Item3.LocalRaw / 1048576.0,7:0.0} MiB raw + {sample.Item3.LocalCompressed / 1048576.0,6:0.0} MiB zst in {sample.Item3.LocalSegments,3} segments  archive {sample.Item3.ArchiveCompressed / 1048576.0,6:0.0} MiB in {sample.Item3.ArchiveSegments,3}"));
@@ -127,19 +127,6 @@ internal static partial class SoakCommand
         var error = verify.StandardError.ReadToEnd();
         verify.WaitForExit();
         return (verify.ExitCode, output.Result + error);
-    }
-
-    private static long Rss(int pid)
-    {
-        foreach (var line in File.ReadLines($"/proc/{pid}/status"))
-        {
-            if (line.StartsWith("VmRSS:", StringComparison.Ordinal))
-            {
-                return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture);
-            }
-        }
-
-        return 0;
     }
 
     private const string IngressYaml = $$"""

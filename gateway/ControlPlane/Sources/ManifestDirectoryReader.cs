@@ -5,7 +5,9 @@ namespace AuditGateway.ControlPlane.Sources;
 
 /// <summary>
 /// Reads every <c>*.yaml</c>, <c>*.yml</c> and <c>*.json</c> below a directory and says what changed
-/// since the last read. Unchanged files (by SHA-256) are not parsed again; a file that fails to parse
+/// since the last read. A file is read again only when a file event names it or its size or write
+/// time changed; unchanged files (by SHA-256) are not parsed again, and only the objects of changed
+/// files are compared; a file that fails to parse
 /// keeps its last good objects; a file found empty that had objects is given two debounce periods
 /// (a save caught between truncate and write) before its objects go.
 /// </summary>
@@ -15,7 +17,10 @@ internal sealed partial class ManifestDirectoryReader
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly Dictionary<string, FileState> _files = new(StringComparer.Ordinal);
-    private Dictionary<ObjectKey, KubeResource> _objects = [];
+    private readonly Dictionary<ObjectKey, KubeResource> _objects = [];
+
+    /// <summary>Per object, the files defining it, in path order: the first one's is in force.</summary>
+    private readonly Dictionary<ObjectKey, SortedSet<string>> _definedIn = [];
 
     /// <summary>Files that emptied while they had objects, and since when (a save caught between truncate and write).</summary>
     private readonly Dictionary<string, long> _emptySince = new(StringComparer.Ordinal);
@@ -37,11 +42,15 @@ internal sealed partial class ManifestDirectoryReader
             throw new ManifestException($"--manifests {_directory}: directory not found");
         }
 
-        return Rescan(strict: true);
+        return Rescan(strict: true, named: null);
     }
 
-    /// <summary>A later read: a file that cannot be read or parsed is logged and keeps its last good objects.</summary>
-    public List<ResourceChange> Reread() => Rescan(strict: false);
+    /// <summary>
+    /// A later read: a file that cannot be read or parsed is logged and keeps its last good objects.
+    /// Files in <paramref name="named"/> (those file events named) are read whatever their size and
+    /// time; the others only when their size or last-write time changed. Null reads every file.
+    /// </summary>
+    public List<ResourceChange> Reread(IReadOnlySet<string>? named = null) => Rescan(strict: false, named);
 
     /// <summary>Whether the last reads found a file empty mid-save, so the directory should be read again shortly; clears it.</summary>
     public bool TakeRecheck()
@@ -51,23 +60,32 @@ internal sealed partial class ManifestDirectoryReader
         return recheck;
     }
 
-    /// <summary>Reads every manifest file (reusing unchanged ones) and returns what changed.</summary>
-    private List<ResourceChange> Rescan(bool strict)
+    /// <summary>Reads the manifest files that may have changed (by SHA-256, parsing only changed ones) and returns what changed.</summary>
+    private List<ResourceChange> Rescan(bool strict, IReadOnlySet<string>? named)
     {
-        var seen = new HashSet<string>(StringComparer.Ordinal);
-        List<string> paths;
+        List<FileInfo> files;
         try
         {
-            paths = EnumerateManifests();
+            files = EnumerateManifests();
         }
         catch (Exception e) when (strict && e is IOException or UnauthorizedAccessException)
         {
             throw new ManifestException($"--manifests {_directory}: cannot read the directory: {e.Message}");
         }
 
-        foreach (var path in paths)
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        var changed = new List<(string Path, FileState? Before)>();
+        foreach (var file in files)
         {
+            var path = file.FullName;
             seen.Add(path);
+            var stamp = new FileStamp(file.Length, file.LastWriteTimeUtc);
+            if (named is not null && !named.Contains(path) && !_emptySince.ContainsKey(path)
+                && _files.TryGetValue(path, out var unchanged) && unchanged.Stamp == stamp)
+            {
+                continue;
+            }
+
             byte[] bytes;
             try
             {
@@ -101,34 +119,70 @@ internal sealed partial class ManifestDirectoryReader
 
             _emptySince.Remove(path);
             var hash = Convert.ToHexStringLower(SHA256.HashData(bytes));
-            if (_files.TryGetValue(path, out var known) && known.Sha256 == hash)
+            _files.TryGetValue(path, out var known);
+            if (known?.Sha256 == hash)
             {
+                _files[path] = known with { Stamp = stamp };
                 continue;
             }
 
             try
             {
-                _files[path] = new FileState(hash, ManifestParser.Parse(path, bytes, new ObjectOrigin(path, hash)));
+                var state = new FileState(hash, stamp, ManifestParser.Parse(path, bytes, new ObjectOrigin(path, hash)));
+                _files[path] = state;
+                changed.Add((path, known));
             }
             catch (ManifestException e) when (!strict)
             {
-                LogFileRefused(_logger, e.Message, _files.ContainsKey(path) ? "its previous objects stay in force" : "it contributes nothing");
+                LogFileRefused(_logger, e.Message, known is not null ? "its previous objects stay in force" : "it contributes nothing");
             }
         }
 
         foreach (var gone in _files.Keys.Where(p => !seen.Contains(p)).ToList())
         {
+            changed.Add((gone, _files[gone]));
             _files.Remove(gone);
         }
 
-        var objects = new Dictionary<ObjectKey, KubeResource>();
-        foreach (var (path, file) in _files.OrderBy(f => f.Key, StringComparer.Ordinal))
+        return Merge(changed, strict);
+    }
+
+    /// <summary>
+    /// Folds the changed files into the objects in force: for every object a changed file defined or
+    /// defines, the first file (by path) defining it wins; returns the objects added, whose JSON
+    /// differs, or gone.
+    /// </summary>
+    private List<ResourceChange> Merge(List<(string Path, FileState? Before)> files, bool strict)
+    {
+        var affected = new HashSet<ObjectKey>();
+        foreach (var (path, before) in files)
         {
-            foreach (var resource in file.Objects)
+            foreach (var resource in before?.Objects ?? [])
             {
-                if (!objects.TryAdd(resource.Key, resource))
+                if (_definedIn.TryGetValue(resource.Key, out var paths))
                 {
-                    var message = $"{path}: {resource.Key} is also defined in {objects[resource.Key].Origin?.Path}; the first one is used";
+                    paths.Remove(path);
+                }
+
+                affected.Add(resource.Key);
+            }
+
+            if (!_files.TryGetValue(path, out var now))
+            {
+                continue;
+            }
+
+            foreach (var resource in now.Objects)
+            {
+                if (!_definedIn.TryGetValue(resource.Key, out var paths))
+                {
+                    _definedIn[resource.Key] = paths = new SortedSet<string>(StringComparer.Ordinal);
+                }
+
+                if (!paths.Add(path) || paths.Count > 1)
+                {
+                    var first = paths.Min!;
+                    var message = $"{(first == path ? paths.Max : path)}: {resource.Key} is also defined in {first}; the first one is used";
                     if (strict)
                     {
                         throw new ManifestException(message);
@@ -136,24 +190,59 @@ internal sealed partial class ManifestDirectoryReader
 
                     LogDuplicate(_logger, message);
                 }
+
+                affected.Add(resource.Key);
             }
         }
 
-        var changes = ManifestChanges.Between(_objects, objects);
-        _objects = objects;
+        var changes = new List<ResourceChange>();
+        foreach (var key in affected)
+        {
+            _objects.TryGetValue(key, out var old);
+            KubeResource? resource = null;
+            if (_definedIn.TryGetValue(key, out var paths) && paths.Count > 0)
+            {
+                resource = _files[paths.Min!].Objects.First(o => o.Key == key);
+            }
+            else
+            {
+                _definedIn.Remove(key);
+            }
+
+            if (resource is null)
+            {
+                if (old is not null)
+                {
+                    _objects.Remove(key);
+                    changes.Add(new ResourceChange(key, old, null));
+                }
+
+                continue;
+            }
+
+            _objects[key] = resource;
+            if (old is null || !old.SameJson(resource))
+            {
+                changes.Add(new ResourceChange(key, old, resource));
+            }
+        }
+
         return changes;
     }
 
-    private List<string> EnumerateManifests()
+    private List<FileInfo> EnumerateManifests()
     {
         var options = new EnumerationOptions { RecurseSubdirectories = true, IgnoreInaccessible = false, AttributesToSkip = FileAttributes.Hidden };
-        return Directory.EnumerateFiles(_directory, "*", options)
-            .Where(p => p.EndsWith(".yaml", StringComparison.OrdinalIgnoreCase)
-                || p.EndsWith(".yml", StringComparison.OrdinalIgnoreCase)
-                || p.EndsWith(".json", StringComparison.OrdinalIgnoreCase))
-            .Order(StringComparer.Ordinal)
+        return new DirectoryInfo(_directory).EnumerateFiles("*", options)
+            .Where(f => f.Name.EndsWith(".yaml", StringComparison.OrdinalIgnoreCase)
+                || f.Name.EndsWith(".yml", StringComparison.OrdinalIgnoreCase)
+                || f.Name.EndsWith(".json", StringComparison.OrdinalIgnoreCase))
+            .OrderBy(f => f.FullName, StringComparer.Ordinal)
             .ToList();
     }
 
-    private sealed record FileState(string Sha256, List<KubeResource> Objects);
+    /// <summary>What says, without reading a file, that it may have changed.</summary>
+    private readonly record struct FileStamp(long Length, DateTime LastWriteUtc);
+
+    private sealed record FileState(string Sha256, FileStamp Stamp, List<KubeResource> Objects);
 }

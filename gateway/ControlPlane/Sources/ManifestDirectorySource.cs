@@ -5,7 +5,8 @@ namespace AuditGateway.ControlPlane.Sources;
 /// <summary>
 /// Embedded mode's config source: watches a manifest directory and delivers its changes. A burst of
 /// file events is coalesced for <see cref="Debounce"/> and the directory then read again by
-/// <see cref="ManifestDirectoryReader"/>, so an edit is live well within 100 ms.
+/// <see cref="ManifestDirectoryReader"/> (the files the events named, and any whose size or write
+/// time changed; every file when the watcher lost events), so an edit is live well within 100 ms.
 /// </summary>
 internal sealed partial class ManifestDirectorySource : IConfigSource
 {
@@ -15,6 +16,9 @@ internal sealed partial class ManifestDirectorySource : IConfigSource
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly ManifestDirectoryReader _reader;
+    private readonly Lock _namedLock = new();
+    private HashSet<string> _named = new(StringComparer.Ordinal);
+    private bool _lost;
     private long _lastEvent;
 
     public ManifestDirectorySource(string directory, TimeProvider time, ILogger<ManifestDirectorySource> logger)
@@ -42,6 +46,24 @@ internal sealed partial class ManifestDirectorySource : IConfigSource
         };
         void OnEvent(object? sender, EventArgs e)
         {
+            lock (_namedLock)
+            {
+                switch (e)
+                {
+                    case RenamedEventArgs renamed:
+                        _named.Add(renamed.OldFullPath);
+                        _named.Add(renamed.FullPath);
+                        break;
+                    case FileSystemEventArgs file:
+                        _named.Add(file.FullPath);
+                        break;
+                    default:
+                        // The watcher's buffer overflowed: events were lost, so every file is read.
+                        _lost = true;
+                        break;
+                }
+            }
+
             Volatile.Write(ref _lastEvent, _time.GetTimestamp());
             signal.Release();
         }
@@ -63,7 +85,7 @@ internal sealed partial class ManifestDirectorySource : IConfigSource
             {
                 await signal.WaitAsync(cancellationToken);
                 await QuietAsync(signal, cancellationToken);
-                await DeliverAsync(sink, _reader.Reread(), cancellationToken);
+                await DeliverAsync(sink, _reader.Reread(TakeNamed()), cancellationToken);
                 if (_reader.TakeRecheck())
                 {
                     // A file was found empty mid-save: look again once the writer has had time to finish.
@@ -106,6 +128,18 @@ internal sealed partial class ManifestDirectorySource : IConfigSource
 
             var wait = Debounce - quiet;
             await Task.Delay(wait < limit - waited ? wait : limit - waited, _time, cancellationToken);
+        }
+    }
+
+    /// <summary>The files events named since the last call, or null (read every file) when events were lost.</summary>
+    private HashSet<string>? TakeNamed()
+    {
+        lock (_namedLock)
+        {
+            var named = _lost ? null : _named;
+            _named = new HashSet<string>(StringComparer.Ordinal);
+            _lost = false;
+            return named;
         }
     }
 

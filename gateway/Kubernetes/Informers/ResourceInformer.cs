@@ -157,7 +157,7 @@ internal sealed partial class ResourceInformer(
         foreach (var (key, resource) in fresh)
         {
             _cache.TryGetValue(key, out var old);
-            if (old is null || Rv(old.Json) != Rv(resource.Json))
+            if (old is null || old.Object.Metadata?.ResourceVersion != resource.Object.Metadata?.ResourceVersion)
             {
                 changes.Add(new ResourceChange(key, old, resource));
             }
@@ -239,7 +239,7 @@ internal sealed partial class ResourceInformer(
             return _cache.Remove(resource.Key) ? new ResourceChange(resource.Key, old, null) : null;
         }
 
-        if (old is not null && Rv(old.Json) == Rv(resource.Json))
+        if (old is not null && old.Object.Metadata?.ResourceVersion == resource.Object.Metadata?.ResourceVersion)
         {
             return null;
         }

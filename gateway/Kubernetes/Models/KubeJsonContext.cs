@@ -6,6 +6,7 @@ namespace AuditGateway.Kubernetes.Models;
     PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase,
     DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
     NumberHandling = JsonNumberHandling.AllowReadingFromString)]
+[JsonSerializable(typeof(System.Text.Json.Nodes.JsonObject))]
 [JsonSerializable(typeof(Ingress))]
 [JsonSerializable(typeof(IngressClass))]
 [JsonSerializable(typeof(Service))]

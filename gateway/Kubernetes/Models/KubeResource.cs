@@ -24,8 +24,27 @@ internal readonly record struct ObjectKey(ResourceKind Kind, string Namespace, s
 /// <summary>Where an object was read from, when it came from a file.</summary>
 internal sealed record ObjectOrigin(string Path, string Sha256);
 
-/// <summary>One object: its key, the JSON as read (for diffs) and the typed model.</summary>
-internal sealed record KubeResource(ObjectKey Key, JsonObject Json, IKubeObject Object, ObjectOrigin? Origin);
+/// <summary>
+/// One object: its key, the JSON as read (for diffs) and the typed model. The JSON is kept as UTF-8
+/// text — a fraction of the memory of a node tree, for every object in force — and parsed only when
+/// a change to this object is compared or recorded.
+/// </summary>
+internal sealed class KubeResource(ObjectKey key, JsonObject json, IKubeObject obj, ObjectOrigin? origin)
+{
+    private readonly byte[] _json = JsonSerializer.SerializeToUtf8Bytes(json, KubeJsonContext.Default.JsonObject);
+
+    public ObjectKey Key => key;
+
+    public IKubeObject Object => obj;
+
+    public ObjectOrigin? Origin => origin;
+
+    /// <summary>The JSON as read: a new copy at each call.</summary>
+    public JsonObject Json => JsonNode.Parse(_json)!.AsObject();
+
+    /// <summary>Whether both hold the same JSON (the same text, or failing that, equal values).</summary>
+    public bool SameJson(KubeResource other) => _json.AsSpan().SequenceEqual(other._json) || JsonNode.DeepEquals(Json, other.Json);
+}
 
 /// <summary>A change to one object; <c>Old</c> is null for an add, <c>New</c> for a delete.</summary>
 internal sealed record ResourceChange(ObjectKey Key, KubeResource? Old, KubeResource? New);
