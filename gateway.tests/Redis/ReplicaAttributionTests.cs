@@ -26,6 +26,14 @@ public sealed class ReplicaAttributionTests
         }
 
         (await cluster.KubectlAsync(ClusterGateway.ListOf(cluster.ServiceFor("web"), Shop("/v1")), "create", "-f", "-")).EnsureSuccess();
+
+        // The create in force everywhere before the replace: a replica that saw both in one watch batch
+        // (its pipeline busy meanwhile) would rightly record them as one change, a create of the final object.
+        foreach (var replica in cluster.Replicas)
+        {
+            await replica.WaitForRouteAsync("default/shop:shop.test/v1:Prefix");
+        }
+
         (await cluster.KubectlAsync(Shop("/v2"), "replace", "-f", "-")).EnsureSuccess();
         foreach (var replica in cluster.Replicas)
         {
