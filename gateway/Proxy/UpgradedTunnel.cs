@@ -90,11 +90,10 @@ internal sealed class UpgradedTunnel
         return new TunnelStream(client, this);
     }
 
-    private int Read(Span<byte> bytes)
+    private void Read(ReadOnlySpan<byte> bytes)
     {
         BytesIn += bytes.Length;
         _fromClient?.Feed(bytes);
-        return bytes.Length;
     }
 
     private void Write(ReadOnlySpan<byte> bytes)
@@ -120,57 +119,17 @@ internal sealed class UpgradedTunnel
     }
 
     /// <summary>The client's side of the tunnel: reads are the client's bytes, writes the backend's.</summary>
-    private sealed class TunnelStream(Stream inner, UpgradedTunnel tunnel) : Stream
+    private sealed class TunnelStream(Stream inner, UpgradedTunnel tunnel) : ObservedStream(inner, canRead: true, canWrite: true)
     {
-        public override bool CanRead => true;
+        protected override void Received(ReadOnlySpan<byte> bytes) => tunnel.Read(bytes);
 
-        public override bool CanSeek => false;
-
-        public override bool CanWrite => true;
-
-        public override long Length => throw new NotSupportedException();
-
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-
-        public override int Read(byte[] buffer, int offset, int count) => tunnel.Read(buffer.AsSpan(offset, inner.Read(buffer, offset, count)));
-
-        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
-        {
-            var read = await inner.ReadAsync(buffer, cancellationToken);
-            return tunnel.Read(buffer.Span[..read]);
-        }
-
-        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-            ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
-        public override void Write(byte[] buffer, int offset, int count)
-        {
-            tunnel.Write(buffer.AsSpan(offset, count));
-            inner.Write(buffer, offset, count);
-        }
-
-        public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
-        {
-            tunnel.Write(buffer.Span);
-            return inner.WriteAsync(buffer, cancellationToken);
-        }
-
-        public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-            WriteAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
-        public override void Flush() => inner.Flush();
-
-        public override Task FlushAsync(CancellationToken cancellationToken) => inner.FlushAsync(cancellationToken);
-
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-        public override void SetLength(long value) => throw new NotSupportedException();
+        protected override void Sending(ReadOnlySpan<byte> bytes) => tunnel.Write(bytes);
 
         protected override void Dispose(bool disposing)
         {
             if (disposing)
             {
-                inner.Dispose();
+                Inner.Dispose();
             }
 
             base.Dispose(disposing);
