@@ -69,7 +69,11 @@ internal sealed partial class ProxyMiddleware(
     {
         var connection = context.Connection;
         var client = resolver.Resolve(connection.RemoteIpAddress ?? IPAddress.IPv6None, connection.RemotePort, context.Request.Headers);
-        var record = new RequestRecord(time.GetTimestamp(), state.Current, client) { Span = tracing.StartServer(context) };
+        var record = new RequestRecord(time.GetTimestamp(), state.Current, client)
+        {
+            Span = tracing.StartServer(context),
+            IsGrpcCall = GrpcProtocol.IsCall(context.Request),
+        };
         context.Features.Set(record);
         try
         {
@@ -134,7 +138,7 @@ internal sealed partial class ProxyMiddleware(
                     var reason = HeaderSafe(
                         error == ForwarderError.Request && !Retryable(context, record) ? why + " (not retried: the request has a body and is not idempotent)" : why);
                     context.Response.Headers["X-AuditGateway-Reason"] = reason;
-                    if (GrpcProtocol.IsCall(context.Request))
+                    if (record.IsGrpcCall)
                     {
                         GrpcProtocol.AnswerOwn(context.Response, context.Response.StatusCode, reason);
                     }
@@ -269,14 +273,13 @@ internal sealed partial class ProxyMiddleware(
     private static void CountBodies(HttpContext context, RequestRecord record)
     {
         var request = context.Request;
-        var grpc = GrpcProtocol.IsCall(request);
         if (context.Features.Get<IHttpRequestBodyDetectionFeature>()?.CanHaveBody != false)
         {
-            record.BodyIn = new CountingStream(request.Body, reading: true, grpc);
+            record.BodyIn = new CountingStream(request.Body, reading: true, record.IsGrpcCall);
             request.Body = record.BodyIn;
         }
 
-        record.BodyOut = new CountingStream(context.Response.Body, reading: false, grpc);
+        record.BodyOut = new CountingStream(context.Response.Body, reading: false, record.IsGrpcCall);
         context.Response.Body = record.BodyOut;
     }
 
@@ -336,7 +339,7 @@ internal sealed partial class ProxyMiddleware(
         var safe = HeaderSafe(reason);
         context.Response.StatusCode = status;
         context.Response.Headers["X-AuditGateway-Reason"] = safe;
-        if (GrpcProtocol.IsCall(context.Request))
+        if (record.IsGrpcCall)
         {
             // A gRPC client gets the reason as its status, in a response without a body (trailers-only).
             GrpcProtocol.AnswerOwn(context.Response, status, safe);

@@ -43,6 +43,9 @@ internal sealed class RequestRecord(long startedAt, RouteTable table, ClientAddr
 
     public CountingStream? BodyOut { get; set; }
 
+    /// <summary>The request is a gRPC call (<see cref="GrpcProtocol.IsCall"/>), decided once as it arrives.</summary>
+    public bool IsGrpcCall { get; init; }
+
     /// <summary>The connection an upgrade request may become (a WebSocket); null for every other request.</summary>
     public UpgradedTunnel? Tunnel { get; set; }
 
@@ -104,7 +107,7 @@ internal sealed class RequestRecord(long startedAt, RouteTable table, ClientAddr
             UpstreamError = UpstreamError,
             Attempts = _attempts?.ConvertAll(a => new UpstreamAttempt(Route!.Backend.Destinations[a.Destination], a.Error)),
             TraceId = Span is { Recorded: true } span ? span.TraceId.ToHexString() : null,
-            Grpc = GrpcProtocol.IsCall(request) ? GrpcProtocol.Outcome(context, BodyIn, BodyOut) : null,
+            Grpc = IsGrpcCall ? GrpcProtocol.Outcome(context, BodyIn, BodyOut) : null,
             WebSocket = Tunnel?.Entry,
         };
     }
