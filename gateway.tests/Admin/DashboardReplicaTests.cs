@@ -43,6 +43,13 @@ public sealed class DashboardReplicaTests(DashboardTests.Chromium chromium, ITes
             var page = await context.NewPageAsync();
             var problems = new List<string>();
             page.PageError += (_, error) => problems.Add("uncaught: " + error);
+            page.Response += (_, response) =>
+            {
+                if (response.Status >= 500)
+                {
+                    problems.Add($"{response.Status} from {response.Request.Method} {response.Url}");
+                }
+            };
             page.Console += (_, message) =>
             {
                 if (message.Type == "error")

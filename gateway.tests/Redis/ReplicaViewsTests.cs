@@ -77,6 +77,40 @@ public sealed class ReplicaViewsTests : IAsyncLifetime
         Assert.Equal(400, single);
     }
 
+    [Fact]
+    public async Task While_Redis_does_not_answer_the_live_view_says_so_and_it_comes_back_by_itself()
+    {
+        var a = Replicas[0];
+        await Eventually.TrueAsync(async () => (await LiveAsync(a)).Nodes.Count == 2, TimeSpan.FromSeconds(15), "both replicas' live reports");
+
+        _set!.Redis.Pause();
+        try
+        {
+            var (status, body) = await a.AdminAsync(HttpMethod.Get, "/api/replicas/live");
+            Assert.Equal(200, status);
+            using var document = JsonDocument.Parse(body);
+            Assert.Empty(document.RootElement.GetProperty("replicas").EnumerateArray());
+            var why = document.RootElement.GetProperty("unavailable").GetString();
+            Assert.True(why?.StartsWith($"Redis {_set.Redis.Url} ", StringComparison.Ordinal) == true, why);
+        }
+        finally
+        {
+            _set.Redis.Resume();
+        }
+
+        await Eventually.TrueAsync(async () => await LiveAsync(a) is { Nodes.Count: 2, Unavailable: null }, TimeSpan.FromSeconds(20), "the live view back after Redis answers again");
+    }
+
+    /// <summary>The nodes in a replica's live view, and why it is incomplete if it says so.</summary>
+    private static async Task<(List<string> Nodes, string? Unavailable)> LiveAsync(ReplicaSet.Replica replica)
+    {
+        var (status, body) = await replica.AdminAsync(HttpMethod.Get, "/api/replicas/live");
+        Assert.Equal(200, status);
+        using var document = JsonDocument.Parse(body);
+        var nodes = document.RootElement.GetProperty("replicas").EnumerateArray().Select(r => r.GetProperty("node").GetString()!).ToList();
+        return (nodes, document.RootElement.TryGetProperty("unavailable", out var why) ? why.GetString() : null);
+    }
+
     /// <summary>The first event of the stream (its id and data).</summary>
     private static async Task<(string Id, string Data)> ReadEventsAsync(StreamReader reader, CancellationToken cancellationToken)
     {

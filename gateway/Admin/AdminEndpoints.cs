@@ -76,9 +76,10 @@ internal static class AdminEndpoints
             }
 
             await context.RequestServices.GetRequiredService<AdminReads>().RecordAsync(context, "report routes (live, all replicas)");
-            var reports = await views.LiveRoutesAsync();
+            var (reports, unavailable) = await views.LiveRoutesAsync();
             context.Response.ContentType = "application/json; charset=utf-8";
-            await context.Response.WriteAsync("{\"replicas\":[" + string.Join(",", reports) + "]}\n");
+            var why = unavailable is null ? "" : ",\"unavailable\":" + JsonSerializer.Serialize(unavailable, ReplicaJsonContext.Default.String);
+            await context.Response.WriteAsync("{\"replicas\":[" + string.Join(",", reports) + "]" + why + "}\n");
         });
         endpoints.MapGet("/api/routes", static context =>
         {

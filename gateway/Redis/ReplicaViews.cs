@@ -45,23 +45,34 @@ internal sealed class ReplicaViews : IDisposable
 
     public void Dispose() => _publisher.Dispose();
 
-    /// <summary>Every live node's route report (the JSON documents as published), ordered by node; empty while Redis is down.</summary>
-    public async Task<List<string>> LiveRoutesAsync()
+    /// <summary>
+    /// Every live node's route report (the JSON documents as published), ordered by node; while Redis is
+    /// down or does not answer in time, none and why (the dashboard keeps its last numbers and says so).
+    /// </summary>
+    public async Task<(List<string> Reports, string? Unavailable)> LiveRoutesAsync()
     {
         if (!_link.IsUp || _link.Database is not { } database)
         {
-            return [];
+            return ([], string.Create(CultureInfo.InvariantCulture, $"Redis {_link.Options.Url} is down ({_link.DownReason}) since {_link.DownSince:yyyy-MM-ddTHH:mm:ssZ}"));
         }
 
-        var keys = new List<RedisKey>();
-        await foreach (var key in _link.KeysAsync(LiveKeyPrefix + "*"))
+        try
         {
-            keys.Add(key);
-        }
+            var keys = new List<RedisKey>();
+            await foreach (var key in _link.KeysAsync(LiveKeyPrefix + "*"))
+            {
+                keys.Add(key);
+            }
 
-        keys.Sort((x, y) => string.CompareOrdinal(x, y));
-        var values = keys.Count == 0 ? [] : await database.StringGetAsync([.. keys]);
-        return [.. values.Where(v => v.HasValue).Select(v => (string)v!)];
+            keys.Sort((x, y) => string.CompareOrdinal(x, y));
+            var values = keys.Count == 0 ? [] : await database.StringGetAsync([.. keys]);
+            return ([.. values.Where(v => v.HasValue).Select(v => (string)v!)], null);
+        }
+        catch (Exception e) when (e is RedisException or TimeoutException)
+        {
+            _link.Failed();
+            return ([], $"Redis {_link.Options.Url} did not answer: {RedisFailure.Describe(e, _link.Options.Timeout)}");
+        }
     }
 
     /// <summary>

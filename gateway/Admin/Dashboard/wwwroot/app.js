@@ -415,6 +415,11 @@ async function pollReadiness() {
 
 async function pollReplicas() {
   const live = await getJson('api/replicas/live');
+  if (live.unavailable) {
+    // Redis is down or slow: the last numbers stay, marked as such, until it answers again.
+    replace($('#replicas-meta'), `not updated: ${live.unavailable}`);
+    return;
+  }
   const now = performance.now();
   const rows = [];
   let total = 0;
