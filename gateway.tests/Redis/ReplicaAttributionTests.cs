@@ -7,7 +7,7 @@ namespace AuditGateway.Tests.Redis;
 /// The actor of a config change on every replica (docs/replicas.md): the real kubectl against the fake
 /// API server, whose admission webhook calls one replica only; all three replicas (in-process, each its
 /// own gateway with its own log) share one real redis-server, and each one's <c>config</c> entry names
-/// the kubectl user.
+/// the kubectl user — also when the report cannot travel by the channel and is read from Redis.
 /// </summary>
 [Collection(ReplicaTimingTests.Name)]
 public sealed class ReplicaAttributionTests
@@ -50,5 +50,40 @@ public sealed class ReplicaAttributionTests
                 Assert.Contains("system:masters", e["actor"]!["groups"]!.AsArray().Select(n => (string?)n));
             });
         }
+    }
+
+    [Fact]
+    public async Task A_replica_that_never_hears_the_report_on_the_channel_reads_it_from_Redis()
+    {
+        // The replicas' Redis user may use every key and channel but auditgw:attribution (ACL), so no
+        // report reaches another replica by the channel: only what the webhook's replica stored is there.
+        await using var redis = await RedisServer.StartAsync(
+            "--user", "gateway", "on", ">gw-secret", "~auditgw:*", "&auditgw:blocks:changes", "&auditgw:witness", "+@all");
+        var url = $"redis://gateway:gw-secret@127.0.0.1:{redis.Port}";
+        await using var cluster = await ClusterGateway.StartAsync(["web"], replicas: 2, audit: false, redis: new RedisSection { Connection = url, Timeout = "2s" });
+        foreach (var replica in cluster.Replicas)
+        {
+            await Eventually.TrueAsync(() => replica.Service<RedisLink>().IsUp, TimeSpan.FromSeconds(20), $"{replica.Node} reaches Redis");
+        }
+
+        (await cluster.KubectlAsync(ClusterGateway.ListOf(cluster.ServiceFor("web"), Shop("/v1")), "create", "-f", "-")).EnsureSuccess();
+        foreach (var replica in cluster.Replicas)
+        {
+            await replica.WaitForRouteAsync("default/shop:shop.test/v1:Prefix");
+        }
+
+        (await cluster.KubectlAsync(Shop("/v2"), "replace", "-f", "-")).EnsureSuccess();
+        var other = cluster.Replicas[1];
+        await other.WaitForRouteAsync("default/shop:shop.test/v2:Prefix");
+        var entries = other.ConfigEntries().Where(e => (string?)e["object"]?["kind"] == "Ingress" && (string?)e["object"]?["name"] == "shop").ToList();
+        Assert.Equal(["create", "update"], entries.Select(e => (string?)e["operation"]));
+        Assert.All(entries, e =>
+        {
+            Assert.Equal("kubernetes-admin", (string?)e["actor"]!["username"]);
+            Assert.Equal("admission", (string?)e["actor"]!["via"]);
+        });
+
+        // The refused channel does not go unnoticed.
+        Assert.All(cluster.Replicas, r => Assert.NotEmpty(r.Logs.Containing(LogLevel.Warning, "Cannot share who made a config change")));
     }
 }

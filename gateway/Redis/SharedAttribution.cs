@@ -10,15 +10,19 @@ namespace AuditGateway.Redis;
 /// Shares what the admission and audit webhooks learn (user, groups, source IPs, user agent, tool) with
 /// every replica (docs/replicas.md): the API server calls one replica's webhook, but every replica's
 /// watch sees the change, and each writes its own <c>config</c> entry; with this, all of them name the
-/// same actor. Reports are published on <c>auditgw:attribution</c>; the set
-/// <c>auditgw:attribution:seen</c> tells a replica that starts later that admission is in use, so its
-/// watch waits briefly for a report from elsewhere. A report that cannot be published is logged once
+/// same actor. Each report is stored under <c>auditgw:attribution:report:&lt;uid&gt;:&lt;step&gt;:&lt;resourceVersion&gt;</c>
+/// for <see cref="AttributionStore.MaxAge"/> and published on <c>auditgw:attribution</c> before the webhook
+/// answers: a watch that delivers a change with no report here reads the stored one (an admission report is
+/// always there by then, even for the first change after every replica started), and a late one (the audit
+/// webhook's) arrives by the channel while the watch waits. The set <c>auditgw:attribution:seen</c> tells a
+/// replica that starts later that admission is in use. A report that cannot be shared or read is logged once
 /// per outage; the other replicas then fall back to <c>managedFields</c> for that change.
 /// </summary>
 internal sealed partial class SharedAttribution : IDisposable
 {
     private static readonly RedisChannel Channel = RedisChannel.Literal("auditgw:attribution");
     private static readonly RedisKey SeenKey = "auditgw:attribution:seen";
+    private const string ReportKeyPrefix = "auditgw:attribution:report:";
 
     private readonly AttributionStore _store;
     private readonly RedisLink _link;
@@ -32,10 +36,17 @@ internal sealed partial class SharedAttribution : IDisposable
         _link = link;
         _logger = logger;
         store.Share = PublishAsync;
+        store.Fetch = FetchAsync;
         link.Restored += () => _ = ConnectAsync();
     }
 
-    public void Dispose() => _store.Share = null;
+    public void Dispose()
+    {
+        _store.Share = null;
+        _store.Fetch = null;
+    }
+
+    private static RedisKey ReportKeyOf(AttributionKey key) => $"{ReportKeyPrefix}{key.Uid}:{key.Step}:{key.ResourceVersion}";
 
     private async Task ConnectAsync()
     {
@@ -82,9 +93,11 @@ internal sealed partial class SharedAttribution : IDisposable
         {
             var batch = database.CreateBatch();
             var seen = change.Actor.Via == ActorSource.Admission ? batch.SetAddAsync(SeenKey, nameof(ActorSource.Admission)) : Task.FromResult(true);
-            var published = batch.PublishAsync(Channel, JsonSerializer.Serialize(message, ReplicaJsonContext.Default.AttributionMessage));
+            var json = JsonSerializer.Serialize(message, ReplicaJsonContext.Default.AttributionMessage);
+            var stored = batch.StringSetAsync(ReportKeyOf(key), json, AttributionStore.MaxAge);
+            var published = batch.PublishAsync(Channel, json);
             batch.Execute();
-            await Task.WhenAll(seen, published);
+            await Task.WhenAll(seen, stored, published);
             Volatile.Write(ref _failing, 0);
         }
         catch (Exception e) when (e is RedisException or TimeoutException)
@@ -92,6 +105,37 @@ internal sealed partial class SharedAttribution : IDisposable
             _link.Failed();
             Failed(e.Message);
         }
+    }
+
+    private async Task<ObservedChange?> FetchAsync(IReadOnlyList<AttributionKey> keys)
+    {
+        if (keys.Count == 0 || _link.Database is not { } database || !_link.IsUp)
+        {
+            return null;
+        }
+
+        RedisValue[] values;
+        try
+        {
+            values = await database.StringGetAsync([.. keys.Select(ReportKeyOf)]);
+        }
+        catch (Exception e) when (e is RedisException or TimeoutException)
+        {
+            _link.Failed();
+            Failed(e.Message);
+            return null;
+        }
+
+        for (var i = 0; i < values.Length; i++)
+        {
+            if (values[i].HasValue && Read(values[i]) is { } report)
+            {
+                _store.Import(keys[i], report.Change);
+                return report.Change;
+            }
+        }
+
+        return null;
     }
 
     private void Failed(string reason)
@@ -104,37 +148,40 @@ internal sealed partial class SharedAttribution : IDisposable
 
     private void OnPublished(RedisValue value)
     {
-        AttributionMessage? message;
+        if (Read(value) is { } report && report.Node != _link.Node)
+        {
+            _store.Import(report.Key, report.Change);
+        }
+    }
+
+    /// <summary>A shared report, or null (logged) when it is not one.</summary>
+    private SharedReport? Read(RedisValue value)
+    {
         try
         {
-            message = JsonSerializer.Deserialize((string?)value ?? "", ReplicaJsonContext.Default.AttributionMessage);
+            if (JsonSerializer.Deserialize((string?)value ?? "", ReplicaJsonContext.Default.AttributionMessage) is { Actor: { } actor, Uid: { Length: > 0 } uid, Step: { Length: > 0 } step } message)
+            {
+                var diff = message.Diff is null ? null : JsonNode.Parse(message.Diff) as JsonArray;
+                return new SharedReport(message.Node, new AttributionKey(uid, step, message.ResourceVersion), new ObservedChange(actor, message.Source, message.At) { Diff = diff });
+            }
         }
         catch (JsonException)
         {
-            message = null;
+            // Not a report: logged below, like one with a field missing.
         }
 
-        if (message is null || message.Actor is null || string.IsNullOrEmpty(message.Uid) || string.IsNullOrEmpty(message.Step))
-        {
-            Log.BadMessage(_logger, value.Length());
-            return;
-        }
-
-        if (message.Node == _link.Node)
-        {
-            return;
-        }
-
-        var diff = message.Diff is null ? null : JsonNode.Parse(message.Diff) as JsonArray;
-        _store.Import(new AttributionKey(message.Uid, message.Step, message.ResourceVersion), new ObservedChange(message.Actor, message.Source, message.At) { Diff = diff });
+        Log.BadMessage(_logger, value.Length());
+        return null;
     }
+
+    private sealed record SharedReport(string? Node, AttributionKey Key, ObservedChange Change);
 
     private static partial class Log
     {
-        [LoggerMessage(Level = LogLevel.Warning, Message = "Cannot share who made a config change with the other replicas ({Reason}): their config entries fall back to managedFields until Redis answers (logged once per outage)")]
+        [LoggerMessage(Level = LogLevel.Warning, Message = "Cannot share who made a config change with the other replicas, or read what they shared ({Reason}): config entries fall back to managedFields until Redis answers (logged once per outage)")]
         public static partial void PublishFailed(ILogger logger, string reason);
 
-        [LoggerMessage(Level = LogLevel.Warning, Message = "Ignored a malformed message on auditgw:attribution ({Length} bytes)")]
+        [LoggerMessage(Level = LogLevel.Warning, Message = "Ignored a malformed attribution report from Redis ({Length} bytes)")]
         public static partial void BadMessage(ILogger logger, long length);
     }
 }

@@ -79,6 +79,13 @@ internal sealed class AttributionStore(TimeProvider time, int capacity = 4096, b
     /// </summary>
     public Func<AttributionKey, ObservedChange, Task>? Share { get; set; }
 
+    /// <summary>
+    /// With replicas: reads a report another replica's webhook shared, for a watched change this replica has
+    /// none of (<see cref="Redis.SharedAttribution"/>); null when there is none or Redis does not answer
+    /// (bounded by <c>redis.timeout</c>); never throws. A report found is kept here too.
+    /// </summary>
+    public Func<IReadOnlyList<AttributionKey>, Task<ObservedChange?>>? Fetch { get; set; }
+
     /// <summary>A webhook of this replica saw a write; the report is shared in the background.</summary>
     public void Record(AttributionKey key, ObservedChange change) => _ = RecordAsync(key, change);
 

@@ -24,6 +24,13 @@ internal sealed class ClusterAttributor(AttributionStore store, TimeSpan? wait =
     {
         var keys = KeysOf(change);
         var found = store.Find(keys);
+        if (found is null && context.Via == ChangeVia.Watch && store.Fetch is { } fetch)
+        {
+            // Another replica's admission report is stored before that replica answers the review, so
+            // before the write commits: the watch cannot deliver the change ahead of it.
+            found = await fetch(keys);
+        }
+
         if (found is null && context.Via == ChangeVia.Watch && ShouldWait())
         {
             found = await store.WaitAsync(keys, _wait, cancellationToken);
