@@ -19,36 +19,10 @@ public sealed class ReplicaAttributionTests
     public async Task The_admission_webhook_called_on_one_replica_gives_every_replicas_config_entry_the_kubectl_user()
     {
         await using var redis = await RedisServer.StartAsync();
-        // Redis is given 2 s to answer: on a loaded machine a publish could miss the 50 ms default, and
-        // the documented fallback to managedFields then (docs/replicas.md, "Attribution") is not what this test is about.
-        await using var cluster = await ClusterGateway.StartAsync(["web"], replicas: 3, audit: false, redis: new RedisSection { Connection = redis.Url, Timeout = "2s" });
+        await using var cluster = await CreateThenReplaceAsync(redis.Url, replicas: 3);
         foreach (var replica in cluster.Replicas)
         {
-            await Eventually.TrueAsync(() => replica.Service<RedisLink>().IsUp, TimeSpan.FromSeconds(20), $"{replica.Node} reaches Redis");
-        }
-
-        (await cluster.KubectlAsync(ClusterGateway.ListOf(cluster.ServiceFor("web"), Shop("/v1")), "create", "-f", "-")).EnsureSuccess();
-
-        // The create in force everywhere before the replace: a replica that saw both in one watch batch
-        // (its pipeline busy meanwhile) would rightly record them as one change, a create of the final object.
-        foreach (var replica in cluster.Replicas)
-        {
-            await replica.WaitForRouteAsync("default/shop:shop.test/v1:Prefix");
-        }
-
-        (await cluster.KubectlAsync(Shop("/v2"), "replace", "-f", "-")).EnsureSuccess();
-        foreach (var replica in cluster.Replicas)
-        {
-            await replica.WaitForRouteAsync("default/shop:shop.test/v2:Prefix");
-            var entries = replica.ConfigEntries().Where(e => (string?)e["object"]?["kind"] == "Ingress" && (string?)e["object"]?["name"] == "shop").ToList();
-            Assert.Equal(["create", "update"], entries.Select(e => (string?)e["operation"]));
-            Assert.All(entries, e =>
-            {
-                Assert.Equal("kubernetes-admin", (string?)e["actor"]!["username"]);
-                Assert.Equal("admission", (string?)e["actor"]!["via"]);
-                Assert.Equal("kubectl", (string?)e["source"]);
-                Assert.Contains("system:masters", e["actor"]!["groups"]!.AsArray().Select(n => (string?)n));
-            });
+            AssertNamesTheKubectlUser(replica);
         }
     }
 
@@ -59,31 +33,61 @@ public sealed class ReplicaAttributionTests
         // report reaches another replica by the channel: only what the webhook's replica stored is there.
         await using var redis = await RedisServer.StartAsync(
             "--user", "gateway", "on", ">gw-secret", "~auditgw:*", "&auditgw:blocks:changes", "&auditgw:witness", "+@all");
-        var url = $"redis://gateway:gw-secret@127.0.0.1:{redis.Port}";
-        await using var cluster = await ClusterGateway.StartAsync(["web"], replicas: 2, audit: false, redis: new RedisSection { Connection = url, Timeout = "2s" });
-        foreach (var replica in cluster.Replicas)
-        {
-            await Eventually.TrueAsync(() => replica.Service<RedisLink>().IsUp, TimeSpan.FromSeconds(20), $"{replica.Node} reaches Redis");
-        }
+        await using var cluster = await CreateThenReplaceAsync($"redis://gateway:gw-secret@127.0.0.1:{redis.Port}", replicas: 2);
+        AssertNamesTheKubectlUser(cluster.Replicas[1]);
 
-        (await cluster.KubectlAsync(ClusterGateway.ListOf(cluster.ServiceFor("web"), Shop("/v1")), "create", "-f", "-")).EnsureSuccess();
-        foreach (var replica in cluster.Replicas)
-        {
-            await replica.WaitForRouteAsync("default/shop:shop.test/v1:Prefix");
-        }
+        // The refused channel does not go unnoticed.
+        Assert.All(cluster.Replicas, r => Assert.NotEmpty(r.Logs.Containing(LogLevel.Warning, "Cannot share who made a config change")));
+    }
 
-        (await cluster.KubectlAsync(Shop("/v2"), "replace", "-f", "-")).EnsureSuccess();
-        var other = cluster.Replicas[1];
-        await other.WaitForRouteAsync("default/shop:shop.test/v2:Prefix");
-        var entries = other.ConfigEntries().Where(e => (string?)e["object"]?["kind"] == "Ingress" && (string?)e["object"]?["name"] == "shop").ToList();
+    /// <summary>Replicas sharing Redis at <paramref name="url"/>; kubectl creates an Ingress, then replaces it, and every replica has routed both.</summary>
+    private static async Task<ClusterGateway> CreateThenReplaceAsync(string url, int replicas)
+    {
+        // Redis is given 2 s to answer: on a loaded machine a publish could miss the 50 ms default, and
+        // the documented fallback to managedFields then (docs/replicas.md, "Attribution") is not what these tests are about.
+        var cluster = await ClusterGateway.StartAsync(["web"], replicas: replicas, audit: false, redis: new RedisSection { Connection = url, Timeout = "2s" });
+        try
+        {
+            foreach (var replica in cluster.Replicas)
+            {
+                await Eventually.TrueAsync(() => replica.Service<RedisLink>().IsUp, TimeSpan.FromSeconds(20), $"{replica.Node} reaches Redis");
+            }
+
+            (await cluster.KubectlAsync(ClusterGateway.ListOf(cluster.ServiceFor("web"), Shop("/v1")), "create", "-f", "-")).EnsureSuccess();
+
+            // The create in force everywhere before the replace: a replica that saw both in one watch batch
+            // (its pipeline busy meanwhile) would rightly record them as one change, a create of the final object.
+            foreach (var replica in cluster.Replicas)
+            {
+                await replica.WaitForRouteAsync("default/shop:shop.test/v1:Prefix");
+            }
+
+            (await cluster.KubectlAsync(Shop("/v2"), "replace", "-f", "-")).EnsureSuccess();
+            foreach (var replica in cluster.Replicas)
+            {
+                await replica.WaitForRouteAsync("default/shop:shop.test/v2:Prefix");
+            }
+
+            return cluster;
+        }
+        catch
+        {
+            await cluster.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>The replica's two config entries of the Ingress, a create and an update, each naming the kubectl user from admission.</summary>
+    private static void AssertNamesTheKubectlUser(ClusterGateway.Replica replica)
+    {
+        var entries = replica.ConfigEntries().Where(e => (string?)e["object"]?["kind"] == "Ingress" && (string?)e["object"]?["name"] == "shop").ToList();
         Assert.Equal(["create", "update"], entries.Select(e => (string?)e["operation"]));
         Assert.All(entries, e =>
         {
             Assert.Equal("kubernetes-admin", (string?)e["actor"]!["username"]);
             Assert.Equal("admission", (string?)e["actor"]!["via"]);
+            Assert.Equal("kubectl", (string?)e["source"]);
+            Assert.Contains("system:masters", e["actor"]!["groups"]!.AsArray().Select(n => (string?)n));
         });
-
-        // The refused channel does not go unnoticed.
-        Assert.All(cluster.Replicas, r => Assert.NotEmpty(r.Logs.Containing(LogLevel.Warning, "Cannot share who made a config change")));
     }
 }
