@@ -66,7 +66,7 @@ internal sealed partial class SharedAttribution : IDisposable
         {
             Volatile.Write(ref _subscribed, 0);
             _link.Failed();
-            Log.PublishFailed(_logger, e.Message);
+            Log.PublishFailed(_logger, RedisFailure.Describe(e, _link.Options.Timeout));
         }
     }
 
@@ -103,7 +103,7 @@ internal sealed partial class SharedAttribution : IDisposable
         catch (Exception e) when (e is RedisException or TimeoutException)
         {
             _link.Failed();
-            Failed(e.Message);
+            Failed(RedisFailure.Describe(e, _link.Options.Timeout));
         }
     }
 
@@ -118,11 +118,12 @@ internal sealed partial class SharedAttribution : IDisposable
         try
         {
             values = await database.StringGetAsync([.. keys.Select(ReportKeyOf)]);
+            Volatile.Write(ref _failing, 0);
         }
         catch (Exception e) when (e is RedisException or TimeoutException)
         {
             _link.Failed();
-            Failed(e.Message);
+            Failed(RedisFailure.Describe(e, _link.Options.Timeout));
             return null;
         }
 
