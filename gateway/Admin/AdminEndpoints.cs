@@ -53,11 +53,11 @@ internal static class AdminEndpoints
                     warnings.Add($"the checkpoint witness disagrees: {disagreement.Problem}");
                 }
 
-                if (!link.IsUp)
+                if (link.Outage is { } outage)
                 {
                     warnings.Add(string.Create(
                         CultureInfo.InvariantCulture,
-                        $"degraded: Redis {link.Options.Url} does not answer ({link.DownReason}) since {link.DownSince:yyyy-MM-ddTHH:mm:ssZ}; serving on local state (rate limits at limit ÷ {link.Replicas}, blocks not shared) and catching up when it answers"));
+                        $"degraded: {outage}; serving on local state (rate limits at limit ÷ {link.Replicas}, blocks not shared) and catching up when it answers"));
                 }
             }
 

@@ -1,4 +1,5 @@
 using System.Diagnostics.Metrics;
+using System.Globalization;
 using AuditGateway.Audit;
 using AuditGateway.Audit.Entries;
 using AuditGateway.Telemetry;
@@ -96,6 +97,18 @@ internal sealed partial class RedisLink : IAsyncDisposable
             lock (_stateLock)
             {
                 return _up ? null : _downReason;
+            }
+        }
+    }
+
+    /// <summary>The current outage in words (<c>Redis redis://… does not answer (reason) since …</c>), read at once; null while up.</summary>
+    public string? Outage
+    {
+        get
+        {
+            lock (_stateLock)
+            {
+                return _up ? null : string.Create(CultureInfo.InvariantCulture, $"Redis {_options.Url} does not answer ({_downReason}) since {_downSince:yyyy-MM-ddTHH:mm:ssZ}");
             }
         }
     }

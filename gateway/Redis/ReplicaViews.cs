@@ -51,9 +51,14 @@ internal sealed class ReplicaViews : IDisposable
     /// </summary>
     public async Task<(List<string> Reports, string? Unavailable)> LiveRoutesAsync()
     {
-        if (!_link.IsUp || _link.Database is not { } database)
+        if (_link.Outage is { } outage)
         {
-            return ([], string.Create(CultureInfo.InvariantCulture, $"Redis {_link.Options.Url} is down ({_link.DownReason}) since {_link.DownSince:yyyy-MM-ddTHH:mm:ssZ}"));
+            return ([], outage);
+        }
+
+        if (_link.Database is not { } database)
+        {
+            return ([], $"Redis {_link.Options.Url} is not connected yet");
         }
 
         try
